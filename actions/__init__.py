@@ -1,0 +1,1 @@
+"""Rasa custom actions (rasa-sdk): answers from the knowledge base."""

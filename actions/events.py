@@ -1,0 +1,58 @@
+"""Upcoming events for the period a patron names."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, time
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.base import KnowledgeAction
+from actions.dates import DAY_NAMES_EN, DAY_NAMES_ID, default_period, parse_period
+from actions.i18n import language, t
+from knowledge.availability import MONTHS_EN, MONTHS_ID
+from knowledge.events import EventInfo
+
+
+def format_event(event: EventInfo, lang: str, zone: Any) -> str:
+    """"• Sabtu, 28 November, 09.00 — Dongeng Anak (Ruang Anak)"."""
+    start = event.starts_at.astimezone(zone)
+    days = DAY_NAMES_EN if lang == "en" else DAY_NAMES_ID
+    months = MONTHS_EN if lang == "en" else MONTHS_ID
+    when = f"{days[start.weekday()]}, {start.day} {months[start.month - 1]}, {start:%H.%M}"
+    line = f"\u2022 {when} \u2014 {event.title}"
+    if event.location:
+        line += f" ({event.location})"
+    return line
+
+
+class ActionListEvents(KnowledgeAction):
+    """Lists events in the asked period (default: the next two weeks)."""
+
+    def name(self) -> str:
+        return "action_list_events"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        lang = language(tracker)
+        zone = self.ctx.zone
+        now = datetime.now(zone)
+        text = tracker.latest_message.get("text") or ""
+        entity = next(tracker.get_latest_entity_values("period"), None)
+        period = parse_period(str(entity), now.date()) if entity else None
+        period = period or parse_period(text, now.date()) or default_period(now.date())
+        start = max(datetime.combine(period.start, time(0), zone), now)
+        end = datetime.combine(period.end, time(0), zone)
+        events = await asyncio.to_thread(self.ctx.kb.events, start, end, limit=6)
+        label = period.label(lang)
+        if not events:
+            dispatcher.utter_message(text=t("events.none", lang, period=label))
+        else:
+            lines = [t("events.list", lang, period=label)]
+            lines += [format_event(e, lang, zone) for e in events]
+            dispatcher.utter_message(text="\n".join(lines))
+        return [SlotSet("period", label), *self.understood("events")]

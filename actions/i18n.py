@@ -1,0 +1,82 @@
+"""Patron-facing texts of the actions, in Indonesian and English."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Tracker
+
+TEXTS: dict[str, tuple[str, str]] = {
+    "faq.which": ("Maksud Kakak yang mana?", "Which one do you mean?"),
+    "fallback.rephrase": (
+        "Maaf Kak, saya belum paham maksudnya. Bisa ditulis dengan kata lain? Saya bisa bantu soal "
+        "buku, jam buka, keanggotaan, peminjaman, acara, dan e-book.",
+        "Sorry, I didn't quite get that. Could you rephrase? I can help with books, opening hours, "
+        "membership, loans, events and e-books.",
+    ),
+    "fallback.offer_human": (
+        "Maaf Kak, saya masih belum bisa memahami pertanyaannya. Mau saya sambungkan dengan pustakawan?",
+        "Sorry, I still can't understand. Would you like me to connect you with a librarian?",
+    ),
+    "button.human": ("Hubungi pustakawan", "Talk to a librarian"),
+    "button.no": ("Tidak, terima kasih", "No, thanks"),
+    "button.more": ("Lihat lainnya", "Show more"),
+    "button.suggest": ("Usulkan buku ini", "Suggest this book"),
+    "button.available_only": ("Yang tersedia saja", "Available only"),
+    "out_of_scope": (
+        "Maaf Kak, itu di luar yang bisa saya bantu. Saya asisten Perpustakaan Kota Prabumulih: "
+        "saya bisa mencarikan buku, memberi info jam buka, keanggotaan, peminjaman, denda, acara, "
+        "dan e-book.",
+        "Sorry, that's outside what I can help with. I'm the assistant of Perpustakaan Kota "
+        "Prabumulih: I can look up books and tell you about opening hours, membership, loans, "
+        "fines, events and e-books.",
+    ),
+    "catalog.ask": (
+        "Judul, pengarang, atau topik buku apa yang Kakak cari?",
+        "Which title, author or topic are you looking for?",
+    ),
+    "catalog.found_one": ("Ada, Kak! 📚", "Yes, we have it! 📚"),
+    "catalog.found_many": ("Ini yang saya temukan di koleksi kami, Kak:", "Here is what I found in our collection:"),
+    "catalog.not_found": (
+        "Maaf Kak, buku \u201c{query}\u201d belum ada di koleksi kami. Mau saya catat sebagai usulan "
+        "pembelian buku?",
+        "Sorry, \u201c{query}\u201d is not in our collection yet. Shall I note it as a purchase "
+        "suggestion?",
+    ),
+    "catalog.none_available": (
+        "Untuk \u201c{query}\u201d, semua eksemplar sedang dipinjam atau hanya bisa dibaca di tempat, Kak.",
+        "For \u201c{query}\u201d, every copy is on loan or for reference only.",
+    ),
+    "catalog.ebook": ("Versi digitalnya bisa dibaca di: {url}", "Read the digital version at: {url}"),
+    "suggest.thanks": (
+        "Terima kasih, Kak! Usulan buku \u201c{title}\u201d sudah kami catat untuk pustakawan.",
+        "Thank you! Your suggestion \u201c{title}\u201d has been passed on to the librarians.",
+    ),
+    "events.none": (
+        "Belum ada acara terjadwal {period}, Kak. Pantau terus Instagram perpustakaan ya!",
+        "There are no events scheduled {period}. Keep an eye on the library's Instagram!",
+    ),
+    "events.list": ("Acara perpustakaan {period}:", "Library events {period}:"),
+    "ebooks.none": (
+        "Maaf Kak, e-book \u201c{query}\u201d belum tersedia. Coba cari di aplikasi iPusnas dari "
+        "Perpustakaan Nasional ya.",
+        "Sorry, the e-book \u201c{query}\u201d is not available. Try the iPusnas app of the "
+        "National Library.",
+    ),
+    "ebooks.list": ("E-book yang bisa Kakak baca online:", "E-books you can read online:"),
+    "handoff.start": (
+        "Baik Kak, saya sambungkan dengan pustakawan. Mohon tunggu sebentar ya.",
+        "Sure, I'm connecting you with a librarian. Please wait a moment.",
+    ),
+}
+
+
+def language(tracker: Tracker) -> str:
+    """The patron's language for this turn: ``"id"`` or ``"en"``."""
+    return "en" if tracker.get_slot("language") == "en" else "id"
+
+
+def t(key: str, lang: str, **values: Any) -> str:
+    """Text ``key`` in ``lang`` with ``values`` filled in."""
+    ind, en = TEXTS[key]
+    return (en if lang == "en" else ind).format(**values)

@@ -1,0 +1,1 @@
+"""pustakabot gateway: channel connectors, handoff, staff console and web chat."""

@@ -1,0 +1,5 @@
+"""``python -m bot`` runs the pustakabot CLI."""
+
+from bot.cli import main
+
+main()

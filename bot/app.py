@@ -1,0 +1,46 @@
+"""The gateway's application factory: wires resources and routes, nothing else."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import aiohttp
+from aiohttp import web
+
+from bot import health
+from bot.channels import webchat
+from bot.keys import engine_key, http_key, rasa_key, router_key, sessions_key, settings_key
+from bot.rasa import RasaClient
+from bot.router import Router
+from bot.settings import Settings
+from knowledge.db import make_async_engine
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+
+async def _database(app: web.Application) -> AsyncIterator[None]:
+    engine = make_async_engine(app[settings_key].effective_database_url)
+    app[engine_key] = engine
+    app[sessions_key] = async_sessionmaker(engine, expire_on_commit=False)
+    yield
+    await engine.dispose()
+
+
+async def _clients(app: web.Application) -> AsyncIterator[None]:
+    settings = app[settings_key]
+    session = aiohttp.ClientSession()
+    app[http_key] = session
+    app[rasa_key] = RasaClient(session, settings.effective_rasa_url, timeout=settings.rasa_timeout)
+    app[router_key] = Router(app[sessions_key], app[rasa_key])
+    yield
+    await session.close()
+
+
+def create_app(settings: Settings) -> web.Application:
+    """Build the gateway for ``settings`` (the database must already be migrated)."""
+    app = web.Application(client_max_size=1024**2)
+    app[settings_key] = settings
+    app.cleanup_ctx.append(_database)
+    app.cleanup_ctx.append(_clients)
+    webchat.setup(app)
+    health.setup(app)
+    return app

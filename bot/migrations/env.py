@@ -1,0 +1,8 @@
+"""Alembic environment of the gateway tables (own version table, so both histories coexist)."""
+
+from __future__ import annotations
+
+from bot.models import Base
+from knowledge.db import run_migrations
+
+run_migrations(Base.metadata, version_table="alembic_version_bot")

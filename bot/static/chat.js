@@ -1,0 +1,70 @@
+// Web chat client of POST /api/chat. Text is always inserted as text, never as HTML.
+(() => {
+  "use strict";
+  const log = document.getElementById("log");
+  const form = document.getElementById("composer");
+  const input = document.getElementById("text");
+  const status = document.getElementById("status");
+  const key = "pustakabot.sender";
+  let sender = localStorage.getItem(key);
+  if (!sender) {
+    sender = "web-" + (crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random().toString(16).slice(2));
+    localStorage.setItem(key, sender);
+  }
+
+  function add(text, who, buttons) {
+    const li = document.createElement("li");
+    li.className = "msg " + who;
+    li.textContent = text;
+    if (buttons && buttons.length) {
+      const box = document.createElement("div");
+      box.className = "buttons";
+      for (const b of buttons) {
+        const btn = document.createElement("button");
+        btn.type = "button";
+        btn.textContent = b.title;
+        btn.addEventListener("click", () => send(b.title, b.payload));
+        box.appendChild(btn);
+      }
+      li.appendChild(box);
+    }
+    log.appendChild(li);
+    log.scrollTop = log.scrollHeight;
+  }
+
+  async function send(text, payload) {
+    add(text, "me");
+    status.textContent = "Sedang mengetik…";
+    try {
+      const body = { sender_id: sender, text: text };
+      if (payload) body.payload = payload;
+      const res = await fetch("/api/chat", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify(body),
+      });
+      const data = await res.json();
+      if (!res.ok) {
+        add((data.error && data.error.message) || "Maaf, terjadi kesalahan.", "bot");
+      } else {
+        for (const m of data.messages) add(m.text, m.author === "agent" ? "agent" : "bot", m.buttons);
+        if (data.handoff && !data.messages.length) status.textContent = "Pesan Kakak sudah diteruskan ke pustakawan.";
+        else status.textContent = "";
+      }
+    } catch (e) {
+      add("Maaf Kak, koneksi terputus. Coba lagi sebentar lagi ya.", "bot");
+    } finally {
+      if (status.textContent === "Sedang mengetik…") status.textContent = "";
+    }
+  }
+
+  form.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const text = input.value.trim();
+    if (!text) return;
+    input.value = "";
+    send(text);
+  });
+  add("Halo Kak! Saya asisten virtual Perpustakaan Kota Prabumulih. Mau cari buku, tanya jam buka, atau info acara?", "bot");
+  input.focus();
+})();

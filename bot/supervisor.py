@@ -1,0 +1,127 @@
+"""Runs Rasa, the action server and the gateway as child processes under one supervisor.
+
+Each child's output is prefixed with its name; Ctrl-C (or SIGTERM) stops all of them cleanly;
+a child that dies is reported and the others are stopped, with a non-zero exit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+from dataclasses import dataclass, field
+
+import aiohttp
+
+COLOURS = {"rasa": "35", "actions": "36", "gateway": "32"}
+
+
+@dataclass(frozen=True)
+class Child:
+    """A process to supervise."""
+
+    name: str
+    argv: list[str]
+    env: dict[str, str] = field(default_factory=dict)
+    cwd: str | None = None
+
+
+def _prefix(name: str) -> str:
+    tag = f"[{name}]".ljust(10)
+    if sys.stdout.isatty():
+        return f"\x1b[{COLOURS.get(name, '0')}m{tag}\x1b[0m "
+    return tag + " "
+
+
+async def _pump(name: str, stream: asyncio.StreamReader) -> None:
+    prefix = _prefix(name)
+    while line := await stream.readline():
+        sys.stdout.write(prefix + line.decode("utf-8", "replace").rstrip() + "\n")
+        sys.stdout.flush()
+
+
+def say(text: str) -> None:
+    """A line from the supervisor itself."""
+    sys.stdout.write(_prefix("run") + text + "\n")
+    sys.stdout.flush()
+
+
+async def wait_healthy(url: str, timeout: float) -> bool:
+    """Poll ``url`` until it answers 200 or ``timeout`` seconds pass."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    async with aiohttp.ClientSession() as session:
+        while asyncio.get_running_loop().time() < deadline:
+            with contextlib.suppress(aiohttp.ClientError, asyncio.TimeoutError):
+                async with session.get(url, timeout=aiohttp.ClientTimeout(total=2)) as r:
+                    if r.status == 200:
+                        return True
+            await asyncio.sleep(1)
+    return False
+
+
+async def supervise(children: list[Child], *, health_url: str, chat_url: str, startup_timeout: float = 300) -> int:
+    """Run ``children`` until one exits or we are told to stop; return the exit code."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    procs: dict[str, asyncio.subprocess.Process] = {}
+    pumps = []
+    for child in children:
+        proc = await asyncio.create_subprocess_exec(
+            *child.argv,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            env={**os.environ, **child.env},
+            cwd=child.cwd,
+            start_new_session=True,  # Ctrl-C reaches only us; we stop the children in order
+        )
+        procs[child.name] = proc
+        assert proc.stdout is not None
+        pumps.append(asyncio.create_task(_pump(child.name, proc.stdout)))
+        say(f"started {child.name} (pid {proc.pid})")
+
+    async def announce() -> None:
+        if await wait_healthy(health_url, startup_timeout):
+            say(f"ready: open the web chat at {chat_url}")
+        else:
+            say(f"not healthy after {startup_timeout:.0f}s; see {health_url}")
+
+    announcer = asyncio.create_task(announce())
+    waiters = {asyncio.create_task(p.wait()): name for name, p in procs.items()}
+    stopper = asyncio.create_task(stop.wait())
+    done, _ = await asyncio.wait([*waiters, stopper], return_when=asyncio.FIRST_COMPLETED)
+    code = 0
+    for task in done:
+        if task in waiters:
+            name = waiters[task]
+            say(f"ERROR: {name} exited unexpectedly with code {task.result()}; stopping the others")
+            code = 1
+    if stopper in done:
+        say("stopping…")
+    announcer.cancel()
+    await _terminate(procs)
+    for pump in pumps:
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait_for(pump, timeout=2)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.remove_signal_handler(sig)
+    say("stopped")
+    return code
+
+
+async def _terminate(procs: dict[str, asyncio.subprocess.Process], grace: float = 10) -> None:
+    for proc in procs.values():
+        if proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)
+    for name, proc in procs.items():
+        try:
+            await asyncio.wait_for(proc.wait(), timeout=grace)
+        except asyncio.TimeoutError:
+            say(f"{name} did not stop in {grace:.0f}s; killing it")
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            await proc.wait()

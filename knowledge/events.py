@@ -1,0 +1,50 @@
+"""Upcoming library events."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from knowledge.models import Event
+
+
+@dataclass(frozen=True)
+class EventInfo:
+    """One event occurrence, times aware."""
+
+    title: str
+    description: str | None
+    location: str | None
+    starts_at: datetime
+    ends_at: datetime | None
+
+
+def _aware(dt: datetime) -> datetime:
+    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+
+
+def events_between(
+    sessions: sessionmaker[Session], start: datetime, end: datetime, *, limit: int = 5
+) -> list[EventInfo]:
+    """Events starting in ``[start, end)``, soonest first."""
+    with sessions() as session:
+        rows = session.scalars(
+            select(Event)
+            .where(Event.starts_at >= start.astimezone(timezone.utc))
+            .where(Event.starts_at < end.astimezone(timezone.utc))
+            .order_by(Event.starts_at)
+            .limit(limit)
+        )
+        return [
+            EventInfo(
+                e.title,
+                e.description,
+                e.location,
+                _aware(e.starts_at),
+                _aware(e.ends_at) if e.ends_at else None,
+            )
+            for e in rows
+        ]

@@ -1,0 +1,116 @@
+"""The knowledge base as the actions see it: FAQ retrieval, catalog, events, e-books."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import delete, select, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from knowledge.catalog import CatalogHit, CatalogQuery, CatalogSearch
+from knowledge.db import make_engine, make_sessionmaker
+from knowledge.ebooks import EBookInfo, find_ebooks
+from knowledge.events import EventInfo, events_between
+from knowledge.faq import FaqItem, FaqStore
+from knowledge.faq_search import Embedder, FaqHit, FaqIndex, Thresholds, load_embedder
+from knowledge.models import FaqEntry
+
+log = logging.getLogger(__name__)
+
+
+class _CachingEmbedder:
+    """Remembers vectors by text, so a FAQ reload only embeds the questions that changed."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self.inner = inner
+        self._cache: dict[str, list[float]] = {}
+
+    def encode(self, texts: Sequence[str]) -> list[list[float]]:
+        missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
+        if missing:
+            for t, v in zip(missing, self.inner.encode(missing), strict=True):
+                self._cache[t] = v
+        return [self._cache[t] for t in texts]
+
+
+class KnowledgeBase:
+    """Facade over one database and one FAQ folder."""
+
+    def __init__(
+        self,
+        database_url: str,
+        faq_dir: Path,
+        *,
+        embedding_model: str = "",
+        thresholds: Thresholds | None = None,
+        embedder: Embedder | None = None,
+    ) -> None:
+        self.engine = make_engine(database_url)
+        self.sessions: sessionmaker[Session] = make_sessionmaker(self.engine)
+        self.faq_store = FaqStore(faq_dir)
+        self.thresholds = thresholds or Thresholds()
+        inner = embedder if embedder is not None else load_embedder(embedding_model)
+        self.embedder = _CachingEmbedder(inner) if inner is not None else None
+        self.catalog_search = CatalogSearch(self.sessions)
+        self._faq_index: FaqIndex | None = None
+        self._faq_version = -1
+        self._lock = threading.Lock()
+
+    def faq_index(self) -> FaqIndex:
+        """The FAQ index of the entries now serving (rebuilt after a file change)."""
+        items = self.faq_store.entries()
+        version = self.faq_store.version
+        with self._lock:
+            if self._faq_index is None or version != self._faq_version:
+                self._faq_index = FaqIndex(items, embedder=self.embedder)
+                self._faq_version = version
+                try:
+                    self.mirror_faq(items)
+                except Exception:  # the database mirror must never stop answers
+                    log.exception("could not mirror FAQ entries into the database")
+            return self._faq_index
+
+    def mirror_faq(self, items: Sequence[FaqItem]) -> None:
+        """Keep the ``faq_entries`` table equal to the FAQ entries now serving."""
+        with self.sessions.begin() as session:
+            current = {e.id: e for e in session.scalars(select(FaqEntry))}
+            for item in items:
+                entry = current.pop(item.id, None) or FaqEntry(id=item.id)
+                entry.source_file = item.source_file
+                entry.questions = list(item.questions)
+                entry.answer = item.answer
+                entry.answer_en = item.answer_en
+                entry.tags = list(item.tags)
+                session.add(entry)
+            if current:
+                session.execute(delete(FaqEntry).where(FaqEntry.id.in_(list(current))))
+
+    def search_faq(self, text: str, *, limit: int = 3) -> list[FaqHit]:
+        """Ranked FAQ candidates for a patron's question."""
+        return self.faq_index().search(text, limit=limit)
+
+    def search_catalog(self, query: CatalogQuery) -> list[CatalogHit]:
+        """Catalog records matching ``query`` with live availability."""
+        return self.catalog_search.search(query)
+
+    def events(self, start: datetime, end: datetime, *, limit: int = 5) -> list[EventInfo]:
+        """Events in ``[start, end)``."""
+        return events_between(self.sessions, start, end, limit=limit)
+
+    def ebooks(self, text: str = "", *, limit: int = 5) -> list[EBookInfo]:
+        """E-books matching ``text``."""
+        return find_ebooks(self.sessions, text, limit=limit)
+
+    def ping(self) -> bool:
+        """True when the database answers."""
+        with self.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return True
+
+    def close(self) -> None:
+        """Release the database connections."""
+        self.engine.dispose()

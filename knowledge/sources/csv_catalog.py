@@ -1,0 +1,151 @@
+"""Catalog import from CSV/TSV, one row per physical copy.
+
+Columns (header row required; see docs/): record_id, title, subtitle, authors, publisher, year,
+isbn, classification, call_number, subjects, language, barcode, location, status, due_date.
+``authors`` and ``subjects`` are separated by ``;``. ``status`` is available / on_loan /
+reference / lost (or tersedia / dipinjam / rujukan / hilang).
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload, sessionmaker
+
+from knowledge.models import Copy, CopyStatus, Record
+from knowledge.sources.report import SyncReport
+
+STATUS_WORDS = {
+    "available": CopyStatus.AVAILABLE, "tersedia": CopyStatus.AVAILABLE, "": CopyStatus.AVAILABLE,
+    "on_loan": CopyStatus.ON_LOAN, "dipinjam": CopyStatus.ON_LOAN, "loan": CopyStatus.ON_LOAN,
+    "reference": CopyStatus.REFERENCE, "rujukan": CopyStatus.REFERENCE, "referensi": CopyStatus.REFERENCE,
+    "lost": CopyStatus.LOST, "hilang": CopyStatus.LOST,
+}
+
+
+@dataclass
+class RecordData:
+    """A record and its copies as read from a source, before it touches the database."""
+
+    source_id: str
+    fields: dict[str, Any]
+    copies: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _split(value: str | None) -> list[str]:
+    return [p.strip() for p in (value or "").split(";") if p.strip()]
+
+
+def read_csv(path: Path, report: SyncReport) -> list[RecordData]:
+    """Group the copy rows of ``path`` into records; bad rows are skipped with their line."""
+    text = path.read_text(encoding="utf-8-sig")
+    dialect = "excel-tab" if path.suffix.lower() == ".tsv" or text.split("\n", 1)[0].count("\t") > 1 else "excel"
+    records: dict[str, RecordData] = {}
+    reader = csv.DictReader(text.splitlines(), dialect=dialect)
+    for line_no, row in enumerate(reader, start=2):
+        rid = (row.get("record_id") or "").strip()
+        title = (row.get("title") or "").strip()
+        if not rid or not title:
+            report.skip(f"{path.name}:{line_no}", "record_id atau title kosong")
+            continue
+        status_word = (row.get("status") or "").strip().lower()
+        if status_word not in STATUS_WORDS:
+            report.skip(f"{path.name}:{line_no}", f"status `{status_word}` tidak dikenal")
+            continue
+        due = (row.get("due_date") or "").strip()
+        try:
+            due_date = date.fromisoformat(due) if due else None
+        except ValueError:
+            report.skip(f"{path.name}:{line_no}", f"due_date `{due}` bukan tanggal YYYY-MM-DD")
+            continue
+        rec = records.get(rid)
+        if rec is None:
+            rec = records[rid] = RecordData(
+                source_id=rid,
+                fields={
+                    "title": title,
+                    "subtitle": (row.get("subtitle") or "").strip() or None,
+                    "authors": _split(row.get("authors")),
+                    "publisher": (row.get("publisher") or "").strip() or None,
+                    "year": (row.get("year") or "").strip() or None,
+                    "isbn": (row.get("isbn") or "").strip() or None,
+                    "classification": (row.get("classification") or "").strip() or None,
+                    "call_number": (row.get("call_number") or "").strip() or None,
+                    "subjects": _split(row.get("subjects")),
+                    "language": (row.get("language") or "").strip() or None,
+                },
+            )
+        if (row.get("barcode") or "").strip() or (row.get("location") or "").strip():
+            rec.copies.append(
+                {
+                    "barcode": (row.get("barcode") or "").strip() or None,
+                    "call_number": (row.get("call_number") or "").strip() or None,
+                    "location": (row.get("location") or "").strip() or None,
+                    "status": STATUS_WORDS[status_word],
+                    "due_date": due_date,
+                }
+            )
+    return list(records.values())
+
+
+def upsert_records(
+    session: Session, source: str, records: list[RecordData], report: SyncReport
+) -> None:
+    """Insert or update ``records`` of ``source`` (keyed by source id); copies keyed by barcode."""
+    existing = {
+        r.source_id: r
+        for r in session.scalars(
+            select(Record).where(Record.source == source).options(selectinload(Record.copies))
+        )
+    }
+    for data in records:
+        record = existing.get(data.source_id)
+        if record is None:
+            record = Record(source=source, source_id=data.source_id, **data.fields)
+            record.copies = [Copy(**c) for c in data.copies]
+            session.add(record)
+            report.added += 1
+            continue
+        changed = False
+        for key, value in data.fields.items():
+            if getattr(record, key) != value:
+                setattr(record, key, value)
+                changed = True
+        old = [
+            (c.barcode, c.call_number, c.location, c.status, c.due_date) for c in record.copies
+        ]
+        new = [
+            (c["barcode"], c["call_number"], c["location"], c["status"], c["due_date"])
+            for c in data.copies
+        ]
+        if old != new:
+            by_barcode = {c.barcode: c for c in record.copies if c.barcode}
+            kept = []
+            for c in data.copies:
+                copy = by_barcode.pop(c["barcode"], None) if c["barcode"] else None
+                if copy is None:
+                    copy = Copy(**c)
+                else:
+                    for key, value in c.items():
+                        setattr(copy, key, value)
+                kept.append(copy)
+            record.copies = kept
+            changed = True
+        if changed:
+            report.updated += 1
+        else:
+            report.unchanged += 1
+
+
+def import_csv(sessions: sessionmaker[Session], path: Path, *, source: str = "csv") -> SyncReport:
+    """Import a CSV/TSV catalog file in one transaction (all or nothing)."""
+    report = SyncReport(source=f"{source}:{path.name}")
+    records = read_csv(path, report)
+    with sessions.begin() as session:
+        upsert_records(session, source, records, report)
+    return report

@@ -1,0 +1,1 @@
+"""Custom Rasa NLU components for Indonesian patrons' messages."""

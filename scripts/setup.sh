@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Makes the project's two virtualenvs from the lock files; idempotent and quick when nothing changed.
+#   .venv       Python 3.11: gateway, action server, knowledge, tests (requirements/app.lock)
+#   .venv-rasa  Python 3.10: the Rasa server (requirements/rasa.lock); Rasa 3.6 does not run on 3.11
+# Options: --browser  also install Debian's chromium for the console's browser tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+WITH_BROWSER=0
+for arg in "$@"; do
+  case "$arg" in
+    --browser) WITH_BROWSER=1 ;;
+    *) echo "setup.sh: unknown option $arg" >&2; exit 2 ;;
+  esac
+done
+
+log() { printf '[setup] %s\n' "$*"; }
+
+# find_python MAJOR.MINOR: prints an interpreter path for that version, or nothing.
+find_python() {
+  local want=$1 var candidate prefix v
+  var="PUSTAKABOT_PYTHON${want/./}"
+  if [ -n "${!var:-}" ]; then echo "${!var}"; return; fi
+  if command -v pyenv >/dev/null 2>&1; then
+    for v in $(pyenv versions --bare 2>/dev/null | grep -E "^${want//./\\.}\.[0-9]+$" | sort -t. -k3 -n -r); do
+      prefix=$(pyenv prefix "$v" 2>/dev/null || true)
+      if [ -x "$prefix/bin/python$want" ]; then echo "$prefix/bin/python$want"; return; fi
+    done
+  fi
+  for candidate in "python$want" "/usr/bin/python$want" "/usr/local/bin/python$want"; do
+    if command -v "$candidate" >/dev/null 2>&1 && "$candidate" -c "import sys; sys.exit(sys.version_info[:2] != tuple(map(int, '$want'.split('.'))))" 2>/dev/null; then
+      command -v "$candidate"; return
+    fi
+  done
+}
+
+digest() { cat "$@" | sha256sum | cut -c1-16; }
+
+# make_venv DIR PYTHON STAMP INSTALL-COMMAND...
+make_venv() {
+  local dir=$1 python=$2 stamp=$3; shift 3
+  if [ -f "$dir/.stamp" ] && [ "$(cat "$dir/.stamp")" = "$stamp" ] && [ -x "$dir/bin/python" ]; then
+    log "$dir up to date"
+    return
+  fi
+  log "building $dir with $python"
+  if [ ! -x "$dir/bin/python" ] || ! "$dir/bin/python" -c 'import sys' 2>/dev/null; then
+    rm -rf "$dir"
+    "$python" -m venv "$dir"
+  fi
+  "$@"
+  echo "$stamp" > "$dir/.stamp"
+}
+
+PY311=$(find_python 3.11)
+PY310=$(find_python 3.10)
+if [ -z "$PY311" ]; then
+  echo "setup: Python 3.11 not found (install it, or set PUSTAKABOT_PYTHON311=/path/to/python3.11)" >&2; exit 1
+fi
+if [ -z "$PY310" ]; then
+  echo "setup: Python 3.10 not found; Rasa 3.6 needs it (pyenv install 3.10, or set PUSTAKABOT_PYTHON310)" >&2; exit 1
+fi
+
+install_app() {
+  .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements/app.lock
+  .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
+}
+install_rasa() {
+  .venv-rasa/bin/python -m pip install -q --disable-pip-version-check -U pip
+  .venv-rasa/bin/python -m pip install -q --disable-pip-version-check -r requirements/rasa.lock "setuptools>=70.3,<70.4"
+}
+
+make_venv .venv "$PY311" "$(digest requirements/app.lock pyproject.toml)" install_app
+make_venv .venv-rasa "$PY310" "$(digest requirements/rasa.lock)" install_rasa
+
+if [ "$WITH_BROWSER" = 1 ] && [ ! -x /usr/bin/chromium ]; then
+  log "installing Debian's chromium for browser tests"
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+fi
+log "ready"
