@@ -8,8 +8,9 @@ import aiohttp
 from aiohttp import web
 
 from bot import health
-from bot.channels import webchat
-from bot.keys import engine_key, http_key, rasa_key, router_key, sessions_key, settings_key
+from bot.channels import connectors, webchat
+from bot.console import app as console
+from bot.keys import engine_key, handoff_key, http_key, rasa_key, router_key, sessions_key, settings_key
 from bot.rasa import RasaClient
 from bot.router import Router
 from bot.settings import Settings
@@ -30,7 +31,7 @@ async def _clients(app: web.Application) -> AsyncIterator[None]:
     session = aiohttp.ClientSession()
     app[http_key] = session
     app[rasa_key] = RasaClient(session, settings.effective_rasa_url, timeout=settings.rasa_timeout)
-    app[router_key] = Router(app[sessions_key], app[rasa_key])
+    app[router_key] = Router(app[sessions_key], app[rasa_key], handoff=app[handoff_key])
     yield
     await session.close()
 
@@ -40,7 +41,9 @@ def create_app(settings: Settings) -> web.Application:
     app = web.Application(client_max_size=1024**2)
     app[settings_key] = settings
     app.cleanup_ctx.append(_database)
+    console.setup(app)  # handoff service + /console/ (before the router is built)
     app.cleanup_ctx.append(_clients)
     webchat.setup(app)
+    connectors.setup(app)
     health.setup(app)
     return app

@@ -15,6 +15,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.handoff import HandoffService, detect_trigger
+from bot.handoff import text as handoff_text
 from bot.messages import Incoming, Outgoing, Reply
 from bot.models import Conversation, ConversationState, Message
 from bot.rasa import RasaClient, RasaUnavailable
@@ -49,9 +51,16 @@ class KeyedLocks:
 class Router:
     """Handles incoming messages one conversation at a time, different conversations in parallel."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], rasa: RasaClient) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        rasa: RasaClient,
+        *,
+        handoff: HandoffService | None = None,
+    ) -> None:
         self.sessions = sessions
         self.rasa = rasa
+        self.handoff = handoff
         self._locks = KeyedLocks()
 
     async def conversation(self, session: AsyncSession, msg: Incoming) -> Conversation:
@@ -93,7 +102,15 @@ class Router:
             conv_id = conv.id
         if state is not ConversationState.BOT:
             # A librarian has (or will have) this conversation: nothing goes to Rasa.
-            return Reply(messages=[], handoff=True)
+            if self.handoff is None:
+                return Reply(messages=[], handoff=True)
+            held = await self.handoff.on_patron_message(conv_id, msg.text)
+            await self._record(conv_id, held.messages, author="system")
+            return held
+        trigger = detect_trigger(msg.text) if self.handoff is not None and not msg.payload else None
+        if trigger is not None:
+            # Complaints and explicit requests for a person skip Rasa entirely.
+            return await self._start_handoff(conv_id, reason=trigger, language=_language(msg.text))
         reply = Reply()
         try:
             outgoing = await self.rasa.send(sender, msg.for_nlu, metadata={"channel": msg.channel})
@@ -104,18 +121,37 @@ class Router:
             reply.degraded = True
             await self._record(conv_id, reply.messages, author="system")
             return reply
+        signal: dict[str, Any] = {}
         for out in outgoing:
             if out.custom and HANDOFF_KEY in out.custom:
                 reply.handoff = True
+                signal = out.custom[HANDOFF_KEY] if isinstance(out.custom[HANDOFF_KEY], dict) else {}
                 continue
             reply.messages.append(out)
-        if reply.handoff:
-            async with self.sessions.begin() as session:
-                conv = await session.get(Conversation, conv_id)
-                if conv is not None:
-                    conv.state = ConversationState.WAITING
         await self._record(conv_id, reply.messages, author="bot")
+        if reply.handoff:
+            if self.handoff is None:
+                async with self.sessions.begin() as session:
+                    conv = await session.get(Conversation, conv_id)
+                    if conv is not None:
+                        conv.state = ConversationState.WAITING
+            else:
+                extra = await self.handoff.start(
+                    conv_id,
+                    reason=str(signal.get("reason") or "patron_request"),
+                    language=str(signal.get("language") or _language(msg.text)),
+                )
+                await self._record(conv_id, extra, author="system")
+                reply.messages.extend(extra)
         return reply
+
+    async def _start_handoff(self, conv_id: int, *, reason: str, language: str) -> Reply:
+        assert self.handoff is not None
+        key = "start.complaint" if reason == "complaint" else "start.request"
+        messages = [Outgoing(text=handoff_text(key, language))]
+        messages += await self.handoff.start(conv_id, reason=reason, language=language)
+        await self._record(conv_id, messages, author="system")
+        return Reply(messages=messages, handoff=True)
 
     async def _record(self, conv_id: int, messages: list[Outgoing], *, author: str) -> None:
         async with self.sessions.begin() as session:
@@ -124,6 +160,10 @@ class Router:
                 session.add(
                     Message(conversation_id=conv_id, direction="out", author=author, text=out.text, payload=payload)
                 )
+
+
+def _language(text: str) -> str:
+    return "en" if _looks_english(text) else "id"
 
 
 def _looks_english(text: str) -> bool:

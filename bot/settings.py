@@ -60,6 +60,99 @@ class Settings(BaseSettings):
     secret_key: SecretStr = Field(
         SecretStr(""), description="Key for signing console sessions; empty generates one per start."
     )
+    # --- catalog sync (knowledge/sources) ---
+    oai_url: str = Field(
+        "", description="OAI-PMH base URL of the library system to harvest; empty disables OAI-PMH sync."
+    )
+    oai_metadata_prefix: str = Field(
+        "oai_dc", description="OAI-PMH metadata format to harvest: oai_dc or marcxml."
+    )
+    oai_set: str = Field("", description="OAI-PMH set to harvest; empty harvests every record.")
+    slims_dsn: SecretStr = Field(
+        SecretStr(""),
+        description="SLiMS database to read (read-only), e.g. mysql://reader:pass@host:3306/slims; "
+        "empty disables SLiMS sync.",
+    )
+    slims_base_url: str = Field(
+        "", description="SLiMS OPAC address (e.g. https://opac.example.id), for links to attached e-books."
+    )
+    events_url: str = Field(
+        "", description="iCalendar (.ics) file or URL of library events, re-imported on every sync."
+    )
+    sync_interval_minutes: float = Field(
+        5.0, description="Minutes between catalog syncs inside `pustakabot run` (live availability)."
+    )
+    # --- live-agent handoff and staff console ---
+    staff_schedule_file: Path = Field(
+        ROOT / "bot" / "console" / "schedule.yml",
+        description="YAML file of the librarians' staffed chat hours and holidays (edited live).",
+    )
+    canned_responses_file: Path = Field(
+        ROOT / "bot" / "console" / "canned.yml",
+        description="YAML file of the console's canned replies (Indonesian, edited live).",
+    )
+    console_origin: str = Field(
+        "",
+        description="Extra allowed Origin for console forms and websocket (e.g. https://bot.example.id); "
+        "the gateway's own host is always allowed.",
+    )
+    console_cookie_secure: str = Field(
+        "auto",
+        description="Secure flag of the console session cookie: true, false, or auto (secure unless plain "
+        "http on localhost).",
+    )
+    console_session_hours: float = Field(12.0, description="Hours a console login stays valid.")
+    console_login_attempts: int = Field(
+        5, description="Failed console logins allowed per address and per username in 15 minutes."
+    )
+    # --- channel connectors (Telegram, Messenger, Instagram) ---
+    public_url: str = Field(
+        "", description="Public HTTPS base URL of the gateway, for registering webhooks (e.g. https://bot.example.id)."
+    )
+    telegram_token: SecretStr = Field(
+        SecretStr(""), description="Telegram bot token from @BotFather; empty disables Telegram."
+    )
+    telegram_webhook_secret: SecretStr = Field(
+        SecretStr(""),
+        description="Secret Telegram echoes in X-Telegram-Bot-Api-Secret-Token (1-256 of A-Z a-z 0-9 _ -); "
+        "required in webhook mode.",
+    )
+    telegram_api_base_url: str = Field(
+        "https://api.telegram.org/bot", description="Bot API base URL (the token is appended); for a local Bot API server or tests."
+    )
+    telegram_mode: str = Field(
+        "webhook", description="How Telegram updates arrive: webhook, polling (no public URL needed) or off."
+    )
+    telegram_chat_interval: float = Field(
+        1.0, description="Minimum seconds between two messages to one Telegram chat (Telegram allows ~1/s)."
+    )
+    telegram_rate: float = Field(30.0, description="Most Telegram messages per second for the whole bot.")
+    meta_app_secret: SecretStr = Field(
+        SecretStr(""), description="Meta App Secret: verifies X-Hub-Signature-256; empty disables Messenger and Instagram."
+    )
+    meta_verify_token: SecretStr = Field(
+        SecretStr(""), description="Verify token you type in the Meta App Dashboard webhook setup."
+    )
+    meta_page_token: SecretStr = Field(
+        SecretStr(""), description="Page access token for the Messenger Send API (and Instagram when linked to the Page)."
+    )
+    instagram_token: SecretStr = Field(
+        SecretStr(""), description="Token for Instagram sends; empty uses META_PAGE_TOKEN (Instagram linked to the Page)."
+    )
+    instagram_app_secret: SecretStr = Field(
+        SecretStr(""), description="Instagram app secret (Instagram Login setup), accepted besides META_APP_SECRET."
+    )
+    graph_api_base_url: str = Field(
+        "https://graph.facebook.com/v25.0", description="Graph API base URL with version, for the Send API."
+    )
+    instagram_api_base_url: str = Field(
+        "",
+        description="Send API base URL for Instagram; empty uses GRAPH_API_BASE_URL "
+        "(set https://graph.instagram.com/v25.0 for the Instagram Login setup).",
+    )
+    outbox_max_attempts: int = Field(
+        8, description="Delivery attempts of one outgoing message before it is recorded as failed."
+    )
 
     @property
     def effective_rasa_url(self) -> str:
@@ -80,3 +173,8 @@ class Settings(BaseSettings):
     def effective_tracker_store_url(self) -> str:
         """SQLAlchemy URL of Rasa's tracker store."""
         return self.tracker_store_url or f"sqlite:///{self.data_dir / 'rasa-tracker.db'}"
+
+    @property
+    def catalog_sync_configured(self) -> bool:
+        """True when a catalog or events source is configured for periodic sync."""
+        return bool(self.oai_url or self.slims_dsn.get_secret_value() or self.events_url)

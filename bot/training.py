@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import csv
 import subprocess
+from collections.abc import Iterable
 from pathlib import Path
 
 from bot.settings import ROOT, Settings
@@ -15,6 +17,8 @@ log = logging.getLogger(__name__)
 CONFIG = ROOT / "config.yml"
 DOMAIN = ROOT / "nlu" / "domain.yml"
 DATA = ROOT / "nlu" / "data"
+GENERATED = DATA / "generated"
+DEMO_CATALOG = ROOT / "knowledge" / "demo" / "catalog.csv"
 
 
 class TrainingError(Exception):
@@ -24,6 +28,91 @@ class TrainingError(Exception):
         super().__init__(f"rasa train failed with exit code {returncode}")
         self.returncode = returncode
         self.output = output
+
+
+def _yaml_str(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _reading_order(name: str) -> str:
+    last, sep, first = name.partition(",")
+    if not sep or not first.strip() or any(ch.isdigit() for ch in first):
+        return name.strip()
+    return f"{first.strip().rstrip('.,')} {last.strip()}"
+
+
+def catalog_names(settings: Settings | None = None) -> tuple[list[str], list[str]]:
+    """Titles and authors (reading order) of the catalog: the database's, else the demo CSV's."""
+    titles: set[str] = set()
+    authors: set[str] = set()
+    if settings is not None:
+        try:
+            from sqlalchemy import select
+
+            from knowledge.db import make_engine, make_sessionmaker
+            from knowledge.models import Record
+
+            engine = make_engine(settings.effective_database_url)
+            try:
+                with make_sessionmaker(engine)() as session:
+                    for record in session.scalars(select(Record)):
+                        titles.add(record.title)
+                        authors.update(record.authors or [])
+            finally:
+                engine.dispose()
+        except Exception:  # no database yet: the demo catalog is the fallback
+            log.info("catalog database not readable; lookup tables from the demo catalog")
+    if not titles:
+        with DEMO_CATALOG.open(encoding="utf-8") as fh:
+            for row in csv.DictReader(fh):
+                titles.add(row["title"])
+                authors.update(a for a in row["authors"].split(";"))
+    clean_titles = sorted({t.strip() for t in titles if len(t.strip()) >= 3})
+    clean_authors = sorted({_reading_order(a) for a in authors if len(a.strip()) >= 3})
+    return clean_titles, clean_authors
+
+
+def _lookup_yaml(name: str, values: Iterable[str]) -> str:
+    lines = ["version: \"3.1\"", "# Generated from the catalog by bot/training.py; do not edit.", "nlu:"]
+    lines += [f"  - lookup: {name}", "    examples: |"]
+    lines += [f"      - {v}" for v in values]
+    return "\n".join(lines) + "\n"
+
+
+def _synonyms_yaml(pairs: dict[str, str]) -> str:
+    lines = ["version: \"3.1\"", "# Generated from the catalog by bot/training.py; do not edit.", "nlu:"]
+    for canonical in sorted(set(pairs.values())):
+        variants = sorted(k for k, v in pairs.items() if v == canonical)
+        lines += [f"  - synonym: {_yaml_str(canonical)}", "    examples: |"]
+        lines += [f"      - {v}" for v in variants]
+    return "\n".join(lines) + "\n"
+
+
+def write_generated(settings: Settings | None = None, *, out: Path = GENERATED) -> list[Path]:
+    """Write title/author lookup tables and synonyms from the catalog (deterministic output).
+
+    Synonyms map a patron's plain spelling ("ayat ayat cinta") to the catalog form
+    ("Ayat-Ayat Cinta"). The files are regenerated before every training and are part of the
+    model fingerprint, so a changed catalog retrains the model; they are not kept in git.
+    """
+    from knowledge.text import fold
+
+    titles, authors = catalog_names(settings)
+    pairs: dict[str, str] = {}
+    for value in [*titles, *authors]:
+        plain = fold(value)
+        if plain and plain != value.lower() and plain not in pairs:
+            pairs[plain] = value
+    out.mkdir(parents=True, exist_ok=True)
+    files = {
+        out / "lookup_title.yml": _lookup_yaml("title", titles),
+        out / "lookup_author.yml": _lookup_yaml("author", authors),
+        out / "synonyms_catalog.yml": _synonyms_yaml(pairs),
+    }
+    for path, content in files.items():
+        if not path.exists() or path.read_text(encoding="utf-8") != content:
+            path.write_text(content, encoding="utf-8")
+    return list(files)
 
 
 def training_inputs() -> list[Path]:
@@ -68,6 +157,7 @@ def rasa_env(settings: Settings) -> dict[str, str]:
 
 def train(settings: Settings, *, force: bool = False) -> Path:
     """Train unless a model for the current inputs exists; return the model's path."""
+    write_generated(settings)
     target = model_path(settings)
     if target.exists() and not force:
         log.info("model up to date: %s", target.name)

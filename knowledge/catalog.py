@@ -1,23 +1,37 @@
 """Catalog search over bibliographic records, with live copy availability.
 
-Typo-tolerant matching on title, author and subject (rapidfuzz over folded text, Indonesian
-stems for subjects). A title is only reported as found when it really matches: a look-alike is
-never presented as the book asked for.
+Two stages. Candidates come from the database's own full-text index over ``catalog_index``
+(SQLite FTS5; PostgreSQL ``tsvector`` plus pg_trgm similarity), after each query word has been
+corrected against the index's vocabulary ("lascar" -> "laskar", "parok" -> "paruk"). The
+candidates are then scored with rapidfuzz on title, author, subject (Indonesian stems, Sastrawi)
+or ISBN. A title is only reported as found when it really matches: a look-alike is never
+presented as the book asked for, so a patron gets an honest "belum ada di koleksi kami".
+
+``catalog_index`` is maintained by :func:`reindex` (called by every import and lazily by the
+search when the records changed behind its back).
 """
 
 from __future__ import annotations
 
+import logging
+import re
 import threading
 import time
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-from rapidfuzz import fuzz
-from sqlalchemy import func, select
+from rapidfuzz import fuzz, process
+from sqlalchemy import Column, Integer, MetaData, String, Table, Text, delete, func, insert, select
+from sqlalchemy import text as sql
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from knowledge.availability import Availability, availability
 from knowledge.models import Copy, Record
-from knowledge.text import STOPWORDS, fold, stem, terms
+from knowledge.text import STOPWORDS, fold, stem, terms, words
+
+log = logging.getLogger(__name__)
 
 # Words patrons wrap around a title: "ada buku X ga min?" -> "X".
 FILLER = frozenset(
@@ -29,6 +43,27 @@ FILLER = frozenset(
 
 TITLE_MATCH = 86.0
 AUTHOR_MATCH = 85.0
+CORRECTION_MATCH = 75.0
+CANDIDATES = 200
+
+# The search index table (created by migration 0002; not an ORM model on purpose: it is derived
+# data owned by this module).
+INDEX_METADATA = MetaData()
+CATALOG_INDEX = Table(
+    "catalog_index",
+    INDEX_METADATA,
+    Column("record_id", Integer, primary_key=True),
+    Column("stamp", String(64)),
+    Column("title", Text),
+    Column("subtitle", Text),
+    Column("authors", Text),
+    Column("subjects", Text),
+    Column("title_terms", Text),
+    Column("isbn", Text),
+)
+
+_ISBN_QUERY = re.compile(r"^(?:isbn[:\s]*)?([0-9][0-9\- ]{8,16}[0-9xX])$", re.IGNORECASE)
+_ISBN_CHUNK = re.compile(r"[0-9][0-9\-]{8,16}[0-9xX]|[0-9]{9}[xX]")
 
 
 @dataclass(frozen=True)
@@ -41,6 +76,7 @@ class CatalogQuery:
     subject: str | None = None
     only_available: bool = False
     limit: int = 5
+    isbn: str | None = None
 
 
 @dataclass(frozen=True)
@@ -65,6 +101,7 @@ class _Entry:
     subjects: set[str]
     title_terms: set[str] = field(default_factory=set)
     squashed: str = ""  # subjects and title without spaces: "budi daya" matches "budidaya"
+    isbns: set[str] = field(default_factory=set)
 
 
 def strip_filler(text: str) -> str:
@@ -80,67 +117,334 @@ def _author_forms(name: str) -> list[str]:
     return [folded]
 
 
+# --- ISBN -------------------------------------------------------------------------------------
+
+
+def _isbn10_to_13(isbn10: str) -> str:
+    core = "978" + isbn10[:9]
+    total = sum(int(d) * (1 if i % 2 == 0 else 3) for i, d in enumerate(core))
+    return core + str((10 - total % 10) % 10)
+
+
+def _isbn13_to_10(isbn13: str) -> str | None:
+    if not isbn13.startswith("978"):
+        return None
+    core = isbn13[3:12]
+    total = sum(int(d) * (10 - i) for i, d in enumerate(core))
+    check = (11 - total % 11) % 11
+    return core + ("X" if check == 10 else str(check))
+
+
+def normalize_isbn(value: str | None) -> str | None:
+    """The first ISBN in ``value`` as bare digits (``0-596-00108-8 (pbk.)`` -> ``0596001088``)."""
+    for chunk in _ISBN_CHUNK.findall(value or ""):
+        digits = re.sub(r"[^0-9xX]", "", chunk).upper()
+        if len(digits) in (10, 13) and "X" not in digits[:-1]:
+            return digits
+    return None
+
+
+def isbn_forms(value: str | None) -> list[str]:
+    """The ISBN-10 and ISBN-13 forms of the ISBNs in ``value`` (for exact lookups)."""
+    forms: list[str] = []
+    for chunk in _ISBN_CHUNK.findall(value or ""):
+        digits = re.sub(r"[^0-9xX]", "", chunk).upper()
+        if len(digits) == 10 and digits[:9].isdigit():
+            forms += [digits, _isbn10_to_13(digits)]
+        elif len(digits) == 13 and digits.isdigit():
+            forms.append(digits)
+            ten = _isbn13_to_10(digits)
+            if ten:
+                forms.append(ten)
+    return list(dict.fromkeys(f.lower() for f in forms))
+
+
+# --- index maintenance -----------------------------------------------------------------------
+
+
+def index_row(
+    record_id: int,
+    stamp: str,
+    *,
+    title: str,
+    subtitle: str | None,
+    authors: Sequence[str] | None,
+    subjects: Sequence[str] | None,
+    isbn: str | None,
+) -> dict[str, Any]:
+    """The ``catalog_index`` row of one record."""
+    full = f"{title} {subtitle}" if subtitle else title
+    return {
+        "record_id": record_id,
+        "stamp": stamp,
+        "title": fold(title),
+        "subtitle": fold(subtitle or ""),
+        "authors": " | ".join(form for a in authors or [] for form in _author_forms(a)),
+        "subjects": " ".join(t for s in subjects or [] for t in terms(s)),
+        "title_terms": " ".join(terms(full)),
+        "isbn": " ".join(isbn_forms(isbn)),
+    }
+
+
+def reindex(session: Session, *, batch: int = 1000) -> int:
+    """Bring ``catalog_index`` in line with ``records`` (new, changed and deleted records).
+
+    Runs inside the caller's transaction, so an import and its index commit together.
+
+    Returns:
+        The number of records (re)indexed.
+    """
+    stamps = {rid: str(ts) for rid, ts in session.execute(select(Record.id, Record.updated_at))}
+    indexed = dict(session.execute(select(CATALOG_INDEX.c.record_id, CATALOG_INDEX.c.stamp)).all())
+    gone = [rid for rid in indexed if rid not in stamps]
+    stale = [rid for rid, stamp in stamps.items() if indexed.get(rid) != stamp]
+    for i in range(0, len(gone), batch):
+        session.execute(delete(CATALOG_INDEX).where(CATALOG_INDEX.c.record_id.in_(gone[i : i + batch])))
+    for i in range(0, len(stale), batch):
+        chunk = stale[i : i + batch]
+        rows = session.execute(
+            select(
+                Record.id, Record.updated_at, Record.title, Record.subtitle, Record.authors,
+                Record.subjects, Record.isbn,
+            ).where(Record.id.in_(chunk))
+        ).all()
+        session.execute(delete(CATALOG_INDEX).where(CATALOG_INDEX.c.record_id.in_(chunk)))
+        values = [
+            index_row(
+                rid, str(ts), title=title, subtitle=subtitle, authors=authors,
+                subjects=subjects, isbn=isbn,
+            )
+            for rid, ts, title, subtitle, authors, subjects, isbn in rows
+        ]
+        if values:
+            session.execute(insert(CATALOG_INDEX), values)
+    return len(stale)
+
+
+# --- search -----------------------------------------------------------------------------------
+
+
+def _fts_group(alternatives: Iterable[str], *, prefix: bool = False) -> str:
+    parts = [f'"{w}"' + ("*" if prefix and len(w) >= 3 else "") for w in dict.fromkeys(alternatives) if w]
+    return "(" + " OR ".join(parts) + ")"
+
+
+def _tsquery_group(alternatives: Iterable[str], *, prefix: bool = False) -> str:
+    parts = [w + (":*" if prefix and len(w) >= 3 else "") for w in dict.fromkeys(alternatives) if w]
+    return "(" + " | ".join(parts) + ")"
+
+
+_PG_DOCUMENT = (
+    "to_tsvector('simple', title || ' ' || subtitle || ' ' || authors || ' ' || subjects"
+    " || ' ' || title_terms || ' ' || isbn)"
+)
+
+
 class CatalogSearch:
-    """Search the records of a database; the index refreshes when the catalog changes."""
+    """Search the records of a database; the index catches up when the catalog changes."""
 
     def __init__(self, sessions: sessionmaker[Session], *, check_interval: float = 5.0) -> None:
         self.sessions = sessions
         self.check_interval = check_interval
-        self._entries: list[_Entry] = []
         self._signature: tuple[int, str] | None = None
         self._checked_at = 0.0
+        self._vocab: set[str] = set()
+        self._by_initial: dict[str, list[str]] = {}
         self._lock = threading.Lock()
+        self._dialect = ""
+        self._has_trgm = False
+
+    # refresh ----------------------------------------------------------------------------------
 
     def _refresh(self) -> None:
         now = time.monotonic()
         if self._signature is not None and now - self._checked_at < self.check_interval:
             return
-        with self._lock, self.sessions() as session:
+        with self._lock:
             self._checked_at = now
-            count, latest = session.execute(
-                select(func.count(Record.id), func.max(Record.updated_at))
-            ).one()
+            with self.sessions() as session:
+                self._dialect = session.get_bind().dialect.name
+                count, latest = session.execute(
+                    select(func.count(Record.id), func.max(Record.updated_at))
+                ).one()
+                indexed = session.execute(select(func.count()).select_from(CATALOG_INDEX)).scalar_one()
             signature = (int(count), str(latest))
             if signature == self._signature:
                 return
-            rows = session.execute(
-                select(Record.id, Record.title, Record.subtitle, Record.authors, Record.subjects)
-            ).all()
-            entries = []
-            for rid, title, subtitle, authors, subjects in rows:
-                full = f"{title} {subtitle}" if subtitle else title
-                entries.append(
-                    _Entry(
-                        id=rid,
-                        title=fold(title),
-                        authors=[form for a in authors or [] for form in _author_forms(a)],
-                        subjects={t for s in subjects or [] for t in terms(s)},
-                        title_terms=set(terms(full)),
-                        squashed=fold(" ".join([full, *(subjects or [])])).replace(" ", ""),
+            if indexed != count or self._signature is not None or count:
+                try:
+                    with self.sessions.begin() as session:
+                        reindex(session)
+                except SQLAlchemyError:  # a busy writer: serve the index we have
+                    log.warning("catalog index catch-up failed; serving the current index", exc_info=True)
+            self._load_vocabulary()
+            self._signature = signature
+
+    def _load_vocabulary(self) -> None:
+        with self.sessions() as session:
+            if self._dialect == "sqlite":
+                vocab = set(session.scalars(sql("SELECT term FROM catalog_fts_vocab")))
+            else:
+                vocab = set()
+                for row in session.execute(
+                    select(
+                        CATALOG_INDEX.c.title, CATALOG_INDEX.c.subtitle, CATALOG_INDEX.c.authors,
+                        CATALOG_INDEX.c.subjects, CATALOG_INDEX.c.title_terms,
+                    )
+                ):
+                    for value in row:
+                        vocab.update(value.replace("|", " ").split())
+                if self._dialect == "postgresql":
+                    self._has_trgm = bool(
+                        session.execute(sql("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'")).first()
+                    )
+        by_initial: dict[str, list[str]] = {}
+        for word in vocab:
+            by_initial.setdefault(word[:1], []).append(word)
+        self._vocab, self._by_initial = vocab, by_initial
+
+    def _correct(self, word: str) -> str:
+        """The vocabulary word closest to ``word`` (itself when known, too short or no match)."""
+        if word in self._vocab or len(word) < 4 or word.isdigit():
+            return word
+        found = process.extractOne(
+            word, self._by_initial.get(word[:1], []), scorer=fuzz.ratio, score_cutoff=CORRECTION_MATCH
+        )
+        return found[0] if found else word
+
+    # candidates -------------------------------------------------------------------------------
+
+    def _candidates(self, session: Session, columns: str, groups: list[list[str]], raw: str) -> list[int]:
+        """Record ids whose ``columns`` contain every group (a group: alternatives of one word)."""
+        if not groups:
+            return []
+        last = len(groups) - 1
+        if self._dialect == "sqlite":
+            expr = " AND ".join(
+                f"{{{columns}}} : {_fts_group(g, prefix=(i == last and columns != 'isbn'))}"
+                for i, g in enumerate(groups)
+            )
+            found = list(
+                session.scalars(
+                    sql("SELECT rowid FROM catalog_fts WHERE catalog_fts MATCH :q ORDER BY rank LIMIT :n"),
+                    {"q": expr, "n": CANDIDATES},
+                )
+            )
+            if not found and len(groups) > 1 and columns != "isbn":
+                loose = " OR ".join(f"{{{columns}}} : {_fts_group(g)}" for g in groups)
+                found = list(
+                    session.scalars(
+                        sql("SELECT rowid FROM catalog_fts WHERE catalog_fts MATCH :q ORDER BY rank LIMIT :n"),
+                        {"q": loose, "n": CANDIDATES},
                     )
                 )
-            self._entries = entries
-            self._signature = signature
+            return found
+        if self._dialect == "postgresql":
+            query = " & ".join(_tsquery_group(g, prefix=(i == last)) for i, g in enumerate(groups))
+            found = list(
+                session.scalars(
+                    sql(
+                        f"SELECT record_id FROM catalog_index WHERE {_PG_DOCUMENT} @@ to_tsquery('simple', :q) "
+                        f"ORDER BY ts_rank({_PG_DOCUMENT}, to_tsquery('simple', :q)) DESC LIMIT :n"
+                    ),
+                    {"q": query, "n": CANDIDATES},
+                )
+            )
+            if self._has_trgm and columns in ("title subtitle", "authors") and raw:
+                column = "title" if columns.startswith("title") else "authors"
+                found += list(
+                    session.scalars(
+                        sql(
+                            f"SELECT record_id FROM catalog_index WHERE {column} % :q "
+                            f"ORDER BY similarity({column}, :q) DESC LIMIT :n"
+                        ),
+                        {"q": raw, "n": CANDIDATES},
+                    )
+                )
+            return list(dict.fromkeys(found))
+        # Any other database: a plain scan (small catalogs only).
+        return list(session.scalars(select(CATALOG_INDEX.c.record_id)))
+
+    def _entries(self, session: Session, ids: list[int]) -> list[_Entry]:
+        if not ids:
+            return []
+        entries = []
+        for row in session.execute(select(CATALOG_INDEX).where(CATALOG_INDEX.c.record_id.in_(ids))):
+            m = row._mapping
+            entries.append(
+                _Entry(
+                    id=m["record_id"],
+                    title=m["title"],
+                    authors=[a.strip() for a in m["authors"].split("|") if a.strip()],
+                    subjects=set(m["subjects"].split()),
+                    title_terms=set(m["title_terms"].split()),
+                    squashed=(m["title"] + m["subtitle"] + m["subjects"]).replace(" ", ""),
+                    isbns=set(m["isbn"].split()),
+                )
+            )
+        return entries
+
+    def _words(self, text: str) -> list[str]:
+        return words(strip_filler(text) or fold(text))
+
+    def _gather(self, session: Session, q: CatalogQuery) -> list[_Entry]:
+        ids: list[int] | None = None
+
+        def narrow(found: list[int]) -> None:
+            nonlocal ids
+            ids = found if ids is None else [i for i in ids if i in set(found)]
+
+        if q.isbn:
+            narrow(self._candidates(session, "isbn", [[f] for f in isbn_forms(q.isbn)][:1], ""))
+        if q.title:
+            words = self._words(q.title)
+            groups = [[w, self._correct(w)] for w in words]
+            narrow(self._candidates(session, "title subtitle", groups, " ".join(words)))
+        if q.author:
+            words = self._words(q.author)
+            groups = [[w, self._correct(w)] for w in words]
+            narrow(self._candidates(session, "authors", groups, " ".join(words)))
+        if q.subject:
+            groups = []
+            for w in self._words(q.subject):
+                s = stem(w)
+                groups.append([s, self._correct(s), self._correct(w)])
+            narrow(self._candidates(session, "subjects title_terms", groups, ""))
+        return self._entries(session, ids or [])
+
+    # scoring ----------------------------------------------------------------------------------
 
     def _score(self, entry: _Entry, q: CatalogQuery) -> tuple[float, str]:
         scores: list[tuple[float, str]] = []
+        if q.isbn:
+            wanted = set(isbn_forms(q.isbn))
+            scores.append((100.0 if wanted & entry.isbns else 0.0, "isbn"))
         if q.title:
             t = strip_filler(q.title) or fold(q.title)
-            s = max(fuzz.ratio(t, entry.title), fuzz.token_sort_ratio(t, entry.title))
-            if len(t) >= 4 and entry.title.startswith(t + " "):
-                s = max(s, 88.0)
+            corrected = " ".join(self._correct(w) for w in words(t))
+            s = 0.0
+            for form in dict.fromkeys((t, corrected)):
+                s = max(s, fuzz.ratio(form, entry.title), fuzz.token_sort_ratio(form, entry.title))
+                if len(form) >= 4 and entry.title.startswith(form + " "):
+                    s = max(s, 88.0)
             scores.append((s if s >= TITLE_MATCH else 0.0, "title"))
         if q.author:
             a = strip_filler(q.author) or fold(q.author)
-            s = max((fuzz.token_set_ratio(a, form) for form in entry.authors), default=0.0)
+            corrected = " ".join(self._correct(w) for w in a.split())
+            s = max(
+                (fuzz.token_set_ratio(form_q, form) for form in entry.authors for form_q in {a, corrected}),
+                default=0.0,
+            )
             scores.append((s if s >= AUTHOR_MATCH else 0.0, "author"))
         if q.subject:
-            wanted = (strip_filler(q.subject) or fold(q.subject)).split()
+            wanted = self._words(q.subject)
             if wanted:
                 known = entry.subjects | entry.title_terms
                 matched = sum(
                     1 for w in wanted
-                    if stem(w) in known or (len(w) >= 4 and w in entry.squashed)
+                    if stem(w) in known
+                    or self._correct(stem(w)) in known
+                    or (len(w) >= 4 and w in entry.squashed)
                 )
                 scores.append((100.0 if matched == len(wanted) else 0.0, "subject"))
         if not scores:
@@ -155,7 +459,10 @@ class CatalogSearch:
         """Records matching ``query``, best first, at most ``query.limit``."""
         self._refresh()
         q = query
-        if not (q.title or q.author or q.subject):
+        if not (q.title or q.author or q.subject or q.isbn):
+            isbn = _ISBN_QUERY.match(q.text.strip())
+            if isbn and isbn_forms(isbn.group(1)):
+                return self.search(CatalogQuery(isbn=isbn.group(1), only_available=q.only_available, limit=q.limit))
             text = strip_filler(q.text)
             if not text:
                 return []
@@ -169,8 +476,10 @@ class CatalogSearch:
                 if hits:
                     return hits
             return []
+        with self.sessions() as session:
+            entries = self._gather(session, q)
         scored = []
-        for entry in self._entries:
+        for entry in entries:
             score, matched = self._score(entry, q)
             if score > 0:
                 scored.append((score, matched, entry.id))

@@ -111,19 +111,29 @@ def parse_faq_file(path: Path) -> list[FaqItem]:
     items: list[FaqItem] = []
     seen: dict[str, int] = {}
     for entry in faqs_node.value:
-        item = _parse_entry(name, entry, problems)
-        if item is None:
-            continue
-        if item.id in seen:
+        raw_id = _raw_id(entry)
+        if raw_id is not None and raw_id in seen:
             problems.append(
-                FaqProblem(name, item.line, f"id `{item.id}` sudah dipakai di baris {seen[item.id]}; setiap id harus unik")
+                FaqProblem(name, _line(entry), f"id `{raw_id}` sudah dipakai di baris {seen[raw_id]}; setiap id harus unik")
             )
             continue
-        seen[item.id] = item.line
-        items.append(item)
+        if raw_id is not None:
+            seen[raw_id] = _line(entry)
+        item = _parse_entry(name, entry, problems)
+        if item is not None:
+            items.append(item)
     if problems:
         raise FaqFileError(problems)
     return items
+
+
+def _raw_id(entry: yaml.Node) -> str | None:
+    if not isinstance(entry, yaml.MappingNode):
+        return None
+    for key_node, value_node in entry.value:
+        if _scalar(key_node) == "id":
+            return _scalar(value_node)
+    return None
 
 
 def _parse_entry(name: str, entry: yaml.Node, problems: list[FaqProblem]) -> FaqItem | None:

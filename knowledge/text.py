@@ -2,29 +2,42 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
+from collections.abc import Mapping
 from functools import lru_cache
+from pathlib import Path
+from types import MappingProxyType
 
 from Sastrawi.Stemmer.StemmerFactory import StemmerFactory
+
+log = logging.getLogger(__name__)
 
 _NON_WORD = re.compile(r"[^0-9a-z]+")
 _REPEATS = re.compile(r"([a-z])\1{2,}")
 _REDUP = re.compile(r"\b([a-z]+)2\b")
 
-# Common chat spellings; the NLU normaliser in nlu/ has the full, librarian-extendable list.
-SLANG: dict[str, str] = {
-    "gmn": "bagaimana", "gimana": "bagaimana", "gmna": "bagaimana", "brp": "berapa",
-    "brapa": "berapa", "ga": "tidak", "gak": "tidak", "nggak": "tidak", "ngga": "tidak",
-    "enggak": "tidak", "gk": "tidak", "tdk": "tidak", "yg": "yang", "utk": "untuk",
-    "dgn": "dengan", "dg": "dengan", "bs": "bisa", "bsa": "bisa", "perpus": "perpustakaan",
-    "kalo": "kalau", "klo": "kalau", "jd": "jadi", "sy": "saya", "aja": "saja", "tau": "tahu",
-    "udah": "sudah", "udh": "sudah", "blm": "belum", "bgt": "banget", "krn": "karena",
-    "dmn": "dimana", "knp": "kenapa", "kpn": "kapan", "sm": "sama", "tp": "tapi",
-    "bikin": "buat", "minjem": "pinjam", "minjam": "pinjam", "ngembaliin": "kembali",
-    "hr": "hari", "mgg": "minggu", "bln": "bulan", "thn": "tahun", "jg": "juga", "lg": "lagi",
-    "negri": "negeri", "lascar": "laskar", "wa": "whatsapp", "hp": "telepon",
-}
+# The librarians' slang dictionary, shared with the NLU normaliser (read as a data file; the
+# knowledge package never imports ``nlu``). ``chat<TAB>standard`` per line, ``#`` comments.
+SLANG_FILE = Path(__file__).resolve().parent.parent / "nlu" / "normalization" / "slang.tsv"
+
+
+@lru_cache(maxsize=4)
+def load_slang(path: Path = SLANG_FILE) -> Mapping[str, str]:
+    """The slang dictionary at ``path`` (read once per path; missing file -> empty)."""
+    table: dict[str, str] = {}
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        log.warning("slang dictionary %s not found; chat spellings are not expanded", path)
+        return MappingProxyType(table)
+    for line in lines:
+        chat, sep, standard = line.strip().partition("\t")
+        if sep and chat and not chat.startswith("#") and standard.strip():
+            table[chat.strip().lower()] = standard.strip().lower()
+    return MappingProxyType(table)
+
 
 STOPWORDS = frozenset(
     """ada apa apakah yang di ke dari dan atau saya aku kamu min kak kakak mimin admin dong
@@ -55,8 +68,12 @@ def fold(text: str) -> str:
 
 
 def words(text: str) -> list[str]:
-    """Folded words with chat spellings expanded."""
-    return [SLANG.get(w, w) for w in fold(text).split()]
+    """Folded words with chat spellings expanded (one chat word may become several)."""
+    slang = load_slang()
+    out: list[str] = []
+    for w in fold(text).split():
+        out.extend(slang.get(w, w).split())
+    return out
 
 
 def terms(text: str, *, drop_stopwords: bool = True) -> list[str]:

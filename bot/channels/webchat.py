@@ -14,7 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.keys import router_key, settings_key
+from bot.keys import handoff_key, router_key, settings_key
 from bot.messages import Incoming
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
@@ -58,9 +58,29 @@ async def chat(request: web.Request) -> web.StreamResponse:
     reply = await request.app[router_key].handle(
         Incoming(channel=CHANNEL, conversation_id=sender, patron_id=sender, text=text.strip(), payload=payload)
     )
+    _, _, cursor = await request.app[handoff_key].web_updates(sender, None)
     return web.json_response(
-        {"messages": [m.as_json() for m in reply.messages], "handoff": reply.handoff}
+        {"messages": [m.as_json() for m in reply.messages], "handoff": reply.handoff, "cursor": cursor}
     )
+
+
+async def updates(request: web.Request) -> web.StreamResponse:
+    """Librarian replies for a web chat in handoff: ``GET /api/chat/updates?sender_id=..&after=..``.
+
+    Answers ``{"messages": [{"id", "text", "author"}], "handoff": bool, "cursor": int}``; the page
+    polls with ``after=cursor`` while ``handoff`` is true. Without ``after`` only the cursor is
+    returned.
+    """
+    sender = request.query.get("sender_id", "")
+    if not _SENDER.match(sender):
+        return error(422, "invalid_sender_id", "sender_id wajib diisi (1–128 huruf, angka, atau _.:@-).")
+    raw_after = request.query.get("after")
+    if raw_after is not None and not raw_after.isdigit():
+        return error(422, "invalid_after", "after harus berupa angka.")
+    messages, handoff, cursor = await request.app[handoff_key].web_updates(
+        sender, int(raw_after) if raw_after is not None else None
+    )
+    return web.json_response({"messages": messages, "handoff": handoff, "cursor": cursor})
 
 
 async def index(request: web.Request) -> web.StreamResponse:
@@ -71,5 +91,6 @@ async def index(request: web.Request) -> web.StreamResponse:
 def setup(app: web.Application) -> None:
     """Register the web chat routes."""
     app.router.add_post("/api/chat", chat)
+    app.router.add_get("/api/chat/updates", updates)
     app.router.add_get("/", index)
     app.router.add_static("/static/", STATIC)

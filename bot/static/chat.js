@@ -12,6 +12,26 @@
     localStorage.setItem(key, sender);
   }
 
+  // While a librarian has the conversation, poll for their replies.
+  let cursor = 0;
+  let polling = null;
+  function follow(handoff, next) {
+    if (typeof next === "number") cursor = Math.max(cursor, next);
+    if (handoff && !polling) polling = setInterval(poll, 2000);
+    if (!handoff && polling) { clearInterval(polling); polling = null; }
+  }
+  async function poll() {
+    try {
+      const res = await fetch(`/api/chat/updates?sender_id=${encodeURIComponent(sender)}&after=${cursor}`);
+      if (!res.ok) return;
+      const data = await res.json();
+      for (const m of data.messages) add(m.text, m.author === "agent" ? "agent" : "bot");
+      if (data.handoff) status.textContent = "Terhubung dengan pustakawan.";
+      else status.textContent = "";
+      follow(data.handoff, data.cursor);
+    } catch (e) { /* offline for a moment: try again on the next tick */ }
+  }
+
   function add(text, who, buttons) {
     const li = document.createElement("li");
     li.className = "msg " + who;
@@ -50,6 +70,7 @@
         for (const m of data.messages) add(m.text, m.author === "agent" ? "agent" : "bot", m.buttons);
         if (data.handoff && !data.messages.length) status.textContent = "Pesan Kakak sudah diteruskan ke pustakawan.";
         else status.textContent = "";
+        follow(data.handoff, data.cursor);
       }
     } catch (e) {
       add("Maaf Kak, koneksi terputus. Coba lagi sebentar lagi ya.", "bot");
@@ -67,4 +88,8 @@
   });
   add("Halo Kak! Saya asisten virtual Perpustakaan Kota Prabumulih. Mau cari buku, tanya jam buka, atau info acara?", "bot");
   input.focus();
+  fetch(`/api/chat/updates?sender_id=${encodeURIComponent(sender)}`)
+    .then((res) => (res.ok ? res.json() : null))
+    .then((data) => { if (data) follow(data.handoff, data.cursor); })
+    .catch(() => {});
 })();

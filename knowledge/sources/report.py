@@ -14,6 +14,7 @@ class SyncReport:
     updated: int = 0
     unchanged: int = 0
     deleted: int = 0
+    copies_refreshed: int = 0  # copies whose live status changed (SLiMS loans)
     skipped: list[tuple[str, str]] = field(default_factory=list)
 
     def skip(self, where: str, reason: str) -> None:
@@ -25,4 +26,5 @@ class SyncReport:
         return (
             f"{self.source}: {self.added} ditambah, {self.updated} diperbarui, "
             f"{self.unchanged} tidak berubah, {self.deleted} dihapus, {len(self.skipped)} dilewati"
+            + (f", status {self.copies_refreshed} eksemplar diperbarui" if self.copies_refreshed else "")
         )

@@ -1,0 +1,45 @@
+# syntax=docker/dockerfile:1
+# Two runtimes, two targets (Rasa 3.6 needs Python 3.10; the app runs on 3.11):
+#   docker build --target rasa -t pustakabot-rasa .
+#   docker build --target app  -t pustakabot-app .
+# docker-compose.yml builds both and runs them with PostgreSQL and Redis.
+
+############################ Rasa server (Python 3.10) ############################
+FROM python:3.10-slim AS rasa
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
+    RASA_TELEMETRY_ENABLED=false TF_CPP_MIN_LOG_LEVEL=2 PYTHONPATH=/app
+WORKDIR /app
+COPY requirements/rasa.lock requirements/rasa.lock
+RUN pip install -U pip && pip install -r requirements/rasa.lock "setuptools>=70.3,<70.4"
+COPY config.yml endpoints.yml credentials.yml ./
+COPY nlu/ nlu/
+# The model is trained at build time, so the image carries exactly the model of its sources.
+RUN rasa train --config config.yml --domain nlu/domain.yml --data nlu/data --out models \
+        --fixed-model-name pustakabot \
+    && rm -rf .rasa
+RUN useradd --system --uid 1001 pustakabot && chown -R pustakabot /app
+USER pustakabot
+EXPOSE 5005
+CMD ["rasa", "run", "--model", "models/pustakabot.tar.gz", "--endpoints", "endpoints.yml", \
+     "--credentials", "credentials.yml", "--interface", "0.0.0.0", "--port", "5005"]
+
+######################## Gateway and action server (Python 3.11) ########################
+FROM python:3.11-slim AS app
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 HF_HUB_OFFLINE=1
+WORKDIR /app
+COPY requirements/app.lock requirements/app.lock
+# CPU-only PyTorch first (PyPI's default build is the CUDA one, gigabytes larger).
+RUN pip install -U pip \
+    && pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu \
+    && pip install -r requirements/app.lock
+COPY pyproject.toml README.md ./
+COPY bot/ bot/
+COPY actions/ actions/
+COPY knowledge/ knowledge/
+RUN pip install --no-deps .
+RUN useradd --system --uid 1001 pustakabot && mkdir -p /app/data && chown -R pustakabot /app
+USER pustakabot
+ENV PUSTAKABOT_HOST=0.0.0.0 PUSTAKABOT_DATA_DIR=/app/data
+EXPOSE 8080 5055
+# `pustakabot gateway` by default; the action server runs the same image with `pustakabot actions`.
+CMD ["pustakabot", "gateway"]

@@ -1,0 +1,105 @@
+"""What every external channel connector provides, and the errors and pacing they share."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from bot.messages import Incoming, Outgoing
+
+Progress = Callable[[int], Awaitable[None]]
+
+BOT_WINDOW_HOURS = 24
+HUMAN_AGENT_DAYS = 7
+
+
+class DeliveryError(Exception):
+    """A platform did not accept a message.
+
+    Attributes:
+        reason: short Indonesian reason, shown to staff (e.g. "Pasien memblokir bot.").
+        permanent: True when retrying cannot help (blocked, user gone, window closed).
+        retry_after: seconds the platform asked us to wait (Telegram 429), if any.
+    """
+
+    def __init__(self, reason: str, *, permanent: bool = False, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.permanent = permanent
+        self.retry_after = retry_after
+
+
+class Pacer:
+    """Spaces sends: at least ``interval`` seconds per key, at most ``rate`` per second overall.
+
+    Slots are reserved synchronously, so concurrent callers never share a slot.
+    """
+
+    def __init__(self, *, interval: float, rate: float) -> None:
+        self.interval = interval
+        self.gap = 1.0 / rate if rate > 0 else 0.0
+        self._next_key: dict[str, float] = {}
+        self._next_global = 0.0
+
+    def reserve(self, key: str) -> float:
+        """Reserve the next free slot for ``key``; returns seconds to wait for it."""
+        now = time.monotonic()
+        at = max(now, self._next_key.get(key, 0.0))
+        at = max(at, self._next_global)
+        self._next_global = at + self.gap
+        if self.interval > 0:
+            self._next_key[key] = at + self.interval
+            if len(self._next_key) > 10_000:  # forget chats whose slot is in the past
+                self._next_key = {k: t for k, t in self._next_key.items() if t > now}
+        return at - now
+
+    async def wait(self, key: str) -> None:
+        """Sleep until ``key`` may send."""
+        delay = self.reserve(key)
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+
+class Channel(ABC):
+    """A platform connector: turns webhook payloads into :class:`Incoming`, sends :class:`Outgoing`.
+
+    ``parse`` decides (sync, no I/O, testable on payloads alone); ``send`` acts.
+    """
+
+    #: channel name stored in conversations.channel ("telegram", "messenger", "instagram")
+    name: str = ""
+    #: True when the platform limits replies to a window after the patron's last message (Meta)
+    has_window: bool = False
+
+    @abstractmethod
+    def parse(self, payload: dict[str, Any]) -> list[Incoming]:
+        """The patron messages in one webhook payload; other events are logged and dropped."""
+
+    @abstractmethod
+    async def send(
+        self,
+        external_id: str,
+        message: Outgoing,
+        *,
+        skip: int = 0,
+        tag: str | None = None,
+        progress: Progress | None = None,
+    ) -> None:
+        """Deliver ``message`` to conversation ``external_id``.
+
+        Args:
+            external_id: the platform's chat/user id.
+            message: what to send; the channel renders and splits it.
+            skip: parts already accepted in an earlier attempt (not sent again).
+            tag: Meta message tag (``HUMAN_AGENT``) when sending outside the 24-hour window.
+            progress: awaited with the number of parts accepted so far, after each part.
+
+        Raises:
+            DeliveryError: the platform refused; see its ``permanent`` and ``retry_after``.
+        """
+
+    async def typing(self, external_id: str) -> None:  # noqa: B027 - optional hook
+        """Show a typing indicator in ``external_id`` (best effort, errors are swallowed)."""

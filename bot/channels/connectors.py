@@ -1,0 +1,73 @@
+"""Wires the external channels into the gateway: routes, inbox, outbox and their workers.
+
+Telegram is active when ``TELEGRAM_TOKEN`` is set and ``TELEGRAM_MODE`` is not ``off``;
+Messenger/Instagram when ``META_APP_SECRET`` is set (sending needs the Page/Instagram token).
+The outbox always exists (the staff console queues through it, also for the web chat).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from bot.channels import meta, telegram
+from bot.channels.base import Channel
+from bot.inbox import Inbox
+from bot.keys import http_key, inbox_key, outbox_key, router_key, sessions_key, settings_key, telegram_key
+from bot.outbox import Outbox
+
+
+def telegram_enabled(app: web.Application) -> bool:
+    """True when the Telegram channel is configured."""
+    settings = app[settings_key]
+    return bool(settings.telegram_token.get_secret_value()) and settings.telegram_mode != "off"
+
+
+async def _context(app: web.Application) -> AsyncIterator[None]:
+    settings = app[settings_key]
+    sessions = app[sessions_key]
+    channels: dict[str, Channel] = {}
+    tg: telegram.TelegramChannel | None = None
+    if telegram_enabled(app):
+        tg = telegram.TelegramChannel(settings, sessions)
+        channels[telegram.NAME] = tg
+        app[telegram_key] = tg
+    if settings.meta_app_secret.get_secret_value():
+        channels.update(meta.channels(settings, app[http_key]))
+    outbox = Outbox(sessions, channels, max_attempts=settings.outbox_max_attempts)
+    inbox = Inbox(sessions, app[router_key], outbox, channels)
+    app[outbox_key] = outbox
+    app[inbox_key] = inbox
+    if tg is not None:
+
+        async def accept_update(data: dict) -> None:
+            assert tg is not None
+            await inbox.accept(await tg.resolve(tg.parse(data)))
+            query = data.get("callback_query")
+            if isinstance(query, dict) and query.get("id"):
+                tg.spawn(tg.answer_callback(str(query["id"])))
+
+        await tg.start(accept_update)
+    await outbox.start()
+    await inbox.start()
+    try:
+        yield
+    finally:
+        await inbox.stop()
+        await outbox.stop()
+        if tg is not None:
+            await tg.stop()
+
+
+def setup(app: web.Application) -> None:
+    """Register the webhook routes of the configured channels and the workers' cleanup context.
+
+    Call after the database and HTTP client contexts are registered.
+    """
+    settings = app[settings_key]
+    if settings.telegram_token.get_secret_value() and settings.telegram_mode != "off":
+        telegram.setup(app, settings)
+    if settings.meta_app_secret.get_secret_value():
+        meta.setup(app)
+    app.cleanup_ctx.append(_context)

@@ -1,0 +1,375 @@
+"""Telegram connector on python-telegram-bot 22: webhook inside the gateway, or polling.
+
+Webhook mode: ``POST /webhooks/telegram``; the ``X-Telegram-Bot-Api-Secret-Token`` header is
+compared in constant time (403 otherwise, as PTB's own webhook server does). The update is
+parsed, persisted in the inbox (deduplicated by ``update_id``) and only then acknowledged.
+The PTB ``Application`` is built without an updater; only its ``Bot`` is used, so 429s arrive
+as PTB's own ``RetryAfter``. Polling mode (a developer without a public URL) uses PTB's updater
+and feeds each update to the same inbox through a ``TypeHandler``.
+
+Deliberate choices (documented in docs/telegram.md):
+
+- ``/start`` and ``/help`` greet and list what the bot can do (Rasa's ``greet`` intent);
+- only private chats are answered; group, supergroup and channel messages are logged and
+  dropped (a library bot answering in a group would spam it);
+- ``edited_message``/``edited_channel_post`` are dropped: the original was already answered,
+  and Telegram also sends edits for changes the bot does not use;
+- callback queries (inline buttons) are always answered with ``answerCallbackQuery`` and then
+  handled as the button's payload; non-text messages (stickers, photos without caption) are
+  dropped with a log line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+from dataclasses import replace
+from datetime import timedelta
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from telegram import Bot, InlineKeyboardMarkup, Update
+from telegram.constants import ChatAction, ChatType, ParseMode
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
+from telegram.ext import Application, ContextTypes, TypeHandler
+
+from bot.channel_models import TelegramCallback
+from bot.channels.base import Channel, DeliveryError, Pacer, Progress
+from bot.messages import Incoming, Outgoing
+from bot.render import CALLBACK_PREFIX, render_telegram
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+NAME = "telegram"
+PATH = "/webhooks/telegram"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
+MAX_BODY = 1024 * 1024
+GREET_COMMANDS = {"start", "help", "mulai", "bantuan"}
+
+
+def _seconds(value: int | float | timedelta) -> float:
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+class TelegramChannel(Channel):
+    """The Telegram bot: parses updates, sends through PTB's ``Bot``."""
+
+    name = NAME
+
+    def __init__(self, settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self.settings = settings
+        self.sessions = sessions
+        self.mode = settings.telegram_mode
+        builder = (
+            Application.builder()
+            .token(settings.telegram_token.get_secret_value())
+            .base_url(settings.telegram_api_base_url)
+            .connection_pool_size(64)
+        )
+        if self.mode != "polling":
+            builder = builder.updater(None)
+        self.application: Application[Any, Any, Any, Any, Any, Any] = builder.build()
+        self.pacer = Pacer(interval=settings.telegram_chat_interval, rate=settings.telegram_rate)
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._accept: Any = None
+
+    @property
+    def bot(self) -> Bot:
+        """PTB's bot (the Bot API client)."""
+        return self.application.bot
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    async def start(self, accept: Any) -> None:
+        """Initialise the bot (``getMe``); in polling mode also start polling.
+
+        Args:
+            accept: ``async accept(update_dict) -> None`` persisting one update (polling mode).
+        """
+        self._accept = accept
+        await self.application.initialize()
+        if self.mode == "polling":
+            self.application.add_handler(TypeHandler(Update, self._on_polled_update))
+            await self.application.start()
+            assert self.application.updater is not None
+            await self.application.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
+            log.info("Telegram polling started as @%s", self.bot.username)
+        else:
+            if not self.settings.telegram_webhook_secret.get_secret_value():
+                log.warning("PUSTAKABOT_TELEGRAM_WEBHOOK_SECRET is empty: every webhook call gets 403")
+            log.info("Telegram webhook ready at %s as @%s", PATH, self.bot.username)
+
+    async def stop(self) -> None:
+        """Stop polling (if any) and shut the bot down."""
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.mode == "polling" and self.application.running:
+            assert self.application.updater is not None
+            if self.application.updater.running:
+                await self.application.updater.stop()
+            await self.application.stop()
+        await self.application.shutdown()
+
+    async def _on_polled_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        try:
+            await self._accept(update.to_dict())
+        except Exception:  # noqa: BLE001 - polling has no retry: log loudly
+            log.exception("could not persist polled Telegram update %s", update.update_id)
+
+    def spawn(self, coro: Any) -> None:
+        """Run ``coro`` in the background, tracked so shutdown can cancel it."""
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # --- inbound ---------------------------------------------------------------------------
+
+    def parse(self, payload: dict[str, Any]) -> list[Incoming]:
+        """The patron message in one Update (0 or 1 items)."""
+        update = Update.de_json(payload, self.bot)
+        uid = str(update.update_id)
+        if update.callback_query is not None:
+            query = update.callback_query
+            chat = query.message.chat if query.message is not None else None
+            if chat is not None and chat.type != ChatType.PRIVATE:
+                log.info("ignoring callback query from a %s chat", chat.type)
+                return []
+            data = query.data or ""
+            if not data:
+                return []
+            title = data
+            message = query.message
+            markup = getattr(message, "reply_markup", None) if message is not None else None
+            if isinstance(markup, InlineKeyboardMarkup):
+                for row in markup.inline_keyboard:
+                    for button in row:
+                        if button.callback_data == data:
+                            title = button.text
+            user = query.from_user
+            return [
+                Incoming(
+                    channel=NAME,
+                    conversation_id=str(chat.id if chat is not None else user.id),
+                    text=title,
+                    patron_id=str(user.id),
+                    patron_name=user.full_name,
+                    payload=data,
+                    platform_message_id=uid,
+                )
+            ]
+        if update.edited_message is not None or update.edited_channel_post is not None:
+            log.info("ignoring edited message (update %s): the original was answered", uid)
+            return []
+        if update.channel_post is not None:
+            log.info("ignoring channel post (update %s)", uid)
+            return []
+        msg = update.message
+        if msg is None:
+            log.debug("ignoring update %s of another kind", uid)
+            return []
+        if msg.chat.type != ChatType.PRIVATE:
+            log.info("ignoring message in a %s chat (update %s)", msg.chat.type, uid)
+            return []
+        text = (msg.text or msg.caption or "").strip()
+        if not text:
+            log.info("ignoring a non-text message (update %s)", uid)
+            return []
+        user = msg.from_user
+        payload_: str | None = None
+        if text.startswith("/"):
+            command = text[1:].split(maxsplit=1)[0].split("@", 1)[0].lower()
+            if command in GREET_COMMANDS:
+                lang = (user.language_code or "") if user is not None else ""
+                payload_ = '/greet{"language":"en"}' if lang.startswith("en") else "/greet"
+            else:  # "/jam_buka" → "jam buka": never let a typed command reach Rasa as an intent
+                text = text[1:].replace("_", " ").strip() or text
+        return [
+            Incoming(
+                channel=NAME,
+                conversation_id=str(msg.chat.id),
+                text=text,
+                patron_id=str(user.id) if user is not None else str(msg.chat.id),
+                patron_name=user.full_name if user is not None else None,
+                payload=payload_,
+                platform_message_id=uid,
+                timestamp=msg.date,
+            )
+        ]
+
+    async def resolve(self, items: list[Incoming]) -> list[Incoming]:
+        """Replace short callback keys (``cb:...``) by the long payloads they stand for."""
+        out = []
+        for item in items:
+            if item.payload and item.payload.startswith(CALLBACK_PREFIX):
+                async with self.sessions() as session:
+                    row = await session.get(TelegramCallback, item.payload)
+                if row is not None:
+                    title = row.payload if item.text == item.payload else item.text
+                    item = replace(item, payload=row.payload, text=title)
+            out.append(item)
+        return out
+
+    async def answer_callback(self, query_id: str) -> None:
+        """Stop the button's progress spinner (``answerCallbackQuery``), best effort."""
+        try:
+            await self.bot.answer_callback_query(query_id)
+        except TelegramError as exc:
+            log.info("answerCallbackQuery failed: %s", exc)
+
+    # --- outbound --------------------------------------------------------------------------
+
+    async def _remember(self, long_payloads: dict[str, str]) -> None:
+        if not long_payloads:
+            return
+        async with self.sessions.begin() as session:
+            existing = set(
+                await session.scalars(select(TelegramCallback.key).where(TelegramCallback.key.in_(list(long_payloads))))
+            )
+            for key, payload in long_payloads.items():
+                if key not in existing:
+                    session.add(TelegramCallback(key=key, payload=payload))
+
+    async def send(
+        self,
+        external_id: str,
+        message: Outgoing,
+        *,
+        skip: int = 0,
+        tag: str | None = None,
+        progress: Progress | None = None,
+    ) -> None:
+        """Send ``message`` as HTML ``sendMessage`` calls (paced), buttons as an inline keyboard."""
+        rendering = render_telegram(message)
+        await self._remember(rendering.long_payloads)
+        chat_id: int | str = int(external_id) if external_id.lstrip("-").isdigit() else external_id
+        for i, part in enumerate(rendering.parts):
+            if i < skip:
+                continue
+            await self.pacer.wait(external_id)
+            markup = part.reply_markup()
+            try:
+                await self.bot.send_message(
+                    chat_id=chat_id,
+                    text=part.text,
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=InlineKeyboardMarkup.de_json(markup, self.bot) if markup else None,
+                )
+            except RetryAfter as exc:
+                raise DeliveryError("Telegram membatasi kecepatan (429).", retry_after=_seconds(exc.retry_after)) from exc
+            except Forbidden as exc:
+                raise DeliveryError(f"Pasien memblokir bot atau tidak bisa dihubungi ({exc.message}).", permanent=True) from exc
+            except ChatMigrated as exc:
+                raise DeliveryError("Chat sudah pindah ke supergroup.", permanent=True) from exc
+            except BadRequest as exc:
+                raise DeliveryError(f"Telegram menolak pesan ({exc.message}).", permanent=True) from exc
+            except InvalidToken as exc:
+                raise DeliveryError("Token bot Telegram tidak valid.") from exc
+            except NetworkError as exc:  # includes TimedOut and 5xx
+                raise DeliveryError(f"Gangguan jaringan ke Telegram ({exc.message}).") from exc
+            except TelegramError as exc:
+                raise DeliveryError(f"Telegram error ({exc.message}).") from exc
+            if progress is not None:
+                await progress(i + 1)
+
+    async def typing(self, external_id: str) -> None:
+        """``sendChatAction(typing)``, best effort."""
+        try:
+            await self.bot.send_chat_action(chat_id=int(external_id), action=ChatAction.TYPING)
+        except (TelegramError, ValueError) as exc:
+            log.debug("sendChatAction failed: %s", exc)
+
+
+async def webhook(request: web.Request) -> web.StreamResponse:
+    """``POST /webhooks/telegram``: verify, persist, acknowledge."""
+    from bot.keys import inbox_key, settings_key, telegram_key
+
+    secret = request.app[settings_key].telegram_webhook_secret.get_secret_value()
+    given = request.headers.get(SECRET_HEADER, "")
+    if not secret or not hmac.compare_digest(given.encode("utf-8"), secret.encode("utf-8")):
+        log.warning("Telegram webhook call with a missing or wrong secret token from %s", request.remote)
+        return web.Response(status=403)
+    if request.content_type != "application/json":
+        return web.Response(status=403)
+    raw = await request.content.read(MAX_BODY + 1)
+    if len(raw) > MAX_BODY:
+        return web.Response(status=413)
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return web.Response(status=400)
+    if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+        return web.Response(status=400)
+    channel = request.app[telegram_key]
+    try:
+        items = channel.parse(data)
+    except (TelegramError, KeyError, TypeError, ValueError):
+        log.warning("unparseable Telegram update %s dropped", data.get("update_id"))
+        return web.Response(status=200)
+    items = await channel.resolve(items)
+    await request.app[inbox_key].accept(items)  # raises → 500 → Telegram retries
+    query = data.get("callback_query")
+    if isinstance(query, dict) and query.get("id"):
+        channel.spawn(channel.answer_callback(str(query["id"])))
+    return web.Response(status=200)
+
+
+def setup(app: web.Application, settings: Settings) -> None:
+    """Register the webhook route (webhook mode only)."""
+    if settings.telegram_mode == "webhook":
+        app.router.add_post(PATH, webhook)
+
+
+# --- CLI helpers -------------------------------------------------------------------------
+
+
+def _cli_bot(settings: Settings) -> Bot:
+    return Bot(settings.telegram_token.get_secret_value(), base_url=settings.telegram_api_base_url)
+
+
+async def set_webhook(settings: Settings, url: str | None = None, *, drop_pending: bool = False) -> str:
+    """Register ``url`` (default ``PUBLIC_URL`` + /webhooks/telegram) with Telegram; returns it."""
+    url = url or settings.public_url.rstrip("/") + PATH
+    secret = settings.telegram_webhook_secret.get_secret_value()
+    if not secret:
+        raise ValueError("PUSTAKABOT_TELEGRAM_WEBHOOK_SECRET wajib diisi untuk mode webhook.")
+    async with _cli_bot(settings) as bot:
+        await bot.set_webhook(
+            url=url, secret_token=secret, allowed_updates=ALLOWED_UPDATES, drop_pending_updates=drop_pending
+        )
+    return url
+
+
+async def delete_webhook(settings: Settings, *, drop_pending: bool = False) -> None:
+    """Remove the webhook (needed before polling)."""
+    async with _cli_bot(settings) as bot:
+        await bot.delete_webhook(drop_pending_updates=drop_pending)
+
+
+async def webhook_info(settings: Settings) -> dict[str, Any]:
+    """``getMe`` and ``getWebhookInfo`` as one dict."""
+    async with _cli_bot(settings) as bot:
+        info = await bot.get_webhook_info()
+        return {
+            "bot": f"@{bot.username}",
+            "url": info.url,
+            "pending_update_count": info.pending_update_count,
+            "last_error_date": str(info.last_error_date) if info.last_error_date else None,
+            "last_error_message": info.last_error_message,
+            "max_connections": info.max_connections,
+            "allowed_updates": list(info.allowed_updates or ()),
+        }

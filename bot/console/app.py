@@ -1,0 +1,116 @@
+"""Builds the console sub-application and the handoff service, and wires both into the gateway."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime, timezone
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+
+from bot import keys
+from bot.console import security, views
+from bot.console.hub import ConsoleHub
+from bot.console.limiter import LoginLimiter
+from bot.handoff import HandoffService, OutboxLike, ScheduleFile
+from bot.keys import console_hub_key, handoff_key, login_limiter_key, sessions_key, settings_key
+
+HERE = Path(__file__).resolve().parent
+CHANNELS = {"web": "Web chat", "telegram": "Telegram", "messenger": "Messenger", "instagram": "Instagram"}
+REASONS = {
+    "patron_request": "minta petugas",
+    "not_understood": "bot tidak paham",
+    "complaint": "keluhan",
+    "staff_takeover": "diambil alih petugas",
+}
+AUTHORS = {"patron": "Pemustaka", "bot": "Bot", "agent": "Pustakawan", "system": "Sistem", "note": "Catatan internal"}
+
+
+def _outbox_of(app: web.Application) -> Callable[[], OutboxLike | None]:
+    def get() -> OutboxLike | None:
+        key = getattr(keys, "outbox_key", None)
+        return app.get(key) if key is not None else None  # type: ignore[no-any-return]
+
+    return get
+
+
+async def handoff_context(app: web.Application) -> AsyncIterator[None]:
+    """Create the handoff service (needs the database; the router uses it)."""
+    settings = app[settings_key]
+    hub = app[console_hub_key]
+    app[handoff_key] = HandoffService(
+        app[sessions_key],
+        schedule=ScheduleFile(settings.staff_schedule_file, settings.timezone),
+        notify=hub.broadcast,
+        outbox=_outbox_of(app),
+    )
+    yield
+
+
+async def _close_sockets(app: web.Application) -> None:
+    await app[console_hub_key].close_all()
+
+
+def _filters(tz: ZoneInfo) -> dict[str, Callable[..., str]]:
+    def local(moment: datetime) -> datetime:
+        aware = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+        return aware.astimezone(tz)
+
+    def clock(moment: datetime) -> str:
+        return local(moment).strftime("%d/%m %H.%M")
+
+    def ago(moment: datetime) -> str:
+        aware = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+        seconds = max(0, int((datetime.now(timezone.utc) - aware).total_seconds()))
+        if seconds < 60:
+            return "baru saja"
+        if seconds < 3600:
+            return f"{seconds // 60} menit"
+        if seconds < 86400:
+            return f"{seconds // 3600} jam {seconds % 3600 // 60} menit"
+        return f"{seconds // 86400} hari"
+
+    def iso(moment: datetime) -> str:
+        aware = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+        return aware.isoformat()
+
+    return {
+        "clock": clock,
+        "ago": ago,
+        "iso": iso,
+        "channel": lambda c: CHANNELS.get(c, c),
+        "reason": lambda r: REASONS.get(r or "", r or ""),
+        "author": lambda a: AUTHORS.get(a, a),
+    }
+
+
+def create_console(tz: str) -> web.Application:
+    """The sub-application mounted at ``/console/``."""
+    console = web.Application(
+        middlewares=[security.headers_middleware, security.auth_middleware, security.csrf_middleware]
+    )
+    env = aiohttp_jinja2.setup(
+        console,
+        loader=jinja2.FileSystemLoader(str(HERE / "templates")),
+        autoescape=jinja2.select_autoescape(["html"], default=True),
+        undefined=jinja2.StrictUndefined,
+    )
+    env.filters.update(_filters(ZoneInfo(tz)))
+    views.setup_routes(console, HERE / "static")
+    return console
+
+
+def setup(app: web.Application) -> None:
+    """Mount the console at ``/console/`` and register the hub, rate limiter and handoff service.
+
+    Call after the database cleanup context and before the one that builds the router.
+    """
+    settings = app[settings_key]
+    app[console_hub_key] = ConsoleHub()
+    app[login_limiter_key] = LoginLimiter(settings.console_login_attempts)
+    app.cleanup_ctx.append(handoff_context)
+    app.on_shutdown.append(_close_sockets)
+    app.add_subapp("/console/", create_console(settings.timezone))

@@ -1,0 +1,195 @@
+"""The persistent inbox: patron messages are stored before their webhook is acknowledged.
+
+:meth:`Inbox.accept` inserts each message in its own transaction; the unique
+(channel, platform_id) constraint turns a platform's retried delivery (Telegram ``update_id``,
+Meta ``mid``) into a no-op, so a message is answered once. A worker then takes each
+conversation's messages strictly in arrival order (conversations in parallel), asks the
+:class:`~bot.router.Router`, and in one transaction marks the message done and queues the
+answers in the :class:`~bot.outbox.Outbox`. Messages still pending at shutdown are processed
+after the next start. Processed rows are kept for ``retention`` (Telegram's ``update_id`` may
+restart at a random value after a week without updates, so dedupe keys expire).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.channel_models import DONE, FAILED, PENDING, InboxItem
+from bot.channels.base import Channel
+from bot.messages import Incoming
+from bot.models import Conversation, utcnow
+from bot.outbox import KeyedWorkers, Outbox
+from bot.render import incoming_from_json, incoming_to_json
+from bot.router import Router
+
+log = logging.getLogger(__name__)
+
+Key = tuple[str, str]  # (channel, external conversation id)
+
+
+class Inbox:
+    """Persist-then-acknowledge intake and ordered, restart-safe processing of patron messages."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        router: Router,
+        outbox: Outbox,
+        channels: dict[str, Channel],
+        *,
+        concurrency: int = 32,
+        max_attempts: int = 3,
+        retention: timedelta = timedelta(days=3),
+        sweep_interval: float = 30.0,
+    ) -> None:
+        self.sessions = sessions
+        self.router = router
+        self.outbox = outbox
+        self.channels = channels
+        self.max_attempts = max_attempts
+        self.retention = retention
+        self.sweep_interval = sweep_interval
+        self.workers: KeyedWorkers[Key] = KeyedWorkers(self._step, concurrency=concurrency, name="inbox")
+        self._sweeper: asyncio.Task[None] | None = None
+        self._side_tasks: set[asyncio.Task[Any]] = set()
+
+    async def accept(self, items: list[Incoming]) -> int:
+        """Persist ``items`` (duplicates skipped) and wake their workers; returns how many were new.
+
+        Each item needs ``platform_message_id`` (the dedupe key). Commits before returning, so
+        a webhook may acknowledge right after.
+        """
+        new = 0
+        for item in items:
+            if not item.platform_message_id:
+                raise ValueError("an inbox item needs a platform_message_id")
+            try:
+                async with self.sessions.begin() as session:
+                    session.add(
+                        InboxItem(
+                            channel=item.channel,
+                            platform_id=item.platform_message_id,
+                            external_id=item.conversation_id,
+                            data=incoming_to_json(item),
+                            status=PENDING,
+                            attempts=0,
+                            received_at=utcnow(),
+                        )
+                    )
+            except IntegrityError:
+                log.info("duplicate %s delivery %s ignored", item.channel, item.platform_message_id)
+                continue
+            new += 1
+            self.workers.kick((item.channel, item.conversation_id))
+        return new
+
+    async def start(self) -> None:
+        """Resume pending messages and start the periodic sweep (resume + expiry)."""
+        await self.resume()
+        self._sweeper = asyncio.get_running_loop().create_task(self._sweep(), name="inbox-sweeper")
+
+    async def stop(self) -> None:
+        """Stop the workers; unprocessed messages stay pending for the next start."""
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            await asyncio.gather(self._sweeper, return_exceptions=True)
+        await self.workers.stop()
+        for task in list(self._side_tasks):
+            task.cancel()
+        await asyncio.gather(*self._side_tasks, return_exceptions=True)
+
+    async def resume(self) -> int:
+        """Kick every conversation with pending messages; returns how many."""
+        async with self.sessions() as session:
+            keys = (
+                await session.execute(
+                    select(InboxItem.channel, InboxItem.external_id).where(InboxItem.status == PENDING).distinct()
+                )
+            ).all()
+        for channel, external_id in keys:
+            self.workers.kick((channel, external_id))
+        return len(keys)
+
+    async def expire(self) -> int:
+        """Delete processed rows older than ``retention``; returns how many."""
+        async with self.sessions.begin() as session:
+            result = await session.execute(
+                delete(InboxItem).where(
+                    InboxItem.status != PENDING, InboxItem.received_at < utcnow() - self.retention
+                )
+            )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    async def _sweep(self) -> None:
+        while True:
+            await asyncio.sleep(self.sweep_interval)
+            try:
+                await self.resume()
+                await self.expire()
+            except Exception:  # noqa: BLE001
+                log.exception("inbox sweep failed")
+
+    def _typing(self, channel: Channel, external_id: str) -> None:
+        task = asyncio.get_running_loop().create_task(channel.typing(external_id))
+        self._side_tasks.add(task)
+        task.add_done_callback(self._side_tasks.discard)
+
+    async def _step(self, key: Key) -> bool | float:
+        channel_name, external_id = key
+        async with self.sessions() as session:
+            row = await session.scalar(
+                select(InboxItem)
+                .where(
+                    InboxItem.status == PENDING,
+                    InboxItem.channel == channel_name,
+                    InboxItem.external_id == external_id,
+                )
+                .order_by(InboxItem.id)
+                .limit(1)
+            )
+        if row is None:
+            return False
+        incoming = incoming_from_json(row.data)
+        channel = self.channels.get(channel_name)
+        if channel is not None:
+            self._typing(channel, external_id)
+        try:
+            reply = await self.router.handle(incoming)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - record, retry a few times, then give up
+            attempts = row.attempts + 1
+            log.exception("inbox %s attempt %d failed", row.id, attempts)
+            async with self.sessions.begin() as session:
+                await session.execute(
+                    update(InboxItem)
+                    .where(InboxItem.id == row.id)
+                    .values(
+                        attempts=attempts,
+                        error=f"{type(exc).__name__}: {exc}"[:500],
+                        status=FAILED if attempts >= self.max_attempts else PENDING,
+                    )
+                )
+            return True if attempts >= self.max_attempts else 2.0 * attempts
+        async with self.sessions.begin() as session:
+            conv = await session.scalar(
+                select(Conversation).where(
+                    Conversation.channel == channel_name, Conversation.external_id == external_id
+                )
+            )
+            if conv is not None and reply.messages:
+                self.outbox.add(session, conv, reply.messages, author="system" if reply.degraded else "bot")
+            await session.execute(
+                update(InboxItem).where(InboxItem.id == row.id).values(status=DONE, processed_at=utcnow())
+            )
+            conv_id = conv.id if conv is not None else None
+        if conv_id is not None:
+            self.outbox.kick(conv_id)
+        return True

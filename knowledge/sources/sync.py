@@ -1,0 +1,431 @@
+"""Safe, idempotent catalog sync: one transaction per run, batches, deletions, state.
+
+Every run writes inside one database transaction: the records, their deletions and the search
+index commit together, or (on any failure) not at all, so the previous knowledge keeps serving.
+Within the run each batch is flushed in a savepoint; a batch the database refuses is retried
+record by record, so one bad record is skipped (with its reason) instead of aborting the run.
+``catalog_sync_state`` remembers each source's watermark (OAI-PMH datestamp, SLiMS time) and
+how its last run went.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from itertools import islice
+from pathlib import Path
+from typing import TypeVar
+
+from sqlalchemy import Boolean, Column, DateTime, MetaData, String, Table, Text, delete, select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, selectinload, sessionmaker
+
+from knowledge.catalog import reindex
+from knowledge.models import Record
+from knowledge.sources.csv_catalog import Change, RecordData, read_csv, upsert_one
+from knowledge.sources.formats import detect_format
+from knowledge.sources.ical import import_ics
+from knowledge.sources import oai_pmh, slims
+from knowledge.sources.marc import read_marc
+from knowledge.sources.report import SyncReport
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+STATE_METADATA = MetaData()
+SYNC_STATE = Table(
+    "catalog_sync_state",
+    STATE_METADATA,
+    Column("source", String(100), primary_key=True),
+    Column("watermark", String(64)),
+    Column("started_at", DateTime(timezone=True)),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("ok", Boolean),
+    Column("summary", Text),
+)
+
+Progress = Callable[[int], None]
+
+
+class SyncFailed(RuntimeError):
+    """A sync run failed and was rolled back; the previous knowledge keeps serving."""
+
+    def __init__(self, source: str, reason: str) -> None:
+        super().__init__(f"{source}: {reason}")
+        self.source = source
+        self.reason = reason
+
+
+def _batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+# --- state ------------------------------------------------------------------------------------
+
+
+def get_watermark(sessions: sessionmaker[Session], source: str) -> str | None:
+    """The watermark stored by the last successful run of ``source``."""
+    with sessions() as session:
+        return session.execute(
+            select(SYNC_STATE.c.watermark).where(SYNC_STATE.c.source == source)
+        ).scalar_one_or_none()
+
+
+def sync_state(sessions: sessionmaker[Session]) -> list[dict[str, object]]:
+    """Every source's state (for ``pustakabot catalog status`` and health checks)."""
+    with sessions() as session:
+        return [dict(r._mapping) for r in session.execute(select(SYNC_STATE))]
+
+
+def _save_state(session: Session, source: str, **values: object) -> None:
+    exists = session.execute(
+        select(SYNC_STATE.c.source).where(SYNC_STATE.c.source == source)
+    ).first()
+    if exists:
+        session.execute(SYNC_STATE.update().where(SYNC_STATE.c.source == source).values(**values))
+    else:
+        session.execute(SYNC_STATE.insert().values(source=source, **values))
+
+
+# --- applying changes -------------------------------------------------------------------------
+
+
+def _apply_batch(
+    session: Session, source: str, batch: list[Change], report: SyncReport, seen: set[str]
+) -> None:
+    upserts = [c for c in batch if c.record is not None]
+    deletes = [c.source_id for c in batch if c.record is None]
+    if upserts:
+        ids = [c.source_id for c in upserts]
+        existing = {
+            r.source_id: r
+            for r in session.scalars(
+                select(Record)
+                .where(Record.source == source, Record.source_id.in_(ids))
+                .options(selectinload(Record.copies))
+            )
+        }
+        try:
+            with session.begin_nested():
+                for change in upserts:
+                    assert change.record is not None
+                    upsert_one(session, source, change.record, existing.get(change.source_id), report)
+        except SQLAlchemyError:
+            # Find the record(s) the database refuses; keep the others.
+            session.expunge_all()
+            _apply_one_by_one(session, source, upserts, report)
+    if deletes:
+        report.deleted += delete_records(session, source, deletes)
+        seen.difference_update(deletes)
+    session.flush()
+    session.expunge_all()  # keep memory flat over long imports
+
+
+def _apply_one_by_one(
+    session: Session, source: str, upserts: list[Change], report: SyncReport
+) -> None:
+    for change in upserts:
+        assert change.record is not None
+        scratch = SyncReport(source=report.source)
+        try:
+            with session.begin_nested():
+                record = session.scalars(
+                    select(Record)
+                    .where(Record.source == source, Record.source_id == change.source_id)
+                    .options(selectinload(Record.copies))
+                ).first()
+                upsert_one(session, source, change.record, record, scratch)
+        except SQLAlchemyError as exc:
+            session.expunge_all()
+            reason = str(getattr(exc, "orig", exc)).splitlines()[0][:200]
+            report.skip(change.source_id, f"ditolak basis data: {reason}")
+            continue
+        report.added += scratch.added
+        report.updated += scratch.updated
+        report.unchanged += scratch.unchanged
+
+
+def delete_records(session: Session, source: str, source_ids: Iterable[str]) -> int:
+    """Delete the records of ``source`` with these ids (copies and index rows cascade)."""
+    total = 0
+    for chunk in _batched(source_ids, 500):
+        for record in session.scalars(
+            select(Record).where(Record.source == source, Record.source_id.in_(chunk))
+        ):
+            session.delete(record)
+            total += 1
+    session.flush()
+    return total
+
+
+def apply_changes(
+    session: Session,
+    source: str,
+    changes: Iterable[Change],
+    report: SyncReport,
+    *,
+    delete_missing: bool = False,
+    batch_size: int = 500,
+    progress: Progress | None = None,
+    latest_wins: bool = False,
+) -> None:
+    """Write ``changes`` of ``source`` inside the caller's transaction, then reindex.
+
+    Args:
+        session: an open transaction.
+        source: source name the records are keyed under.
+        changes: upserts and deletions, in source order. An id seen twice is reported.
+        report: what happened.
+        delete_missing: also delete this source's records that were not in ``changes`` (a
+            full export replaces the previous one).
+        batch_size: records per flush.
+        progress: called with the number of changes handled after each batch.
+        latest_wins: a record seen twice is updated again (a harvest that saw a record change
+            between pages); otherwise the second is skipped and reported (a file with a
+            duplicated id).
+    """
+    seen: set[str] = set()
+    for batch in _batched(changes, batch_size):
+        unique: dict[str, Change] = {}
+        for change in batch:
+            if latest_wins:
+                unique.pop(change.source_id, None)  # a later change of the same record wins
+            elif change.record is not None and change.source_id in seen | unique.keys():
+                report.skip(change.source_id, "nomor rekaman ganda dalam satu impor; yang pertama dipakai")
+                continue
+            unique[change.source_id] = change
+        seen.update(unique)
+        _apply_batch(session, source, list(unique.values()), report, seen)
+        if progress:
+            progress(len(batch))
+    if delete_missing:
+        stored = set(session.scalars(select(Record.source_id).where(Record.source == source)))
+        missing = stored - seen
+        if missing:
+            report.deleted += delete_records(session, source, missing)
+    reindex(session)
+
+
+def run_sync(
+    sessions: sessionmaker[Session],
+    source: str,
+    changes: Iterable[Change],
+    report: SyncReport,
+    *,
+    delete_missing: bool = False,
+    watermark: str | Callable[[], str | None] | None = None,
+    progress: Progress | None = None,
+    batch_size: int = 500,
+    extra: Callable[[Session], None] | None = None,
+    latest_wins: bool = False,
+) -> SyncReport:
+    """Apply ``changes`` in one transaction and record the run in ``catalog_sync_state``.
+
+    Args:
+        sessions: the knowledge database.
+        source: source name the records are keyed under (and the state row's key).
+        changes: upserts and deletions (may be a lazy stream from a file or a server).
+        report: what happened.
+        delete_missing: delete this source's records absent from ``changes``.
+        watermark: stored as the source's watermark on success (a callable is asked after
+            ``changes`` is consumed; None keeps the previous one).
+        progress: called with the number of changes handled after each batch.
+        batch_size: records per flush.
+        extra: more work for the same transaction (e.g. a live availability refresh).
+        latest_wins: see :func:`apply_changes`.
+
+    Raises:
+        SyncFailed: anything went wrong; nothing was written, the previous knowledge serves.
+    """
+    started = datetime.now(timezone.utc)
+    try:
+        with sessions.begin() as session:
+            apply_changes(
+                session, source, changes, report,
+                delete_missing=delete_missing, progress=progress, batch_size=batch_size,
+                latest_wins=latest_wins,
+            )
+            if extra is not None:
+                extra(session)
+            values: dict[str, object] = {
+                "started_at": started,
+                "finished_at": datetime.now(timezone.utc),
+                "ok": True,
+                "summary": report.summary(),
+            }
+            mark = watermark() if callable(watermark) else watermark
+            if mark is not None:
+                values["watermark"] = mark
+            _save_state(session, source, **values)
+    except Exception as exc:
+        reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+        log.warning("sync of %s failed and was rolled back: %s", source, reason)
+        try:
+            with sessions.begin() as session:
+                _save_state(
+                    session, source, started_at=started, finished_at=datetime.now(timezone.utc),
+                    ok=False, summary=f"gagal: {reason}",
+                )
+        except SQLAlchemyError:
+            log.exception("could not record the failed sync of %s", source)
+        raise SyncFailed(source, reason) from exc
+    return report
+
+
+# --- files ------------------------------------------------------------------------------------
+
+
+def file_changes(path: Path, fmt: str, report: SyncReport) -> Iterator[Change]:
+    """The records of a catalog file as upserts."""
+    if fmt == "csv":
+        records: Iterable[RecordData] = read_csv(path, report)
+    elif fmt in ("marc", "marcxml"):
+        records = read_marc(path, report, xml=fmt == "marcxml")
+    else:
+        raise ValueError(f"unknown format {fmt!r}")
+    for data in records:
+        yield Change(data.source_id, data)
+
+
+def import_file(
+    sessions: sessionmaker[Session],
+    path: Path,
+    *,
+    fmt: str | None = None,
+    source: str | None = None,
+    delete_missing: bool = False,
+    progress: Progress | None = None,
+) -> SyncReport:
+    """Import a MARC, MARCXML or CSV/TSV catalog file (format detected when ``fmt`` is None).
+
+    A second import of the same file changes nothing. Records are keyed by ``source`` (default:
+    ``marc`` for MARC and MARCXML, ``csv`` for CSV) and their id (001, or ``record_id``).
+    """
+    fmt = fmt or detect_format(path)
+    source = source or ("csv" if fmt == "csv" else "marc")
+    report = SyncReport(source=f"{source}:{path.name}")
+    return run_sync(
+        sessions, source, file_changes(path, fmt, report), report,
+        delete_missing=delete_missing, progress=progress,
+    )
+
+
+# --- configured sources -----------------------------------------------------------------------
+
+
+def sync_oai(
+    sessions: sessionmaker[Session],
+    url: str,
+    *,
+    metadata_prefix: str = "oai_dc",
+    set_spec: str | None = None,
+    full: bool = False,
+    source: str = "oai",
+    progress: Progress | None = None,
+) -> SyncReport:
+    """Harvest an OAI-PMH endpoint: everything the first time, then ``from`` the last datestamp."""
+    since = None if full else get_watermark(sessions, source)
+    state = oai_pmh.HarvestState()
+    report = SyncReport(source=f"{source}:{url}")
+    changes = oai_pmh.harvest(
+        url, report, state, metadata_prefix=metadata_prefix, from_=since, set_spec=set_spec
+    )
+    return run_sync(
+        sessions, source, changes, report,
+        watermark=lambda: state.latest, progress=progress, latest_wins=True,
+    )
+
+
+def sync_slims(
+    sessions: sessionmaker[Session],
+    options: slims.SlimsOptions,
+    *,
+    full: bool = False,
+    progress: Progress | None = None,
+) -> SyncReport:
+    """Sync a SLiMS database: changed biblios, deletions, and every copy's live status."""
+    report = SyncReport(source=slims.SOURCE)
+    since = None if full else get_watermark(sessions, slims.SOURCE)
+    try:
+        conn = slims.connect(options.dsn)
+    except Exception as exc:  # pymysql raises its own hierarchy; report it in one shape
+        raise SyncFailed(slims.SOURCE, f"basis data SLiMS tidak bisa dihubungi: {exc}") from exc
+    try:
+        watermark = slims.server_now(conn)
+        with sessions() as session:
+            known = slims.local_ids(session)
+        changes = slims.changes(conn, options, report, since=since, known_ids=known)
+
+        def refresh(session: Session) -> None:
+            report.copies_refreshed += slims.refresh_availability(session, conn, report)
+
+        return run_sync(
+            sessions, slims.SOURCE, changes, report,
+            watermark=watermark, progress=progress, extra=refresh, latest_wins=True,
+        )
+    finally:
+        conn.close()
+
+
+@dataclass(frozen=True)
+class SyncPlan:
+    """The sources a library configured (plain values; ``knowledge`` never sees Settings)."""
+
+    oai_url: str = ""
+    oai_metadata_prefix: str = "oai_dc"
+    oai_set: str = ""
+    slims_dsn: str = ""
+    slims_base_url: str = ""
+    events_url: str = ""
+    timezone: str = "Asia/Jakarta"
+
+    @property
+    def empty(self) -> bool:
+        """No source configured."""
+        return not (self.oai_url or self.slims_dsn or self.events_url)
+
+
+def sync_configured(
+    sessions: sessionmaker[Session],
+    plan: SyncPlan,
+    *,
+    full: bool = False,
+    progress: Progress | None = None,
+) -> tuple[list[SyncReport], list[SyncFailed]]:
+    """Sync every configured source; one failing source does not stop the others.
+
+    Returns:
+        The reports of the sources that synced, and the failures (each rolled back).
+    """
+    reports: list[SyncReport] = []
+    failures: list[SyncFailed] = []
+    jobs: list[tuple[str, Callable[[], SyncReport]]] = []
+    if plan.slims_dsn:
+        options = slims.SlimsOptions(dsn=plan.slims_dsn, base_url=plan.slims_base_url)
+        jobs.append((slims.SOURCE, lambda: sync_slims(sessions, options, full=full, progress=progress)))
+    if plan.oai_url:
+        jobs.append(
+            (
+                "oai",
+                lambda: sync_oai(
+                    sessions, plan.oai_url, metadata_prefix=plan.oai_metadata_prefix,
+                    set_spec=plan.oai_set or None, full=full, progress=progress,
+                ),
+            )
+        )
+    if plan.events_url:
+        jobs.append(("ical", lambda: import_ics(sessions, plan.events_url, tz=plan.timezone)))
+    for name, job in jobs:
+        try:
+            reports.append(job())
+        except SyncFailed as exc:
+            failures.append(exc)
+        except Exception as exc:  # an events feed that is down must not stop the catalog
+            log.warning("sync of %s failed: %s", name, exc)
+            failures.append(SyncFailed(name, f"{type(exc).__name__}: {exc}"))
+    return reports, failures

@@ -1,0 +1,1 @@
+"""Indonesian chat normalisation (pure Python; used by the Rasa component in nlu.components)."""

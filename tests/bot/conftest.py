@@ -1,0 +1,30 @@
+"""Gateway fixtures: a migrated throw-away database and settings pointing at it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.cli import upgrade_database
+from bot.settings import Settings
+from tests.conftest import free_port
+
+
+@pytest.fixture
+def dead_port() -> int:
+    """A port nothing listens on (Rasa and the action server are "down")."""
+    return free_port()
+
+
+@pytest.fixture
+def gateway_settings(tmp_path: Path, dead_port: int) -> Settings:
+    """Settings with a migrated SQLite database; Rasa and actions unreachable unless overridden."""
+    settings = Settings(
+        data_dir=tmp_path,
+        rasa_url=f"http://127.0.0.1:{dead_port}",
+        action_server_url=f"http://127.0.0.1:{dead_port}",
+        rasa_timeout=3,
+    )
+    upgrade_database(settings)
+    return settings

@@ -1,0 +1,61 @@
+"""The supervisor with real child processes: prefixes, a dying child, Ctrl-C."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+
+import pytest
+from aiohttp import web
+
+from bot.supervisor import Child, supervise
+
+PY = sys.executable
+
+
+@pytest.fixture
+async def health_url(aiohttp_server) -> str:
+    app = web.Application()
+    app.router.add_get("/healthz", lambda r: web.json_response({"status": "ok"}))
+    server = await aiohttp_server(app)
+    return str(server.make_url("/healthz"))
+
+
+async def test_a_child_that_dies_is_reported_and_the_others_stopped(health_url: str, capsys) -> None:
+    children = [
+        Child("sleeper", [PY, "-c", "import time; print('up', flush=True); time.sleep(60)"]),
+        Child("crasher", [PY, "-c", "import sys, time; print('boom', flush=True); time.sleep(0.5); sys.exit(3)"]),
+    ]
+    code = await asyncio.wait_for(supervise(children, health_url=health_url, chat_url="x", startup_timeout=5), 30)
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "[sleeper]  up" in out and "[crasher]  boom" in out
+    assert "ERROR: crasher exited unexpectedly with code 3" in out
+    assert "stopped" in out
+
+
+async def test_sigint_stops_every_child_cleanly(health_url: str, capsys) -> None:
+    script = (
+        "import signal, sys, time\n"
+        "signal.signal(signal.SIGTERM, lambda *a: (print('bye', flush=True), sys.exit(0)))\n"
+        "print('up', flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    children = [Child("one", [PY, "-c", script]), Child("two", [PY, "-c", script])]
+
+    async def interrupt() -> None:
+        await asyncio.sleep(1.5)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    task = asyncio.create_task(interrupt())
+    code = await asyncio.wait_for(
+        supervise(children, health_url=health_url, chat_url="http://chat", startup_timeout=5), 30
+    )
+    await task
+    out = capsys.readouterr().out
+    assert code == 0
+    assert out.count("bye") == 2
+    assert "ready: open the web chat at http://chat" in out
+    assert "stopping" in out and "stopped" in out

@@ -1,0 +1,66 @@
+"""The web chat contract: validation, degraded mode when Rasa is down, health."""
+
+from __future__ import annotations
+
+import json
+
+from bot.app import create_app
+from bot.settings import Settings
+
+
+async def test_bad_input_gets_a_clear_4xx_json_error(aiohttp_client, gateway_settings: Settings) -> None:
+    client = await aiohttp_client(create_app(gateway_settings))
+    cases = [
+        (b"not json", 400, "invalid_json"),
+        (b"[1, 2]", 400, "invalid_json"),
+        (json.dumps({"text": "halo"}).encode(), 422, "invalid_sender_id"),
+        (json.dumps({"sender_id": "a"}).encode(), 422, "empty_text"),
+        (json.dumps({"sender_id": "a", "text": "   "}).encode(), 422, "empty_text"),
+        (json.dumps({"sender_id": "a", "text": 5}).encode(), 422, "empty_text"),
+        (json.dumps({"sender_id": "a b <x>", "text": "halo"}).encode(), 422, "invalid_sender_id"),
+        (json.dumps({"sender_id": "a", "text": "x" * 100_000}).encode(), 413, "too_large"),
+        (json.dumps({"sender_id": "a", "text": "x" * 5_000}).encode(), 413, "too_long"),
+        (b"\xff\xfe", 400, "invalid_json"),
+    ]
+    for body, status, code in cases:
+        response = await client.post("/api/chat", data=body, headers={"Content-Type": "application/json"})
+        assert response.status == status, (body[:40], await response.text())
+        data = await response.json()
+        assert data["error"]["code"] == code
+        assert data["error"]["message"]
+
+
+async def test_rasa_down_gives_a_polite_reply_not_an_error(aiohttp_client, gateway_settings: Settings) -> None:
+    client = await aiohttp_client(create_app(gateway_settings))
+    response = await client.post("/api/chat", json={"sender_id": "p1", "text": "jam buka perpus?"})
+    assert response.status == 200
+    data = await response.json()
+    assert data["handoff"] is False
+    assert "gangguan" in data["messages"][0]["text"]
+    response = await client.post("/api/chat", json={"sender_id": "p1", "text": "what time do you open?"})
+    assert "trouble" in (await response.json())["messages"][0]["text"]
+
+
+async def test_health_is_503_while_a_component_is_down(aiohttp_client, gateway_settings: Settings) -> None:
+    client = await aiohttp_client(create_app(gateway_settings))
+    response = await client.get("/healthz")
+    assert response.status == 503
+    data = await response.json()
+    assert data["components"] == {"database": "ok", "rasa": "down", "action_server": "down"}
+
+
+async def test_transcript_keeps_every_message(aiohttp_client, gateway_settings: Settings) -> None:
+    from sqlalchemy import select
+
+    from bot.keys import sessions_key
+    from bot.models import Conversation, Message
+
+    app = create_app(gateway_settings)
+    client = await aiohttp_client(app)
+    await client.post("/api/chat", json={"sender_id": "p2", "text": "halo"})
+    async with app[sessions_key]() as session:
+        conv = await session.scalar(select(Conversation).where(Conversation.external_id == "p2"))
+        assert conv is not None and conv.channel == "web"
+        rows = (await session.scalars(select(Message).where(Message.conversation_id == conv.id).order_by(Message.id))).all()
+    assert [(m.direction, m.author) for m in rows] == [("in", "patron"), ("out", "system")]
+    assert rows[0].text == "halo"

@@ -1,0 +1,134 @@
+"""Shared fixtures: the real stack (`pustakabot run`: Rasa + action server + gateway) on free ports."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Stack:
+    """A running `pustakabot run` and where to reach its parts."""
+
+    process: subprocess.Popen[str]
+    env: dict[str, str]
+    data_dir: Path
+    faq_dir: Path
+    gateway_url: str
+    rasa_url: str
+    action_url: str
+    database_url: str
+    output: list[str] = field(default_factory=list)
+
+    def chat(self, sender_id: str, text: str, **extra: object) -> dict:
+        """POST /api/chat and return the JSON answer (asserting 200)."""
+        response = requests.post(
+            f"{self.gateway_url}/api/chat", json={"sender_id": sender_id, "text": text, **extra}, timeout=60
+        )
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def texts(self, sender_id: str, text: str) -> str:
+        """All reply texts of one turn joined by newlines."""
+        return "\n".join(m["text"] for m in self.chat(sender_id, text)["messages"])
+
+
+def _reader(process: subprocess.Popen[str], sink: list[str]) -> None:
+    assert process.stdout is not None
+    for line in process.stdout:
+        sink.append(line.rstrip("\n"))
+
+
+@pytest.fixture(scope="session")
+def stack_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Environment for a stack in a throw-away data folder, on free ports."""
+    data_dir = tmp_path_factory.mktemp("stack-data")
+    faq_dir = data_dir / "faq"
+    shutil.copytree(ROOT / "knowledge" / "faq", faq_dir)
+    env = dict(os.environ)
+    env.update(
+        {
+            "PUSTAKABOT_DATA_DIR": str(data_dir),
+            "PUSTAKABOT_FAQ_DIR": str(faq_dir),
+            "PUSTAKABOT_PORT": str(free_port()),
+            "PUSTAKABOT_RASA_PORT": str(free_port()),
+            "PUSTAKABOT_ACTION_PORT": str(free_port()),
+            "PUSTAKABOT_HOST": "127.0.0.1",
+            "PUSTAKABOT_LOG_LEVEL": "INFO",
+            "HF_HUB_OFFLINE": "1",
+        }
+    )
+    return env
+
+
+@pytest.fixture(scope="session")
+def stack(stack_env: dict[str, str]) -> Iterator[Stack]:
+    """`pustakabot run` exactly as a user starts it; stopped with SIGINT at the end.
+
+    Teardown asserts the clean Ctrl-C shutdown: exit code 0 and no child left running.
+    """
+    env = stack_env
+    host = env["PUSTAKABOT_HOST"]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "run"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    output: list[str] = []
+    threading.Thread(target=_reader, args=(process, output), daemon=True).start()
+    s = Stack(
+        process=process,
+        env=env,
+        data_dir=Path(env["PUSTAKABOT_DATA_DIR"]),
+        faq_dir=Path(env["PUSTAKABOT_FAQ_DIR"]),
+        gateway_url=f"http://{host}:{env['PUSTAKABOT_PORT']}",
+        rasa_url=f"http://{host}:{env['PUSTAKABOT_RASA_PORT']}",
+        action_url=f"http://{host}:{env['PUSTAKABOT_ACTION_PORT']}",
+        database_url=f"sqlite:///{Path(env['PUSTAKABOT_DATA_DIR']) / 'pustakabot.db'}",
+        output=output,
+    )
+    deadline = time.monotonic() + 900  # first run on a fresh machine trains the model
+    try:
+        while True:
+            if process.poll() is not None:
+                pytest.fail("pustakabot run exited early:\n" + "\n".join(output[-60:]))
+            if any("ready: open the web chat at" in line for line in output):
+                break
+            if time.monotonic() > deadline:
+                pytest.fail("stack not ready in time:\n" + "\n".join(output[-60:]))
+            time.sleep(0.5)
+        yield s
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGINT)
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
