@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 
 from rasa_sdk import Tracker
@@ -13,10 +14,58 @@ from actions.base import KnowledgeAction, button, intent_payload
 from actions.i18n import language, t
 from knowledge.availability import describe
 from knowledge.catalog import CatalogHit, CatalogQuery, strip_filler
-from knowledge.text import display_name
+from knowledge.text import display_name, fold
 from knowledge.suggestions import add_suggestion
 
 SHOWN = 3
+
+# "yang tersedia saja", "yg ada di rak", "only the available ones"
+_AVAILABLE = re.compile(
+    r"\b(tersedia|ready|ada di rak|bisa dipinjam|bisa dipinjem|ga lagi dipinjam|"
+    r"gak lagi dipinjam|tidak sedang dipinjam|available)\b"
+)
+# Messages that refine the previous search instead of starting a new one.
+_REFINE = re.compile(r"^(yang|yg|kalau|kalo|klo|trus|terus|the one|only|just|what about|and)\b")
+
+
+def wants_available(text: str) -> bool:
+    """True when the patron asks for copies on the shelf only."""
+    return bool(_AVAILABLE.search(fold(text)))
+
+
+def is_refinement(text: str) -> bool:
+    """True for "yang karya Tere Liye", "kalau yang tersedia?": a follow-up to the last search."""
+    return bool(_REFINE.match(fold(text)))
+
+
+def build_query(tracker: Tracker, *, limit: int) -> tuple[CatalogQuery, str]:
+    """The catalog query of this turn and how to name it to the patron.
+
+    A follow-up (intent ``follow_up``, or a refinement while the topic is the catalog) keeps the
+    previous title/author/subject from the slots and changes only what the patron added.
+    """
+    text = tracker.latest_message.get("text") or ""
+    title, author, subject = (_entity(tracker, n) for n in ("title", "author", "subject"))
+    intent = (tracker.latest_message.get("intent") or {}).get("name")
+    follow_up = tracker.get_slot("topic") == "catalog" and (intent == "follow_up" or is_refinement(text))
+    only_available = wants_available(text)
+    if follow_up:
+        if title:  # "kalau yang Bumi Manusia?": a new book, keep nothing else
+            author = author or None
+            subject = None
+        else:
+            title = tracker.get_slot("title")
+            author = author or tracker.get_slot("author")
+            subject = subject or tracker.get_slot("subject")
+        text = ""
+    asked = title or author or subject or strip_filler(text)
+    if title and author:
+        asked = f"{title} ({author})"
+    query = CatalogQuery(
+        text=text, title=title, author=author, subject=subject,
+        only_available=only_available, limit=limit,
+    )
+    return query, asked
 
 
 def _entity(tracker: Tracker, name: str) -> str | None:
@@ -52,13 +101,9 @@ class ActionSearchCatalog(KnowledgeAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         lang = language(tracker)
-        title, author, subject = (_entity(tracker, n) for n in ("title", "author", "subject"))
-        text = tracker.latest_message.get("text") or ""
         page = int(_entity(tracker, "page") or 1)
-        query = CatalogQuery(
-            text=text, title=title, author=author, subject=subject, limit=SHOWN * page + 1
-        )
-        asked = title or author or subject or strip_filler(text)
+        query, asked = build_query(tracker, limit=SHOWN * page + 1)
+        title, author, subject = query.title, query.author, query.subject
         if not asked:
             dispatcher.utter_message(text=t("catalog.ask", lang))
             return [SlotSet("topic", "catalog")]
@@ -66,6 +111,9 @@ class ActionSearchCatalog(KnowledgeAction):
         events: list[dict[str, Any]] = [
             SlotSet("title", title), SlotSet("author", author), SlotSet("subject", subject),
         ]
+        if not hits and query.only_available:
+            dispatcher.utter_message(text=t("catalog.none_available", lang, query=asked))
+            return [*events, *self.understood("catalog")]
         if not hits:
             dispatcher.utter_message(
                 text=t("catalog.not_found", lang, query=asked),

@@ -10,9 +10,12 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import KnowledgeAction, button, intent_payload
+from actions.catalog import ActionSearchCatalog, is_refinement
+from actions.events import ActionListEvents
 from actions.i18n import language, t
 from knowledge.faq import FaqItem
 from knowledge.faq_search import FaqHit
+from knowledge.text import fold
 
 
 def _answer(item: FaqItem, lang: str) -> str:
@@ -28,8 +31,31 @@ def _text(tracker: Tracker) -> str:
     return tracker.latest_message.get("text") or ""
 
 
+def _title(item: FaqItem, lang: str) -> str:
+    """The button title of an entry: its first question in the patron's language."""
+    if lang == "en":
+        english = next((q for q in item.questions if detect_english(q)), None)
+        if english:
+            return english
+    return item.questions[0]
+
+
+def detect_english(text: str) -> bool:
+    """Rough check that a FAQ question variant is English (for English button titles)."""
+    words = set(fold(text).split())
+    return bool(words & {"the", "is", "what", "how", "can", "do", "where", "when", "does", "are", "i"})
+
+
 def _choices(hits: list[FaqHit], lang: str) -> list[dict[str, str]]:
-    return [button(h.item.questions[0], intent_payload("faq", faq_id=h.item.id)) for h in hits]
+    return [button(_title(h.item, lang), intent_payload("faq", faq_id=h.item.id)) for h in hits]
+
+
+def answered(item: FaqItem, question: str) -> list[dict[str, Any]]:
+    """Events after answering ``item``: remember it for follow-ups ("kalau puasa?")."""
+    return [
+        SlotSet("topic", "faq"), SlotSet("failed_turns", 0.0),
+        SlotSet("last_faq", item.id), SlotSet("faq_query", question[:300]),
+    ]
 
 
 class ActionAnswerFaq(KnowledgeAction):
@@ -48,7 +74,7 @@ class ActionAnswerFaq(KnowledgeAction):
             item = next((i for i in kb.faq_store.entries() if i.id == faq_id), None)
             if item is not None:
                 dispatcher.utter_message(text=_answer(item, lang))
-                return self.understood("faq")
+                return answered(item, item.questions[0])
         hits = await asyncio.to_thread(kb.search_faq, _text(tracker), limit=3)
         return await answer_or_ask(self, dispatcher, tracker, hits, lang)
 
@@ -59,12 +85,14 @@ async def answer_or_ask(
     tracker: Tracker,
     hits: list[FaqHit],
     lang: str,
+    *,
+    question: str | None = None,
 ) -> list[dict[str, Any]]:
     """Answer the best FAQ hit above threshold, else offer the candidates, else fall back."""
     th = action.ctx.kb.thresholds
     if hits and hits[0].score >= th.answer:
         dispatcher.utter_message(text=_answer(hits[0].item, lang))
-        return action.understood("faq")
+        return answered(hits[0].item, question if question is not None else _text(tracker))
     candidates = [h for h in hits if h.score >= th.suggest]
     return ask_back(dispatcher, tracker, candidates, lang)
 
@@ -91,7 +119,14 @@ def ask_back(
 
 
 class ActionFallback(KnowledgeAction):
-    """Low NLU confidence: try the FAQ (it may know what the model does not), then ask back."""
+    """A follow-up or an unclear turn, read in the context of the conversation.
+
+    A follow-up ("kalau sabtu?", "yang karya Tere Liye", "kalau puasa?") continues the last
+    topic: events for another period, the last catalog search refined, or the FAQ question
+    asked again with the new words (looking for a different entry than the one answered).
+    Otherwise (low NLU confidence): the FAQ may know what the model does not; below the
+    threshold the bot asks back, and on a second failure offers a librarian.
+    """
 
     def name(self) -> str:
         return "action_fallback"
@@ -100,7 +135,22 @@ class ActionFallback(KnowledgeAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         lang = language(tracker)
-        hits = await asyncio.to_thread(self.ctx.kb.search_faq, _text(tracker), limit=3)
+        text = _text(tracker)
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        topic = tracker.get_slot("topic")
+        if intent == "follow_up" or (topic == "catalog" and is_refinement(text)):
+            if topic == "events":
+                return await ActionListEvents(self.ctx).run(dispatcher, tracker, domain)
+            if topic == "catalog":
+                return await ActionSearchCatalog(self.ctx).run(dispatcher, tracker, domain)
+            previous = tracker.get_slot("faq_query")
+            if topic == "faq" and previous:
+                last = tracker.get_slot("last_faq")
+                exclude = frozenset({last}) if last else frozenset()
+                query = f"{previous} {text}"
+                hits = await asyncio.to_thread(self.ctx.kb.search_faq, query, limit=3, exclude=exclude)
+                return await answer_or_ask(self, dispatcher, tracker, hits, lang, question=query)
+        hits = await asyncio.to_thread(self.ctx.kb.search_faq, text, limit=3)
         return await answer_or_ask(self, dispatcher, tracker, hits, lang)
 
 
@@ -117,6 +167,6 @@ class ActionOutOfScope(KnowledgeAction):
         hits = await asyncio.to_thread(self.ctx.kb.search_faq, _text(tracker), limit=1)
         if hits and hits[0].score >= self.ctx.kb.thresholds.answer:
             dispatcher.utter_message(text=_answer(hits[0].item, lang))
-            return self.understood("faq")
+            return answered(hits[0].item, _text(tracker))
         dispatcher.utter_message(text=t("out_of_scope", lang))
         return [SlotSet("topic", "out_of_scope"), SlotSet("failed_turns", 0.0)]

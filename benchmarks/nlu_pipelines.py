@@ -63,19 +63,20 @@ def entity_f1(report: dict) -> tuple[float, float]:
     return micro, macro
 
 
-def bench(config: Path, settings: Settings) -> dict[str, float | str]:
+def bench(config: Path, settings: Settings, *, reuse: bool = False) -> dict[str, float | str]:
     name = config.stem
     out = OUT / name
     out.mkdir(parents=True, exist_ok=True)
     rasa = str(settings.rasa_venv / "bin" / "rasa")
     env = rasa_env(settings)
     start = time.perf_counter()
-    run([rasa, "train", "nlu", "--config", str(config), "--nlu", str(ROOT / "nlu" / "data"),
-         "--out", str(out), "--fixed-model-name", "model"], env)
-    train_s = time.perf_counter() - start
     model = out / "model.tar.gz"
+    if not (reuse and model.exists()):
+        run([rasa, "train", "nlu", "--config", str(config), "--nlu", str(ROOT / "nlu" / "data"),
+             "--out", str(out), "--fixed-model-name", "model"], env)
+    train_s = time.perf_counter() - start
     run([rasa, "test", "nlu", "--model", str(model), "--nlu", str(HELDOUT), "--out", str(out / "test"),
-         "--no-plot", "--no-errors", "--silent"], env)
+         "--no-plot", "--no-errors"], env)
     intents = json.loads((out / "test" / "intent_report.json").read_text())
     entity_file = out / "test" / "DIETClassifier_report.json"
     ent_micro, ent_macro = entity_f1(json.loads(entity_file.read_text())) if entity_file.exists() else (0.0, 0.0)
@@ -100,6 +101,7 @@ def bench(config: Path, settings: Settings) -> dict[str, float | str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", default="", help="comma-separated config names")
+    parser.add_argument("--reuse", action="store_true", help="reuse models already trained")
     args = parser.parse_args()
     settings = Settings()
     write_generated(None)  # lookup tables from the demo catalog: reproducible
@@ -109,7 +111,7 @@ def main() -> None:
         configs = [c for c in configs if c.stem in wanted]
     rows = []
     for config in configs:
-        row = bench(config, settings)
+        row = bench(config, settings, reuse=args.reuse)
         rows.append(row)
         print(json.dumps(row), flush=True)
     n = len(heldout_texts(HELDOUT))

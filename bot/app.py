@@ -6,16 +6,24 @@ from collections.abc import AsyncIterator
 
 import aiohttp
 from aiohttp import web
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bot import health
 from bot.channels import connectors, webchat
 from bot.console import app as console
-from bot.keys import engine_key, handoff_key, http_key, rasa_key, router_key, sessions_key, settings_key
+from bot.keys import (
+    engine_key,
+    handoff_key,
+    http_key,
+    rasa_key,
+    router_key,
+    sessions_key,
+    settings_key,
+)
 from bot.rasa import RasaClient
 from bot.router import Router
 from bot.settings import Settings
 from knowledge.db import make_async_engine
-from sqlalchemy.ext.asyncio import async_sessionmaker
 
 
 async def _database(app: web.Application) -> AsyncIterator[None]:

@@ -13,7 +13,7 @@ import re
 import unicodedata
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
@@ -107,6 +107,24 @@ _COMPLAINT = re.compile(
     r"\b(komplain|complain|complaint|keluhan|mengeluh|kecewa|mengecewakan|tidak puas|gak puas|"
     r"ga puas|nggak puas|pelayanan buruk|pelayanan jelek|payah|lapor petugas|melaporkan petugas)\b"
 )
+
+
+_ENGLISH = frozenset(
+    "i you the is are do can could please want talk speak with to a an my me what when where how hello hi "
+    "person human librarian someone complaint back cancel".split()
+)
+_INDONESIAN = frozenset(
+    "saya aku mau ingin bisa dengan sama ke dong ya kak min tolong minta bicara petugas pustakawan "
+    "yang ada tidak gak ga apa kapan".split()
+)
+
+
+def guess_language(message: str) -> str:
+    """``"en"`` when ``message`` has more English than Indonesian marker words, else ``"id"``."""
+    words = normalize(message).split()
+    english = sum(word in _ENGLISH for word in words)
+    indonesian = sum(word in _INDONESIAN for word in words)
+    return "en" if english > indonesian else "id"
 
 
 def is_cancel(message: str) -> bool:
@@ -316,7 +334,7 @@ async def _nothing(_event: dict[str, Any]) -> None:
 
 
 def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 class HandoffService:

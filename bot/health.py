@@ -25,7 +25,7 @@ async def _action_server(app: web.Application) -> bool:
     try:
         async with app[http_key].get(url, timeout=aiohttp.ClientTimeout(total=3)) as response:
             return response.status == 200
-    except (aiohttp.ClientError, asyncio.TimeoutError):
+    except (TimeoutError, aiohttp.ClientError):
         return False
 
 

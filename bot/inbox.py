@@ -1,11 +1,13 @@
 """The persistent inbox: patron messages are stored before their webhook is acknowledged.
 
-:meth:`Inbox.accept` inserts each message in its own transaction; the unique
-(channel, platform_id) constraint turns a platform's retried delivery (Telegram ``update_id``,
-Meta ``mid``) into a no-op, so a message is answered once. A worker then takes each
-conversation's messages strictly in arrival order (conversations in parallel), asks the
-:class:`~bot.router.Router`, and in one transaction marks the message done and queues the
-answers in the :class:`~bot.outbox.Outbox`. Messages still pending at shutdown are processed
+:meth:`Inbox.accept` inserts a webhook's messages with ``INSERT ... ON CONFLICT DO NOTHING``
+through the shared :class:`~bot.group_commit.GroupCommit` writer (a burst of concurrent webhook
+calls shares one commit); the unique (channel, platform_id) constraint turns a platform's
+retried delivery (Telegram ``update_id``, Meta ``mid``) into a no-op, so a message is answered
+once. A worker then takes each conversation's messages strictly in arrival order
+(conversations in parallel), asks the :class:`~bot.router.Router`, and in one transaction
+(again grouped with other workers') marks the message done and queues the answers in the
+:class:`~bot.outbox.Outbox`. Messages still pending at shutdown are processed
 after the next start. Processed rows are kept for ``retention`` (Telegram's ``update_id`` may
 restart at a random value after a week without updates, so dedupe keys expire).
 """
@@ -17,12 +19,13 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channel_models import DONE, FAILED, PENDING, InboxItem
 from bot.channels.base import Channel
+from bot.group_commit import GroupCommit
 from bot.messages import Incoming
 from bot.models import Conversation, utcnow
 from bot.outbox import KeyedWorkers, Outbox
@@ -48,8 +51,10 @@ class Inbox:
         max_attempts: int = 3,
         retention: timedelta = timedelta(days=3),
         sweep_interval: float = 30.0,
+        writer: GroupCommit | None = None,
     ) -> None:
         self.sessions = sessions
+        self.writer = writer or outbox.writer
         self.router = router
         self.outbox = outbox
         self.channels = channels
@@ -66,29 +71,32 @@ class Inbox:
         Each item needs ``platform_message_id`` (the dedupe key). Commits before returning, so
         a webhook may acknowledge right after.
         """
-        new = 0
         for item in items:
             if not item.platform_message_id:
                 raise ValueError("an inbox item needs a platform_message_id")
-            try:
-                async with self.sessions.begin() as session:
-                    session.add(
-                        InboxItem(
-                            channel=item.channel,
-                            platform_id=item.platform_message_id,
-                            external_id=item.conversation_id,
-                            data=incoming_to_json(item),
-                            status=PENDING,
-                            attempts=0,
-                            received_at=utcnow(),
-                        )
-                    )
-            except IntegrityError:
+        if not items:
+            return 0
+        now = utcnow()
+        rows = [
+            {
+                "channel": item.channel,
+                "platform_id": item.platform_message_id,
+                "external_id": item.conversation_id,
+                "data": incoming_to_json(item),
+                "status": PENDING,
+                "attempts": 0,
+                "received_at": now,
+            }
+            for item in items
+        ]
+        inserted = await self.writer.run(lambda session: _insert_new(session, rows))
+        for item in items:
+            key = (item.channel, str(item.platform_message_id))
+            if key in inserted:
+                self.workers.kick((item.channel, item.conversation_id))
+            else:
                 log.info("duplicate %s delivery %s ignored", item.channel, item.platform_message_id)
-                continue
-            new += 1
-            self.workers.kick((item.channel, item.conversation_id))
-        return new
+        return len(inserted)
 
     async def start(self) -> None:
         """Resume pending messages and start the periodic sweep (resume + expiry)."""
@@ -167,18 +175,20 @@ class Inbox:
         except Exception as exc:  # noqa: BLE001 - record, retry a few times, then give up
             attempts = row.attempts + 1
             log.exception("inbox %s attempt %d failed", row.id, attempts)
-            async with self.sessions.begin() as session:
-                await session.execute(
-                    update(InboxItem)
-                    .where(InboxItem.id == row.id)
-                    .values(
-                        attempts=attempts,
-                        error=f"{type(exc).__name__}: {exc}"[:500],
-                        status=FAILED if attempts >= self.max_attempts else PENDING,
-                    )
+            failed = (
+                update(InboxItem)
+                .where(InboxItem.id == row.id)
+                .values(
+                    attempts=attempts,
+                    error=f"{type(exc).__name__}: {exc}"[:500],
+                    status=FAILED if attempts >= self.max_attempts else PENDING,
                 )
+            )
+            await self.writer.run(lambda session: session.execute(failed))
             return True if attempts >= self.max_attempts else 2.0 * attempts
-        async with self.sessions.begin() as session:
+        item_id = row.id
+
+        async def done(session: AsyncSession) -> int | None:
             conv = await session.scalar(
                 select(Conversation).where(
                     Conversation.channel == channel_name, Conversation.external_id == external_id
@@ -187,9 +197,44 @@ class Inbox:
             if conv is not None and reply.messages:
                 self.outbox.add(session, conv, reply.messages, author="system" if reply.degraded else "bot")
             await session.execute(
-                update(InboxItem).where(InboxItem.id == row.id).values(status=DONE, processed_at=utcnow())
+                update(InboxItem).where(InboxItem.id == item_id).values(status=DONE, processed_at=utcnow())
             )
-            conv_id = conv.id if conv is not None else None
+            return conv.id if conv is not None else None
+
+        conv_id = await self.writer.run(done)
         if conv_id is not None:
             self.outbox.kick(conv_id)
         return True
+
+
+async def _insert_new(session: AsyncSession, rows: list[dict[str, Any]]) -> set[tuple[str, str]]:
+    """Insert the inbox ``rows`` not stored yet; returns the (channel, platform_id) inserted."""
+    dialect = session.bind.dialect.name
+    if dialect in ("sqlite", "postgresql"):
+        module: Any = sqlite if dialect == "sqlite" else postgresql
+        stmt = (
+            module.insert(InboxItem)
+            .values(rows)
+            .on_conflict_do_nothing(index_elements=["channel", "platform_id"])
+            .returning(InboxItem.channel, InboxItem.platform_id)
+        )
+        return {(channel, platform_id) for channel, platform_id in (await session.execute(stmt)).all()}
+    # Other databases: skip the keys already present (all inserts go through one writer).
+    wanted = {(r["channel"], r["platform_id"]) for r in rows}
+    existing = set(
+        (
+            await session.execute(
+                select(InboxItem.channel, InboxItem.platform_id).where(
+                    InboxItem.platform_id.in_([p for _, p in wanted])
+                )
+            )
+        ).all()
+    )
+    fresh: dict[tuple[str, str], dict[str, Any]] = {}
+    for r in rows:
+        key = (r["channel"], r["platform_id"])
+        if key not in existing and key not in fresh:
+            fresh[key] = r
+    if fresh:
+        await session.execute(insert(InboxItem), list(fresh.values()))
+    return set(fresh)

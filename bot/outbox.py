@@ -2,7 +2,8 @@
 
 :meth:`Outbox.enqueue` writes a row (and wakes the worker); the worker delivers each
 conversation's rows strictly in order (different conversations in parallel) through the
-conversation's channel. Timeouts, 5xx, Telegram 429 (waits ``retry_after``) and Meta rate
+conversation's channel; status updates of all workers are group-committed
+(:class:`~bot.group_commit.GroupCommit`). Timeouts, 5xx, Telegram 429 (waits ``retry_after``) and Meta rate
 limits are retried with exponential backoff; permanent refusals (bot blocked, patron
 unavailable, messaging window closed) are recorded as ``failed`` with an Indonesian reason and
 not retried. A restart resumes every pending row. Parts of a split message already accepted
@@ -27,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channel_models import FAILED, PENDING, SENT, OutboxItem
 from bot.channels.base import BOT_WINDOW_HOURS, HUMAN_AGENT_DAYS, Channel, DeliveryError
+from bot.group_commit import GroupCommit
 from bot.messages import Outgoing
 from bot.models import Conversation, utcnow
 from bot.render import outgoing_from_json, outgoing_to_json
@@ -122,9 +124,13 @@ class Outbox:
         max_backoff: float = 300.0,
         concurrency: int = 64,
         sweep_interval: float = 30.0,
+        writer: GroupCommit | None = None,
     ) -> None:
         self.sessions = sessions
         self.channels = channels
+        #: status updates of all workers share transactions (also used by the inbox)
+        self.writer = writer or GroupCommit(sessions)
+        self._own_writer = writer is None
         self.max_attempts = max_attempts
         self.backoff = backoff
         self.max_backoff = max_backoff
@@ -257,6 +263,8 @@ class Outbox:
             self._sweeper.cancel()
             await asyncio.gather(self._sweeper, return_exceptions=True)
         await self.workers.stop()
+        if self._own_writer:
+            await self.writer.close()
 
     async def resume(self) -> int:
         """Kick every conversation with pending rows; returns how many."""
@@ -281,8 +289,8 @@ class Outbox:
         return base * random.uniform(0.8, 1.2)
 
     async def _finish(self, item_id: int, **values: Any) -> None:
-        async with self.sessions.begin() as session:
-            await session.execute(update(OutboxItem).where(OutboxItem.id == item_id).values(**values))
+        stmt = update(OutboxItem).where(OutboxItem.id == item_id).values(**values)
+        await self.writer.run(lambda session: session.execute(stmt))
 
     async def _step(self, conversation_id: int) -> bool | float:
         async with self.sessions() as session:

@@ -65,7 +65,7 @@ class RasaClient:
                 if response.status != 200:
                     raise RasaUnavailable(f"HTTP {response.status}")
                 data = await response.json(content_type=None)
-        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
+        except (TimeoutError, aiohttp.ClientError, ValueError) as exc:
             raise RasaUnavailable(type(exc).__name__) from exc
         if not isinstance(data, list):
             raise RasaUnavailable("unexpected body")
@@ -78,5 +78,5 @@ class RasaClient:
                 f"{self.base_url}/webhooks/rest/", timeout=aiohttp.ClientTimeout(total=3)
             ) as response:
                 return response.status == 200
-        except (aiohttp.ClientError, asyncio.TimeoutError):
+        except (TimeoutError, aiohttp.ClientError):
             return False

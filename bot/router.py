@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.handoff import HandoffService, detect_trigger
+from bot.handoff import HandoffService, detect_trigger, guess_language
 from bot.handoff import text as handoff_text
 from bot.messages import Incoming, Outgoing, Reply
 from bot.models import Conversation, ConversationState, Message
@@ -163,7 +163,7 @@ class Router:
 
 
 def _language(text: str) -> str:
-    return "en" if _looks_english(text) else "id"
+    return guess_language(text)
 
 
 def _looks_english(text: str) -> bool:

@@ -13,7 +13,7 @@ import logging
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -151,7 +151,7 @@ async def reset_password(session: AsyncSession, username: str, password: str) ->
     """Set a new password and end every session of the account."""
     staff = await _existing(session, username)
     staff.password_hash = await asyncio.to_thread(hash_password, password)
-    staff.password_changed_at = datetime.now(timezone.utc)
+    staff.password_changed_at = datetime.now(UTC)
     await session.execute(delete(StaffSession).where(StaffSession.staff_id == staff.id))
     await audit(session, "staff_reset_password", detail={"username": staff.username})
     return staff
@@ -186,7 +186,7 @@ async def open_session(session: AsyncSession, staff: Staff, *, ttl: timedelta) -
             token_hash=_token_hash(token),
             staff_id=staff.id,
             csrf_token=secrets.token_urlsafe(32),
-            expires_at=datetime.now(timezone.utc) + ttl,
+            expires_at=datetime.now(UTC) + ttl,
         )
     )
     await session.flush()
@@ -205,8 +205,8 @@ async def user_for_token(session: AsyncSession, token: str) -> StaffUser | None:
     if row is None:
         return None
     sess, staff = row
-    expires = sess.expires_at if sess.expires_at.tzinfo else sess.expires_at.replace(tzinfo=timezone.utc)
-    if expires < datetime.now(timezone.utc) or not staff.active:
+    expires = sess.expires_at if sess.expires_at.tzinfo else sess.expires_at.replace(tzinfo=UTC)
+    if expires < datetime.now(UTC) or not staff.active:
         return None
     return StaffUser(
         id=staff.id,

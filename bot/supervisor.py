@@ -120,7 +120,7 @@ async def _terminate(procs: dict[str, asyncio.subprocess.Process], grace: float 
     for name, proc in procs.items():
         try:
             await asyncio.wait_for(proc.wait(), timeout=grace)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             say(f"{name} did not stop in {grace:.0f}s; killing it")
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import logging
 import os
-import csv
 import subprocess
 from collections.abc import Iterable
 from pathlib import Path
@@ -19,6 +19,8 @@ DOMAIN = ROOT / "nlu" / "domain.yml"
 DATA = ROOT / "nlu" / "data"
 GENERATED = DATA / "generated"
 DEMO_CATALOG = ROOT / "knowledge" / "demo" / "catalog.csv"
+# A lookup table is one regex feature; past a few thousand entries it slows parsing for little gain.
+MAX_LOOKUP = 3000
 
 
 class TrainingError(Exception):
@@ -67,8 +69,8 @@ def catalog_names(settings: Settings | None = None) -> tuple[list[str], list[str
             for row in csv.DictReader(fh):
                 titles.add(row["title"])
                 authors.update(a for a in row["authors"].split(";"))
-    clean_titles = sorted({t.strip() for t in titles if len(t.strip()) >= 3})
-    clean_authors = sorted({_reading_order(a) for a in authors if len(a.strip()) >= 3})
+    clean_titles = sorted({t.strip() for t in titles if len(t.strip()) >= 3})[:MAX_LOOKUP]
+    clean_authors = sorted({_reading_order(a) for a in authors if len(a.strip()) >= 3})[:MAX_LOOKUP]
     return clean_titles, clean_authors
 
 
@@ -136,7 +138,11 @@ def fingerprint() -> str:
 
 
 def model_path(settings: Settings) -> Path:
-    """Where the model for the current inputs lives."""
+    """Where the model for the current inputs lives (refreshes the generated lookup tables first)."""
+    try:
+        write_generated(settings)
+    except OSError:  # read-only checkout: the files already there are the inputs
+        log.warning("could not refresh the generated lookup tables", exc_info=True)
     return settings.models_dir / f"pustakabot-{fingerprint()}.tar.gz"
 
 
@@ -157,7 +163,6 @@ def rasa_env(settings: Settings) -> dict[str, str]:
 
 def train(settings: Settings, *, force: bool = False) -> Path:
     """Train unless a model for the current inputs exists; return the model's path."""
-    write_generated(settings)
     target = model_path(settings)
     if target.exists() and not force:
         log.info("model up to date: %s", target.name)

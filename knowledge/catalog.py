@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from rapidfuzz import fuzz, process
@@ -173,17 +174,27 @@ def index_row(
     isbn: str | None,
 ) -> dict[str, Any]:
     """The ``catalog_index`` row of one record."""
-    full = f"{title} {subtitle}" if subtitle else title
     return {
         "record_id": record_id,
         "stamp": stamp,
         "title": fold(title),
         "subtitle": fold(subtitle or ""),
-        "authors": " | ".join(form for a in authors or [] for form in _author_forms(a)),
-        "subjects": " ".join(t for s in subjects or [] for t in terms(s)),
-        "title_terms": " ".join(terms(full)),
+        "authors": " | ".join(_author_text(a) for a in authors or []),
+        "subjects": " ".join(_terms_text(s) for s in subjects or []),
+        "title_terms": " ".join(filter(None, (_terms_text(title), _terms_text(subtitle or "")))),
         "isbn": " ".join(isbn_forms(isbn)),
     }
+
+
+@lru_cache(maxsize=200_000)
+def _terms_text(text: str) -> str:
+    # Subjects and series words repeat across a catalog: stem each distinct string once.
+    return " ".join(terms(text))
+
+
+@lru_cache(maxsize=200_000)
+def _author_text(name: str) -> str:
+    return " | ".join(_author_forms(name))
 
 
 def reindex(session: Session, *, batch: int = 1000) -> int:
@@ -340,28 +351,25 @@ class CatalogSearch:
                 )
             return found
         if self._dialect == "postgresql":
-            query = " & ".join(_tsquery_group(g, prefix=(i == last)) for i, g in enumerate(groups))
-            found = list(
-                session.scalars(
-                    sql(
-                        f"SELECT record_id FROM catalog_index WHERE {_PG_DOCUMENT} @@ to_tsquery('simple', :q) "
-                        f"ORDER BY ts_rank({_PG_DOCUMENT}, to_tsquery('simple', :q)) DESC LIMIT :n"
-                    ),
-                    {"q": query, "n": CANDIDATES},
-                )
+            pg_query = sql(
+                f"SELECT record_id FROM catalog_index WHERE {_PG_DOCUMENT} @@ to_tsquery('simple', :q) "
+                f"ORDER BY ts_rank({_PG_DOCUMENT}, to_tsquery('simple', :q)) DESC LIMIT :n"
             )
-            if self._has_trgm and columns in ("title subtitle", "authors") and raw:
+            query = " & ".join(_tsquery_group(g, prefix=(i == last)) for i, g in enumerate(groups))
+            found = list(session.scalars(pg_query, {"q": query, "n": CANDIDATES}))
+            if not found and len(groups) > 1:
+                loose = " | ".join(_tsquery_group(g) for g in groups)
+                found = list(session.scalars(pg_query, {"q": loose, "n": CANDIDATES}))
+            if not found and self._has_trgm and columns in ("title subtitle", "authors") and raw:
+                # Nothing by words: the nearest titles/authors by trigram distance (GiST KNN).
                 column = "title" if columns.startswith("title") else "authors"
-                found += list(
+                found = list(
                     session.scalars(
-                        sql(
-                            f"SELECT record_id FROM catalog_index WHERE {column} % :q "
-                            f"ORDER BY similarity({column}, :q) DESC LIMIT :n"
-                        ),
-                        {"q": raw, "n": CANDIDATES},
+                        sql(f"SELECT record_id FROM catalog_index ORDER BY {column} <-> :q LIMIT :n"),
+                        {"q": raw, "n": 50},
                     )
                 )
-            return list(dict.fromkeys(found))
+            return found
         # Any other database: a plain scan (small catalogs only).
         return list(session.scalars(select(CATALOG_INDEX.c.record_id)))
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -23,7 +23,7 @@ class EventInfo:
 
 
 def _aware(dt: datetime) -> datetime:
-    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
 def events_between(
@@ -33,8 +33,8 @@ def events_between(
     with sessions() as session:
         rows = session.scalars(
             select(Event)
-            .where(Event.starts_at >= start.astimezone(timezone.utc))
-            .where(Event.starts_at < end.astimezone(timezone.utc))
+            .where(Event.starts_at >= start.astimezone(UTC))
+            .where(Event.starts_at < end.astimezone(UTC))
             .order_by(Event.starts_at)
             .limit(limit)
         )

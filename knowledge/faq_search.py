@@ -47,7 +47,22 @@ class FaqHit:
 
 
 class FaqIndex:
-    """An immutable index over a list of FAQ entries."""
+    """An immutable index over a list of FAQ entries.
+
+    Lexical score of an entry (all parts in [0, 1]):
+
+    * ``dice``: idf-weighted Dice overlap of stemmed terms with its best question variant;
+    * ``coverage``: share of the query's idf mass found anywhere in the entry (all variants
+      and the answer), so a paraphrase that mixes words of two variants, or names a word only
+      the answer uses ("puasa" for the Ramadan hours), still finds it;
+    * ``fuzzy``: rapidfuzz ``token_set_ratio`` with the best variant (typos).
+
+    With an embedder, the cosine similarity with the best variant (or the answer) is blended
+    in with ``semantic_weight``. Unknown query words count with the highest idf, which keeps
+    out-of-scope questions ("harga cabe") low.
+    """
+
+    DICE, COVERAGE, FUZZY = 0.5, 0.3, 0.2
 
     def __init__(
         self,
@@ -59,53 +74,73 @@ class FaqIndex:
         self.items = list(items)
         self.embedder = embedder
         self.semantic_weight = semantic_weight if embedder is not None else 0.0
-        self._variants: list[tuple[int, list[str], str]] = []
+        self._variants: list[tuple[int, set[str], str]] = []
+        self._entry_terms: list[set[str]] = []
         for idx, item in enumerate(self.items):
+            union: set[str] = set()
             for q in item.questions:
-                self._variants.append((idx, terms(q), fold(q)))
+                toks = set(terms(q))
+                union |= toks
+                self._variants.append((idx, toks, fold(q)))
+            union |= set(terms(item.answer)) | set(terms(item.answer_en or ""))
+            self._entry_terms.append(union)
         df: Counter[str] = Counter()
-        for _, toks, _ in self._variants:
-            df.update(set(toks))
-        n = max(len(self._variants), 1)
+        for entry in self._entry_terms:
+            df.update(entry)
+        n = max(len(self.items), 1)
         self._idf = {t: math.log(1 + n / c) for t, c in df.items()}
         self._default_idf = math.log(1 + n)
+        # A one-word query ("kartu") is fully "covered" by many entries: coverage counts the
+        # query's mass against at least two typical content words.
+        idfs = sorted(self._idf.values()) or [self._default_idf]
+        self._min_mass = 2 * idfs[len(idfs) // 2]
         self._vectors: list[list[float]] | None = None
-        if embedder is not None and self._variants:
-            texts = [q for item in self.items for q in item.questions]
+        self._owners: list[int] = []
+        if embedder is not None and self.items:
+            texts: list[str] = []
+            for idx, item in enumerate(self.items):
+                for q in (*item.questions, item.answer):
+                    texts.append(q)
+                    self._owners.append(idx)
             self._vectors = embedder.encode(texts)
 
-    def _weighted_overlap(self, query: list[str], variant: list[str]) -> float:
-        if not query or not variant:
-            return 0.0
-        q, v = set(query), set(variant)
-        common = sum(self._idf.get(t, self._default_idf) for t in q & v)
-        qw = sum(self._idf.get(t, self._default_idf) for t in q)
-        vw = sum(self._idf.get(t, self._default_idf) for t in v)
-        # Dice coefficient on idf weights: 1.0 when both sides share every term.
-        return 2 * common / (qw + vw) if qw + vw else 0.0
+    def _weight(self, terms_: set[str]) -> float:
+        return sum(self._idf.get(t, self._default_idf) for t in terms_)
 
-    def search(self, query: str, *, limit: int = 3) -> list[FaqHit]:
-        """Best entries for ``query``, highest score first."""
+    def lexical_scores(self, query: str) -> dict[int, float]:
+        """Lexical score of every entry sharing anything with ``query``."""
+        q_terms = set(terms(query))
+        q_fold = fold(query)
+        qw = self._weight(q_terms)
+        best: dict[int, float] = {}
+        for idx, toks, folded in self._variants:
+            vw = self._weight(toks)
+            dice = 2 * self._weight(q_terms & toks) / (qw + vw) if qw + vw else 0.0
+            fuzzy = fuzz.token_sort_ratio(q_fold, folded) / 100.0
+            score = self.DICE * dice + self.FUZZY * fuzzy
+            if score > best.get(idx, -1.0):
+                best[idx] = score
+        for idx in best:
+            coverage = self._weight(q_terms & self._entry_terms[idx]) / max(qw, self._min_mass)
+            best[idx] += self.COVERAGE * coverage
+        return best
+
+    def search(self, query: str, *, limit: int = 3, exclude: frozenset[str] = frozenset()) -> list[FaqHit]:
+        """Best entries for ``query``, highest score first (``exclude``: ids to leave out)."""
         if not self.items:
             return []
-        q_terms = terms(query)
-        q_fold = fold(query)
-        best_lex: dict[int, float] = {}
-        for idx, toks, folded in self._variants:
-            overlap = self._weighted_overlap(q_terms, toks)
-            fuzzy = fuzz.token_set_ratio(q_fold, folded) / 100.0
-            lex = 0.7 * overlap + 0.3 * fuzzy
-            if lex > best_lex.get(idx, -1.0):
-                best_lex[idx] = lex
+        best_lex = self.lexical_scores(query)
         best_sem: dict[int, float] = {}
         if self.embedder is not None and self._vectors is not None:
             qv = self.embedder.encode([query])[0]
-            for (idx, _, _), vec in zip(self._variants, self._vectors, strict=True):
+            for idx, vec in zip(self._owners, self._vectors, strict=True):
                 sim = sum(a * b for a, b in zip(qv, vec, strict=True))
                 if sim > best_sem.get(idx, -1.0):
                     best_sem[idx] = sim
         hits = []
         for idx, lex in best_lex.items():
+            if self.items[idx].id in exclude:
+                continue
             sem = best_sem.get(idx)
             score = lex if sem is None else (1 - self.semantic_weight) * lex + self.semantic_weight * max(sem, 0.0)
             hits.append(FaqHit(self.items[idx], score, lex, sem))

@@ -89,9 +89,11 @@ class KnowledgeBase:
             if current:
                 session.execute(delete(FaqEntry).where(FaqEntry.id.in_(list(current))))
 
-    def search_faq(self, text: str, *, limit: int = 3) -> list[FaqHit]:
-        """Ranked FAQ candidates for a patron's question."""
-        return self.faq_index().search(text, limit=limit)
+    def search_faq(
+        self, text: str, *, limit: int = 3, exclude: frozenset[str] = frozenset()
+    ) -> list[FaqHit]:
+        """Ranked FAQ candidates for a patron's question (``exclude``: FAQ ids to leave out)."""
+        return self.faq_index().search(text, limit=limit, exclude=exclude)
 
     def search_catalog(self, query: CatalogQuery) -> list[CatalogHit]:
         """Catalog records matching ``query`` with live availability."""

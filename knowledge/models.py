@@ -7,7 +7,7 @@ updates in place instead of duplicating.
 from __future__ import annotations
 
 import enum
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime, timezone
 
 from sqlalchemy import (
     JSON,
@@ -35,7 +35,7 @@ NAMING = {
 
 def utcnow() -> datetime:
     """Current time in UTC (aware)."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class Base(DeclarativeBase):

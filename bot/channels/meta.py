@@ -203,7 +203,8 @@ class MetaChannel(Channel):
         progress: Progress | None = None,
     ) -> None:
         """Send each rendered part; ``tag`` (HUMAN_AGENT) sends as ``MESSAGE_TAG``."""
-        for i, part in enumerate(render_meta(message, channel=self.name)):
+        parts = render_meta(message, channel=self.name)
+        for i, part in enumerate(parts):
             if i < skip:
                 continue
             body: dict[str, Any] = {"recipient": {"id": external_id}, "message": part}
@@ -214,7 +215,7 @@ class MetaChannel(Channel):
                 body["messaging_type"] = "RESPONSE"
             await self.pacer.wait(external_id)
             await self._post(body)
-            if progress is not None:
+            if progress is not None and i + 1 < len(parts):  # the last part is recorded with 'sent'
                 await progress(i + 1)
 
     async def typing(self, external_id: str) -> None:

@@ -257,7 +257,8 @@ class TelegramChannel(Channel):
         rendering = render_telegram(message)
         await self._remember(rendering.long_payloads)
         chat_id: int | str = int(external_id) if external_id.lstrip("-").isdigit() else external_id
-        for i, part in enumerate(rendering.parts):
+        parts = rendering.parts
+        for i, part in enumerate(parts):
             if i < skip:
                 continue
             await self.pacer.wait(external_id)
@@ -283,7 +284,7 @@ class TelegramChannel(Channel):
                 raise DeliveryError(f"Gangguan jaringan ke Telegram ({exc.message}).") from exc
             except TelegramError as exc:
                 raise DeliveryError(f"Telegram error ({exc.message}).") from exc
-            if progress is not None:
+            if progress is not None and i + 1 < len(parts):  # the last part is recorded with 'sent'
                 await progress(i + 1)
 
     async def typing(self, external_id: str) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -11,12 +11,18 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from bot import keys
 from bot.console import security, views
 from bot.console.hub import ConsoleHub
 from bot.console.limiter import LoginLimiter
 from bot.handoff import HandoffService, OutboxLike, ScheduleFile
-from bot.keys import console_hub_key, handoff_key, login_limiter_key, sessions_key, settings_key
+from bot.keys import (
+    console_hub_key,
+    handoff_key,
+    login_limiter_key,
+    outbox_key,
+    sessions_key,
+    settings_key,
+)
 
 HERE = Path(__file__).resolve().parent
 CHANNELS = {"web": "Web chat", "telegram": "Telegram", "messenger": "Messenger", "instagram": "Instagram"}
@@ -30,9 +36,9 @@ AUTHORS = {"patron": "Pemustaka", "bot": "Bot", "agent": "Pustakawan", "system":
 
 
 def _outbox_of(app: web.Application) -> Callable[[], OutboxLike | None]:
+    # The outbox is built by the channel connectors' context, after this one: look it up late.
     def get() -> OutboxLike | None:
-        key = getattr(keys, "outbox_key", None)
-        return app.get(key) if key is not None else None  # type: ignore[no-any-return]
+        return app.get(outbox_key)
 
     return get
 
@@ -56,15 +62,15 @@ async def _close_sockets(app: web.Application) -> None:
 
 def _filters(tz: ZoneInfo) -> dict[str, Callable[..., str]]:
     def local(moment: datetime) -> datetime:
-        aware = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+        aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
         return aware.astimezone(tz)
 
     def clock(moment: datetime) -> str:
         return local(moment).strftime("%d/%m %H.%M")
 
     def ago(moment: datetime) -> str:
-        aware = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-        seconds = max(0, int((datetime.now(timezone.utc) - aware).total_seconds()))
+        aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        seconds = max(0, int((datetime.now(UTC) - aware).total_seconds()))
         if seconds < 60:
             return "baru saja"
         if seconds < 3600:
@@ -74,7 +80,7 @@ def _filters(tz: ZoneInfo) -> dict[str, Callable[..., str]]:
         return f"{seconds // 86400} hari"
 
     def iso(moment: datetime) -> str:
-        aware = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+        aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
         return aware.isoformat()
 
     return {
@@ -96,7 +102,6 @@ def create_console(tz: str) -> web.Application:
         console,
         loader=jinja2.FileSystemLoader(str(HERE / "templates")),
         autoescape=jinja2.select_autoescape(["html"], default=True),
-        undefined=jinja2.StrictUndefined,
     )
     env.filters.update(_filters(ZoneInfo(tz)))
     views.setup_routes(console, HERE / "static")

@@ -22,7 +22,7 @@ SESSION_COOKIE = "pustakabot_console"
 LOGIN_CSRF_COOKIE = "pustakabot_login_csrf"
 COOKIE_PATH = "/console/"
 CSRF_FIELD = "_csrf"
-USER = "staff"  # request key of the logged-in StaffUser
+USER = web.RequestKey("staff", StaffUser)  # the logged-in staff member (absent if none)
 PUBLIC = frozenset({"login", "login_post", "static"})  # route names reachable without a session
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -95,7 +95,8 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     if token:
         async with request.config_dict[sessions_key]() as session:
             user = await user_for_token(session, token)
-    request[USER] = user
+    if user is not None:
+        request[USER] = user
     name = _route_name(request)
     if user is None and name not in PUBLIC:
         if request.method == "GET" and name != "ws":

@@ -179,9 +179,16 @@ def _holdings(record: pymarc.Record, default_call: str | None) -> list[dict[str,
     return copies
 
 
+_NOT_THE_BOOK = ("contents", "daftar isi", "description", "publisher", "cover", "review", "sample")
+
+
 def _ebook_url(record: pymarc.Record) -> str | None:
+    """856 $u of the resource itself (ind2 0/1), not a table of contents or a cover."""
     for f in record.get_fields("856"):
         url = (_sub(f, "u") or "").strip()
+        label = " ".join(f.get_subfields("3", "y", "z")).lower()
+        if f.indicator2 == "2" or any(word in label for word in _NOT_THE_BOOK):
+            continue
         if url.startswith(("http://", "https://")):
             return url
     return None

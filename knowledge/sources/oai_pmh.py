@@ -183,3 +183,5 @@ def harvest(
         raise OAIHarvestError(url, f"jawaban bukan XML yang sah: {exc}") from exc
     except OSError as exc:  # requests' ConnectionError and timeouts are OSErrors
         raise OAIHarvestError(url, f"server tidak bisa dihubungi: {exc}") from exc
+    except (AttributeError, ValueError) as exc:  # Sickle on a page lxml could not recover
+        raise OAIHarvestError(url, f"jawaban bukan XML OAI-PMH yang sah ({type(exc).__name__})") from exc

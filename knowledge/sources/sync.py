@@ -18,16 +18,16 @@ from itertools import islice
 from pathlib import Path
 from typing import TypeVar
 
-from sqlalchemy import Boolean, Column, DateTime, MetaData, String, Table, Text, delete, select
+from sqlalchemy import Boolean, Column, DateTime, MetaData, String, Table, Text, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from knowledge.catalog import reindex
-from knowledge.models import Record
+from knowledge.models import Copy, Record
+from knowledge.sources import oai_pmh, slims
 from knowledge.sources.csv_catalog import Change, RecordData, read_csv, upsert_one
 from knowledge.sources.formats import detect_format
 from knowledge.sources.ical import import_ics
-from knowledge.sources import oai_pmh, slims
 from knowledge.sources.marc import read_marc
 from knowledge.sources.report import SyncReport
 
@@ -110,20 +110,39 @@ def _apply_batch(
                 .options(selectinload(Record.copies))
             )
         }
+        scratch = SyncReport(source=report.source)
         try:
             with session.begin_nested():
+                fresh = [c.record for c in upserts if c.source_id not in existing and c.record]
+                _insert_new(session, source, fresh)
+                scratch.added += len(fresh)
                 for change in upserts:
-                    assert change.record is not None
-                    upsert_one(session, source, change.record, existing.get(change.source_id), report)
+                    if change.source_id in existing and change.record is not None:
+                        upsert_one(session, source, change.record, existing[change.source_id], scratch)
         except SQLAlchemyError:
             # Find the record(s) the database refuses; keep the others.
             session.expunge_all()
             _apply_one_by_one(session, source, upserts, report)
+        else:
+            _merge(report, scratch)
     if deletes:
         report.deleted += delete_records(session, source, deletes)
         seen.difference_update(deletes)
     session.flush()
     session.expunge_all()  # keep memory flat over long imports
+
+
+def _insert_new(session: Session, source: str, records: list[RecordData]) -> None:
+    """Bulk-insert records that are not stored yet, and their copies (no unit-of-work cost)."""
+    if not records:
+        return
+    ids = session.scalars(
+        insert(Record).returning(Record.id, sort_by_parameter_order=True),
+        [{"source": source, "source_id": r.source_id, **r.fields} for r in records],
+    ).all()
+    copies = [{"record_id": rid, **c} for rid, r in zip(ids, records, strict=True) for c in r.copies]
+    if copies:
+        session.execute(insert(Copy), copies)
 
 
 def _apply_one_by_one(
@@ -145,9 +164,13 @@ def _apply_one_by_one(
             reason = str(getattr(exc, "orig", exc)).splitlines()[0][:200]
             report.skip(change.source_id, f"ditolak basis data: {reason}")
             continue
-        report.added += scratch.added
-        report.updated += scratch.updated
-        report.unchanged += scratch.unchanged
+        _merge(report, scratch)
+
+
+def _merge(report: SyncReport, part: SyncReport) -> None:
+    report.added += part.added
+    report.updated += part.updated
+    report.unchanged += part.unchanged
 
 
 def delete_records(session: Session, source: str, source_ids: Iterable[str]) -> int:
@@ -245,6 +268,9 @@ def run_sync(
     started = datetime.now(timezone.utc)
     try:
         with sessions.begin() as session:
+            # Write first: pysqlite only opens its transaction before DML, and a SAVEPOINT
+            # issued outside one would commit on RELEASE (then a failure could not roll back).
+            _save_state(session, source, started_at=started)
             apply_changes(
                 session, source, changes, report,
                 delete_missing=delete_missing, progress=progress, batch_size=batch_size,

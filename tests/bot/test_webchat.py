@@ -64,3 +64,27 @@ async def test_transcript_keeps_every_message(aiohttp_client, gateway_settings: 
         rows = (await session.scalars(select(Message).where(Message.conversation_id == conv.id).order_by(Message.id))).all()
     assert [(m.direction, m.author) for m in rows] == [("in", "patron"), ("out", "system")]
     assert rows[0].text == "halo"
+
+
+async def test_gateway_runs_on_postgresql(aiohttp_client, pg_url: str, dead_port: int) -> None:
+    from sqlalchemy import func, select
+
+    from bot.cli import upgrade_database
+    from bot.keys import sessions_key
+    from bot.models import Message
+
+    settings = Settings(
+        database_url=pg_url,
+        rasa_url=f"http://127.0.0.1:{dead_port}",
+        action_server_url=f"http://127.0.0.1:{dead_port}",
+        rasa_timeout=3,
+    )
+    upgrade_database(settings)
+    app = create_app(settings)
+    client = await aiohttp_client(app)
+    response = await client.post("/api/chat", json={"sender_id": "pg1", "text": "halo"})
+    assert response.status == 200
+    health = await (await client.get("/healthz")).json()
+    assert health["components"]["database"] == "ok"
+    async with app[sessions_key]() as session:
+        assert await session.scalar(select(func.count(Message.id))) == 2

@@ -74,13 +74,28 @@ def pg_sessions(pg_database: str) -> Iterator[sessionmaker[Session]]:
     engine.dispose()
 
 
+def _sql_statements(script: str) -> Iterator[str]:
+    """Statements of a mysqldump-style script (one statement ends where a line ends with ``;``)."""
+    lines: list[str] = []
+    for line in script.splitlines():
+        if not lines and (not line.strip() or line.lstrip().startswith("--")):
+            continue
+        lines.append(line)
+        if line.rstrip().endswith(";"):
+            statement = "\n".join(lines).strip().rstrip(";").strip()
+            lines = []
+            if statement:
+                yield statement
+    if "".join(lines).strip():
+        yield "\n".join(lines)
+
+
 @pytest.fixture
 def slims_dsn(shared_data: Path) -> Iterator[str]:
     """A throw-away MariaDB database holding SLiMS 9's own schema and sample data."""
     if not _port_open(3306):
         pytest.skip("MariaDB is not running on 127.0.0.1:3306")
     import pymysql
-    from pymysql.constants import CLIENT
 
     name = f"pb_slims_{uuid.uuid4().hex[:8]}"
     admin = pymysql.connect(host="127.0.0.1", port=3306, user="root", autocommit=True)
@@ -88,14 +103,12 @@ def slims_dsn(shared_data: Path) -> Iterator[str]:
         cur.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
     try:
         loader = pymysql.connect(
-            host="127.0.0.1", port=3306, user="root", database=name, autocommit=True,
-            client_flag=CLIENT.MULTI_STATEMENTS, charset="utf8mb4",
+            host="127.0.0.1", port=3306, user="root", database=name, autocommit=True, charset="utf8mb4"
         )
         with loader.cursor() as cur:
             for script in ("senayan.sql", "sampledata.sql"):
-                cur.execute((shared_data / "slims" / script).read_text(encoding="utf-8"))
-                while cur.nextset():
-                    pass
+                for statement in _sql_statements((shared_data / "slims" / script).read_text(encoding="utf-8")):
+                    cur.execute(statement)
         loader.close()
         yield f"mysql://root@127.0.0.1:3306/{name}"
     finally:

@@ -2,45 +2,17 @@
 
 from __future__ import annotations
 
-import socket
-import uuid
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, func, inspect, select, text
+from sqlalchemy import create_engine, func, inspect, select
 
 from bot.cli import upgrade_database
 from bot.settings import Settings
 from knowledge.db import make_engine, make_sessionmaker
 from knowledge.demo import catalog_is_empty, load_demo
 from knowledge.models import Copy, CopyStatus, EBook, Event, Record
-
-
-def _postgres_up() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 5432), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    """A throw-away PostgreSQL database on 127.0.0.1:5432."""
-    if not _postgres_up():
-        pytest.skip("PostgreSQL is not running on 127.0.0.1:5432")
-    name = f"pb_test_{uuid.uuid4().hex[:8]}"
-    admin = create_engine("postgresql+psycopg2://postgres@127.0.0.1:5432/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def _load_and_check(url: str) -> None:

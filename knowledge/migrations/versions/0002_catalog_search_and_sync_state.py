@@ -7,7 +7,7 @@ Create Date: 2026-11-25 13:00:00
 ``catalog_index`` holds the normalised, stemmed text of each record (maintained in Python by
 ``knowledge.catalog.reindex``). SQLite indexes it with an FTS5 external-content table kept in
 step by triggers (plus an ``fts5vocab`` table for typo correction); PostgreSQL with a GIN
-full-text index and pg_trgm trigram indexes. ``catalog_sync_state`` remembers each source's
+full-text index and pg_trgm GiST trigram indexes. ``catalog_sync_state`` remembers each source's
 watermark and last run.
 """
 
@@ -70,9 +70,10 @@ def _postgres_indexes() -> None:
         " || ' ' || title_terms || ' ' || isbn))"
     )
     if installed:
-        op.execute("CREATE INDEX ix_catalog_index_title_trgm ON catalog_index USING gin (title gin_trgm_ops)")
+        # GiST, not GIN: the search orders by trigram distance (KNN, ``<->``) with a LIMIT.
+        op.execute("CREATE INDEX ix_catalog_index_title_trgm ON catalog_index USING gist (title gist_trgm_ops)")
         op.execute(
-            "CREATE INDEX ix_catalog_index_authors_trgm ON catalog_index USING gin (authors gin_trgm_ops)"
+            "CREATE INDEX ix_catalog_index_authors_trgm ON catalog_index USING gist (authors gist_trgm_ops)"
         )
 
 

@@ -109,9 +109,13 @@ async def test_429_is_retried_after_retry_after(aiohttp_client, tg_settings, fak
     elapsed = asyncio.get_running_loop().time() - started
     assert elapsed >= 0.95
     assert len(fake_telegram.calls_of("sendMessage")) == 2
-    async with app[sessions_key]() as session:
-        row = await session.scalar(select(OutboxItem))
-        assert row is not None and row.status == "sent" and row.attempts == 2
+    for _ in range(50):
+        async with app[sessions_key]() as session:
+            row = await session.scalar(select(OutboxItem))
+        if row is not None and row.status == "sent":
+            break
+        await asyncio.sleep(0.05)
+    assert row is not None and row.status == "sent" and row.attempts == 2
 
 
 async def test_blocked_bot_is_recorded_not_retried(aiohttp_client, tg_settings, fake_telegram) -> None:

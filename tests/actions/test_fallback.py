@@ -1,0 +1,70 @@
+"""Fallback that helps: ask back with candidates, then offer a librarian; never guess."""
+
+from __future__ import annotations
+
+import json
+
+from actions.base import ActionContext
+from actions.faq import ActionAnswerFaq, ActionFallback, ActionOutOfScope
+from tests.actions.conftest import Conversation
+
+
+async def test_clear_faq_question_is_answered(ctx: ActionContext) -> None:
+    turn = await Conversation().say(ActionAnswerFaq(ctx), "min perpus buka jam brp?", "faq")
+    assert "08.00" in turn.text
+    assert turn.slots["topic"] == "faq" and turn.slots["last_faq"] == "jam-buka"
+    assert turn.slots["failed_turns"] == 0.0
+
+
+async def test_unclear_question_asks_back_with_two_or_three_candidates(ctx: ActionContext) -> None:
+    turn = await Conversation().say(ActionFallback(ctx), "kartu", "nlu_fallback", confidence=0.3)
+    assert turn.text == "Maksud Kakak yang mana?"
+    assert 2 <= len(turn.buttons) <= 3
+    for b in turn.buttons:
+        assert b["payload"].startswith("/faq{")
+        faq_id = json.loads(b["payload"][4:])["faq_id"]
+        assert faq_id in {i.id for i in ctx.kb.faq_store.entries()}
+    assert turn.slots["failed_turns"] == 1.0
+
+
+async def test_a_button_answers_that_entry(ctx: ActionContext) -> None:
+    convo = Conversation()
+    turn = await convo.say(ActionAnswerFaq(ctx), "/faq", "faq", {"faq_id": "biaya-anggota"})
+    assert turn.text.startswith("Gratis, Kak!")
+
+
+async def test_second_failure_offers_a_librarian(ctx: ActionContext) -> None:
+    convo = Conversation()
+    first = await convo.say(ActionFallback(ctx), "qwerty zxcv", "nlu_fallback", confidence=0.2)
+    assert "belum paham" in first.text and not first.buttons
+    second = await convo.say(ActionFallback(ctx), "asdf lkj", "nlu_fallback", confidence=0.2)
+    assert "pustakawan" in second.text
+    assert [b["payload"] for b in second.buttons] == ["/request_human", "/deny"]
+    # Understanding again resets the counter.
+    third = await convo.say(ActionAnswerFaq(ctx), "ada wifi gratis ga?", "faq")
+    assert third.slots["failed_turns"] == 0.0
+
+
+async def test_out_of_scope_gets_what_the_bot_can_do(ctx: ActionContext) -> None:
+    for text in ("cuaca besok?", "jual pulsa?", "harga cabe hari ini berapa"):
+        turn = await Conversation().say(ActionOutOfScope(ctx), text, "out_of_scope")
+        assert "di luar yang bisa saya bantu" in turn.text, text
+        assert "jam buka" in turn.text
+
+
+async def test_below_threshold_never_answers(ctx: ActionContext) -> None:
+    # Shares words with FAQ entries ("perpustakaan", "buku") but no entry answers it.
+    turn = await Conversation().say(ActionFallback(ctx), "perpus jual buku bekas?", "nlu_fallback", confidence=0.3)
+    answers = {i.answer for i in ctx.kb.faq_store.entries()}
+    assert turn.text not in answers
+
+
+async def test_english_patron_gets_english(ctx: ActionContext) -> None:
+    convo = Conversation(language="en")
+    turn = await convo.say(ActionAnswerFaq(ctx), "is there free wifi?", "faq")
+    assert turn.text.startswith("Yes, there is free Wi-Fi")
+    turn = await convo.say(ActionOutOfScope(ctx), "what's the weather tomorrow?", "out_of_scope")
+    assert "outside what I can help with" in turn.text
+    ask = await Conversation(language="en").say(ActionFallback(ctx), "card", "nlu_fallback", confidence=0.3)
+    assert ask.text in ("Which one do you mean?", "Sorry, I didn't quite get that. Could you rephrase? "
+                        "I can help with books, opening hours, membership, loans, events and e-books.")
