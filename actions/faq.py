@@ -97,10 +97,29 @@ async def answer_or_ask(
     return ask_back(dispatcher, tracker, candidates, lang)
 
 
+# Intents that can be offered as a choice when the NLU was unsure between them.
+INTENT_CHOICES = ("search_book", "ask_events", "ask_ebooks", "suggest_purchase", "request_human")
+
+
+def intent_choices(tracker: Tracker, lang: str, *, room: int) -> list[dict[str, str]]:
+    """Buttons for the intents the NLU ranked as plausible (confidence >= 0.15)."""
+    ranking = tracker.latest_message.get("intent_ranking") or []
+    out = []
+    for entry in ranking:
+        name = entry.get("name")
+        if name in INTENT_CHOICES and float(entry.get("confidence") or 0) >= 0.15 and len(out) < room:
+            out.append(button(t(f"intent.{name}", lang), intent_payload(name)))
+    return out
+
+
 def ask_back(
     dispatcher: CollectingDispatcher, tracker: Tracker, candidates: list[FaqHit], lang: str
 ) -> list[dict[str, Any]]:
-    """First failure: ask which one (or to rephrase); second failure in a row: offer a librarian."""
+    """First failure: ask which one (or to rephrase); second failure in a row: offer a librarian.
+
+    The choices are the FAQ entries above the suggest threshold and the intents the NLU found
+    plausible, three at most.
+    """
     failed = int(tracker.get_slot("failed_turns") or 0) + 1
     if failed >= 2:
         dispatcher.utter_message(
@@ -111,8 +130,10 @@ def ask_back(
             ],
         )
         return [SlotSet("failed_turns", float(failed))]
-    if candidates:
-        dispatcher.utter_message(text=t("faq.which", lang), buttons=_choices(candidates, lang))
+    choices = _choices(candidates[:3], lang)
+    choices += intent_choices(tracker, lang, room=3 - len(choices))
+    if choices:
+        dispatcher.utter_message(text=t("faq.which", lang), buttons=choices)
     else:
         dispatcher.utter_message(text=t("fallback.rephrase", lang))
     return [SlotSet("failed_turns", float(failed))]

@@ -190,6 +190,7 @@ async def run(args: argparse.Namespace) -> int:
             p95 = turnaround[int(0.95 * (len(turnaround) - 1))]
             print(f"turnaround ({len(turnaround)} messages) p50 {p50 * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms, "
                   f"max {turnaround[-1] * 1000:.0f} ms")
+        print(f"answered {report['answered']}, still queued when the run ended {report['queued']}")
         print(f"group commit: {writer.jobs} writes in {writer.commits} transactions")
         print(f"lost {report['lost']}, duplicated {report['duplicated']}, out of order {report['out_of_order']}"
               + (f" (unpaired conversations {report['unpaired']})" if report["unpaired"] else ""))
@@ -209,7 +210,7 @@ async def check(
     deliveries: dict[int, list[tuple[str, float]]] = {}
     for params, at in zip(fake.sent, fake.sent_at, strict=True):
         deliveries.setdefault(int(params["chat_id"]), []).append((params["text"], at))
-    lost = duplicated = out_of_order = unpaired = answered = 0
+    lost = duplicated = out_of_order = unpaired = answered = queued = 0
     turnaround: list[float] = []
     async with app[sessions_key]() as session:
         inbox = {
@@ -218,7 +219,7 @@ async def check(
         }
         rows = await session.scalar(select(func.count()).select_from(InboxItem))
         duplicated += max(0, int(rows or 0) - len(inbox))
-        lost += sum(1 for uid in posted if inbox.get(uid) != "done")
+        lost += sum(1 for uid in posted if inbox.get(uid) not in ("done", "pending"))  # never stored or failed
         convs = {c.external_id: c.id for c in await session.scalars(select(Conversation).where(Conversation.channel == "telegram"))}
         for chat, update_ids in sent_at.items():
             conv_id = convs.get(str(chat))
@@ -232,7 +233,7 @@ async def check(
             ).all()
             ins = [int(pid) for direction, pid in transcript if direction == "in"]
             duplicated += len(ins) - len(set(ins))
-            lost += len(set(update_ids) - set(ins))
+            lost += sum(1 for uid in update_ids if inbox.get(uid) == "done" and uid not in ins)
             order = list(dict.fromkeys(uid for uid in ins if uid in posted))
             recorded = set(order)
             expected = [uid for uid in update_ids if uid in recorded]
@@ -252,23 +253,27 @@ async def check(
             got = deliveries.get(chat, [])
             if len(got) > len(outbox):
                 duplicated += len(got) - len(outbox)
-            if len(owner) != len(outbox) or len(got) != len(outbox):
+            if not len(got) <= len(outbox) <= len(owner):
                 unpaired += 1
                 continue
             first: dict[int, float] = {}
-            for uid, (text, at), (_status, message) in zip(owner, got, outbox, strict=True):
+            for uid, (text, at), (_status, message) in zip(owner, got, outbox, strict=False):
                 if render_telegram(outgoing_from_json(message)).parts[0].text != text:
                     out_of_order += 1
                 first.setdefault(uid, at)
+            waiting = len(outbox) > len(got)
             for uid in update_ids:
+                status = inbox.get(uid)
                 if uid in first:
                     answered += 1
                     turnaround.append(first[uid] - posted[uid][1])
-                else:
+                elif status == "pending" or (status == "done" and waiting):
+                    queued += 1  # not answered yet when the run ended
+                elif uid in ins:  # processed, nothing left to deliver, no reply: lost
                     lost += 1
     return {
         "lost": lost, "duplicated": duplicated, "out_of_order": out_of_order, "unpaired": unpaired,
-        "answered": answered, "turnaround": turnaround,
+        "answered": answered, "queued": queued, "turnaround": turnaround,
     }
 
 

@@ -6,10 +6,10 @@ from collections.abc import AsyncIterator
 
 import aiohttp
 from aiohttp import web
-from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bot import health
 from bot.channels import connectors, webchat
+from bot.db_sessions import gateway_sessions
 from bot.console import app as console
 from bot.keys import (
     engine_key,
@@ -29,7 +29,7 @@ from knowledge.db import make_async_engine
 async def _database(app: web.Application) -> AsyncIterator[None]:
     engine = make_async_engine(app[settings_key].effective_database_url)
     app[engine_key] = engine
-    app[sessions_key] = async_sessionmaker(engine, expire_on_commit=False)
+    app[sessions_key] = gateway_sessions(engine)  # SQLite writers take turns (bot/db_sessions.py)
     yield
     await engine.dispose()
 

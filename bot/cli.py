@@ -328,7 +328,13 @@ def catalog_sync(full: bool, every: float | None) -> None:
         )
     sessions = _sessions(settings)
     while True:
-        reports, failures = sync_configured(sessions, plan, full=full)
+        try:
+            reports, failures = sync_configured(sessions, plan, full=full)
+        except Exception:  # under `run`, a sync hiccup must never stop the bot
+            if every is None:
+                raise
+            logging.getLogger(__name__).exception("catalog sync failed; retrying in %s minutes", every)
+            reports, failures = [], []
         for report in reports:
             _echo_report(report)
         for failure in failures:

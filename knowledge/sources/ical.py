@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import urllib.request
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -59,13 +59,13 @@ def import_ics(
         except (KeyError, ValueError) as exc:
             report.skip(uid, f"waktu acara tidak valid: {exc}")
             continue
-        key = f"{uid}@{starts.astimezone(UTC).isoformat()}"
+        key = f"{uid}@{starts.astimezone(timezone.utc).isoformat()}"
         occurrences[key] = {
             "title": str(component.get("SUMMARY") or "Acara perpustakaan"),
             "description": str(component.get("DESCRIPTION") or "") or None,
             "location": str(component.get("LOCATION") or "") or None,
-            "starts_at": starts.astimezone(UTC),
-            "ends_at": ends.astimezone(UTC) if ends else None,
+            "starts_at": starts.astimezone(timezone.utc),
+            "ends_at": ends.astimezone(timezone.utc) if ends else None,
         }
     with sessions.begin() as session:
         existing = {e.source_id: e for e in session.scalars(select(Event).where(Event.source == source))}
@@ -75,11 +75,11 @@ def import_ics(
                 session.add(Event(source=source, source_id=key, **values))
                 report.added += 1
                 continue
-            old_start = event.starts_at if event.starts_at.tzinfo else event.starts_at.replace(tzinfo=UTC)
+            old_start = event.starts_at if event.starts_at.tzinfo else event.starts_at.replace(tzinfo=timezone.utc)
             event_values = dict(values)
             if old_start == values["starts_at"]:
                 event_values.pop("starts_at")
-            old_end = event.ends_at.replace(tzinfo=UTC) if event.ends_at and not event.ends_at.tzinfo else event.ends_at
+            old_end = event.ends_at.replace(tzinfo=timezone.utc) if event.ends_at and not event.ends_at.tzinfo else event.ends_at
             if old_end == values["ends_at"]:
                 event_values.pop("ends_at")
             changed = {k: v for k, v in event_values.items() if getattr(event, k) != v}
@@ -90,7 +90,7 @@ def import_ics(
             else:
                 report.unchanged += 1
         for stale in existing.values():
-            stale_start = stale.starts_at if stale.starts_at.tzinfo else stale.starts_at.replace(tzinfo=UTC)
+            stale_start = stale.starts_at if stale.starts_at.tzinfo else stale.starts_at.replace(tzinfo=timezone.utc)
             if stale_start >= now:
                 session.delete(stale)
                 report.deleted += 1

@@ -275,7 +275,69 @@ def _binary_records(
         report.skip(f"{name}#{position}", "rekaman terpotong (tanpa penanda akhir rekaman)")
 
 
+class _FastField:
+    """The part of ``pymarc.Field`` the mapping uses, without pymarc's per-field cost."""
+
+    __slots__ = ("tag", "indicator1", "indicator2", "data", "subfields")
+
+    def __init__(self, tag: str, body: str) -> None:
+        self.tag = tag
+        if tag < "010" and tag.isdigit():
+            self.data: str | None = body
+            self.indicator1 = self.indicator2 = " "
+            self.subfields: list[tuple[str, str]] = []
+            return
+        self.data = None
+        self.indicator1, self.indicator2 = (body[:1] or " "), (body[1:2] or " ")
+        self.subfields = [(part[:1], part[1:]) for part in body[2:].split("\x1f")[1:] if part]
+
+    def get_subfields(self, *codes: str) -> list[str]:
+        return [value for code, value in self.subfields if code in codes]
+
+    def value(self) -> str:
+        return self.data if self.data is not None else " ".join(v for _, v in self.subfields)
+
+
+class _FastRecord:
+    """A UTF-8 ISO 2709 record parsed straight from its directory (pymarc is ~10x slower)."""
+
+    __slots__ = ("leader", "fields", "_by_tag")
+
+    def __init__(self, chunk: bytes) -> None:
+        self.leader = chunk[:24].decode("ascii")
+        if int(self.leader[:5]) != len(chunk) or self.leader[9] != "a":
+            raise ValueError("not a well-formed UTF-8 record")
+        base = int(self.leader[12:17])
+        directory = chunk[24 : base - 1]
+        if len(directory) % 12:
+            raise ValueError("directory length")
+        self.fields: list[_FastField] = []
+        self._by_tag: dict[str, list[_FastField]] = {}
+        for i in range(0, len(directory), 12):
+            entry = directory[i : i + 12].decode("ascii")
+            length, start = int(entry[3:7]), int(entry[7:12])
+            body = chunk[base + start : base + start + length].rstrip(b"\x1e").decode("utf-8", "replace")
+            field = _FastField(entry[:3], body)
+            self.fields.append(field)
+            self._by_tag.setdefault(field.tag, []).append(field)
+        if not self.fields:
+            raise ValueError("no fields")
+
+    def get_fields(self, *tags: str) -> list[_FastField]:
+        if len(tags) == 1:
+            return list(self._by_tag.get(tags[0], ()))
+        return [f for f in self.fields if f.tag in tags]
+
+    def get(self, tag: str) -> _FastField | None:
+        found = self._by_tag.get(tag)
+        return found[0] if found else None
+
+
 def _parse_binary(chunk: bytes, report: SyncReport, where: str) -> pymarc.Record | None:
+    try:
+        return _FastRecord(chunk)  # type: ignore[return-value] - duck-typed for to_record_data
+    except (ValueError, IndexError, UnicodeDecodeError):
+        pass  # MARC-8, or broken: pymarc decodes it or says precisely what is wrong
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

