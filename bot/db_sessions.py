@@ -26,7 +26,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 log = logging.getLogger(__name__)
 
-_holding: contextvars.ContextVar[bool] = contextvars.ContextVar("pustakabot_write_turn", default=False)
+_holding: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "pustakabot_write_turn", default=False
+)
 
 
 class _Turn:
@@ -45,7 +47,9 @@ class _Turn:
                 await asyncio.wait_for(self._lock.acquire(), self._max_wait)
                 self._acquired = True
             except TimeoutError:
-                log.warning("waited %.0f s for the SQLite write turn; writing without it", self._max_wait)
+                log.warning(
+                    "waited %.0f s for the SQLite write turn; writing without it", self._max_wait
+                )
             self._token = _holding.set(True)
         try:
             return await self._inner.__aenter__()
@@ -54,7 +58,10 @@ class _Turn:
             raise
 
     async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> bool | None:
         try:
             return await self._inner.__aexit__(exc_type, exc, tb)
@@ -71,7 +78,7 @@ class _Turn:
 
 
 class GatewaySessions(async_sessionmaker[AsyncSession]):
-    """``async_sessionmaker`` whose ``begin()`` transactions take turns on SQLite (see module doc)."""
+    """``async_sessionmaker`` whose ``begin()`` transactions take turns on SQLite (module doc)."""
 
     def __init__(self, engine: AsyncEngine, *, max_wait: float = 60.0, **kwargs: Any) -> None:
         super().__init__(engine, **kwargs)

@@ -46,7 +46,11 @@ class GroupCommit:
     """
 
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], *, max_batch: int = 256, lock_patience: float = 30.0
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        max_batch: int = 256,
+        lock_patience: float = 30.0,
     ) -> None:
         self.sessions = sessions
         self.max_batch = max_batch
@@ -101,7 +105,9 @@ class GroupCommit:
                 if len(batch) == 1:
                     _settle(batch[0][1], exc=exc)
                     continue
-                log.info("group commit of %d jobs failed (%s); running them one by one", len(batch), exc)
+                log.info(
+                    "group commit of %d jobs failed (%s); running them one by one", len(batch), exc
+                )
                 for job, future in batch:
                     try:
                         (result,) = await self._transaction([job])
@@ -131,7 +137,9 @@ class GroupCommit:
                 delay = min(delay * 2, 0.5)
 
 
-def _settle(future: asyncio.Future[Any], *, result: Any = None, exc: BaseException | None = None) -> None:
+def _settle(
+    future: asyncio.Future[Any], *, result: Any = None, exc: BaseException | None = None
+) -> None:
     if future.done():
         return
     if exc is not None:

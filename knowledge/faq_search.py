@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+import numpy as np
 from rapidfuzz import fuzz
 
 from knowledge.faq import FaqItem
@@ -94,7 +95,7 @@ class FaqIndex:
         # query's mass against at least two typical content words.
         idfs = sorted(self._idf.values()) or [self._default_idf]
         self._min_mass = 2 * idfs[len(idfs) // 2]
-        self._vectors: list[list[float]] | None = None
+        self._vectors: np.ndarray | None = None
         self._owners: list[int] = []
         if embedder is not None and self.items:
             texts: list[str] = []
@@ -102,7 +103,7 @@ class FaqIndex:
                 for q in (*item.questions, item.answer):
                     texts.append(q)
                     self._owners.append(idx)
-            self._vectors = embedder.encode(texts)
+            self._vectors = np.asarray(embedder.encode(texts), dtype=np.float32)
 
     def _weight(self, terms_: set[str]) -> float:
         return sum(self._idf.get(t, self._default_idf) for t in terms_)
@@ -132,9 +133,8 @@ class FaqIndex:
         best_lex = self.lexical_scores(query)
         best_sem: dict[int, float] = {}
         if self.embedder is not None and self._vectors is not None:
-            qv = self.embedder.encode([query])[0]
-            for idx, vec in zip(self._owners, self._vectors, strict=True):
-                sim = sum(a * b for a, b in zip(qv, vec, strict=True))
+            qv = np.asarray(self.embedder.encode([query])[0], dtype=np.float32)
+            for idx, sim in zip(self._owners, (self._vectors @ qv).tolist(), strict=True):
                 if sim > best_sem.get(idx, -1.0):
                     best_sem[idx] = sim
         hits = []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import bot.channel_models  # noqa: F401  (register the channel tables)
+import bot.handoff_models  # noqa: F401  (register the handoff tables)
 from bot.models import Base
 from knowledge.db import run_migrations
 

@@ -210,8 +210,8 @@ async def test_two_agents_race_to_claim_in_two_browsers(browser, tmp_path: Path)
             await page.get_by_role("button", name="Ambil percakapan").wait_for()
             pages.append(page)
         await asyncio.gather(*(p.get_by_role("button", name="Ambil percakapan").click() for p in pages))
-        for p in pages:
-            await p.wait_for_load_state()
+        for p in pages:  # each page ends with the reply box (won) or the "already taken" error (lost)
+            await p.locator("#reply-text").or_(p.get_by_text("sudah diambil")).first.wait_for(timeout=20000)
         winners = [p for p in pages if await p.locator("#reply-text").count() == 1]
         losers = [p for p in pages if await p.get_by_text("sudah diambil").count() >= 1]
         assert len(winners) == 1 and len(losers) == 1

@@ -60,3 +60,15 @@ def test_both_migration_histories_coexist(tmp_path: Path) -> None:
     assert {"records", "copies", "faq_entries", "conversations", "messages"} <= tables
     assert {"alembic_version", "alembic_version_bot"} <= tables
     engine.dispose()
+
+
+def test_models_and_migrations_agree(tmp_path: Path) -> None:
+    from alembic import command
+
+    from knowledge.db import alembic_config
+
+    url = f"sqlite:///{tmp_path / 'check.db'}"
+    upgrade_database(Settings(database_url=url))
+    root = Path(__file__).resolve().parents[2]
+    for location in (root / "knowledge" / "migrations", root / "bot" / "migrations"):
+        command.check(alembic_config(url, location))  # raises if a model has no migration

@@ -39,6 +39,10 @@ for stem in (False, True):
     norm.process_training_data(td)
     out["train_" + str(stem)] = [[t.text, t.lemma] for t in example.get("text_tokens")]
     out["text_" + str(stem)] = example.get("text")
+from nlu.components.language import detect_language
+out["lang"] = [detect_language(t) for t in (
+    "what time does the library open?", "min perpus buka jam brp?", "ok", "do you have laskar pelangi?",
+    "ada buku bumi ga")]
 print(json.dumps(out))
 '''
 
@@ -76,3 +80,7 @@ def test_training_examples_keep_their_text(result: dict) -> None:
     assert result["train_False"] == [
         ["ada", "ada"], ["buku2", "buku"], ["karya", "karya"], ["tere", "tere"], ["liye", "liye"],
     ]
+
+
+def test_language_is_detected_per_message(result: dict) -> None:
+    assert result["lang"] == ["en", "id", None, "en", "id"]
