@@ -14,8 +14,8 @@ from actions.base import KnowledgeAction, button, intent_payload
 from actions.i18n import language, t
 from knowledge.availability import describe
 from knowledge.catalog import CatalogHit, CatalogQuery, strip_filler
-from knowledge.text import display_name, fold
 from knowledge.suggestions import add_suggestion
+from knowledge.text import display_name, fold
 
 SHOWN = 3
 

