@@ -35,6 +35,19 @@ def upgrade_database(settings: Settings) -> None:
     upgrade(settings.effective_database_url, script_location=BOT_MIGRATIONS)
 
 
+def require_migrated(settings: Settings) -> None:
+    """Stop with a clear message when the database is behind the code."""
+    from knowledge.db import pending_migrations
+
+    url = settings.effective_database_url
+    if pending_migrations(url) or pending_migrations(
+        url, script_location=BOT_MIGRATIONS, version_table="alembic_version_bot"
+    ):
+        raise click.ClickException(
+            "The database is not migrated to this version: run `pustakabot db upgrade` first."
+        )
+
+
 @click.group()
 def main() -> None:
     """pustakabot: the chatbot of Perpustakaan Kota Prabumulih."""
@@ -108,7 +121,16 @@ def gateway() -> None:
 
     settings = _settings()
     _logging(settings)
-    web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None)
+    require_migrated(settings)
+    from bot.health import AccessLogger
+
+    web.run_app(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        print=None,
+        access_log_class=AccessLogger,
+    )
 
 
 @main.command()
@@ -119,6 +141,7 @@ def actions() -> None:
 
     settings = _settings()
     _logging(settings)
+    require_migrated(settings)
     kb = KnowledgeBase(
         settings.effective_database_url, settings.faq_dir, embedding_model=settings.embedding_model
     )

@@ -6,6 +6,7 @@ import asyncio
 
 import aiohttp
 from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
 from sqlalchemy import text
 
 from bot.keys import engine_key, http_key, rasa_key, settings_key
@@ -45,6 +46,17 @@ async def healthz(request: web.Request) -> web.Response:
         {"status": "ok" if healthy else "degraded", "components": components},
         status=200 if healthy else 503,
     )
+
+
+class AccessLogger(AbstractAccessLogger):
+    """aiohttp's access log without the health probes (the supervisor polls every second)."""
+
+    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+        if request.path == "/healthz" and response.status == 200:
+            return
+        self.logger.info(
+            '%s "%s %s" %s %.1fms', request.remote, request.method, request.path_qs, response.status, time * 1000
+        )
 
 
 def setup(app: web.Application) -> None:

@@ -28,6 +28,17 @@ class Child:
     cwd: str | None = None
 
 
+def _die_with_parent() -> None:
+    """In the child, before exec: get SIGTERM if the supervisor dies (Linux), so nothing is orphaned."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def _prefix(name: str) -> str:
     tag = f"[{name}]".ljust(10)
     if sys.stdout.isatty():
@@ -77,6 +88,7 @@ async def supervise(children: list[Child], *, health_url: str, chat_url: str, st
             env={**os.environ, **child.env},
             cwd=child.cwd,
             start_new_session=True,  # Ctrl-C reaches only us; we stop the children in order
+            preexec_fn=_die_with_parent,
         )
         procs[child.name] = proc
         assert proc.stdout is not None

@@ -125,3 +125,18 @@ def run_migrations(metadata: Any, *, version_table: str = "alembic_version") -> 
         context.configure(connection=connection, **options)
         with context.begin_transaction():
             context.run_migrations()
+
+
+def pending_migrations(url: str, *, script_location: Path = MIGRATIONS, version_table: str = "alembic_version") -> bool:
+    """True when the database at ``url`` lacks a migration head of ``script_location``."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    heads = set(ScriptDirectory.from_config(alembic_config(url, script_location)).get_heads())
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            current = set(MigrationContext.configure(conn, opts={"version_table": version_table}).get_current_heads())
+    finally:
+        engine.dispose()
+    return current != heads

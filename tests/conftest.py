@@ -142,7 +142,7 @@ def stack(stack_env: dict[str, str]) -> Iterator[Stack]:
         database_url=f"sqlite:///{Path(env['PUSTAKABOT_DATA_DIR']) / 'pustakabot.db'}",
         output=output,
     )
-    deadline = time.monotonic() + 900  # first run on a fresh machine trains the model
+    deadline = time.monotonic() + 1800  # the first run on a fresh machine trains the model
     try:
         while True:
             if process.poll() is not None:

@@ -95,29 +95,88 @@ def _save_state(session: Session, source: str, **values: object) -> None:
 # --- applying changes -------------------------------------------------------------------------
 
 
+# Record columns a source may set (``RecordData.fields``), with the ORM's defaults.
+_FIELD_DEFAULTS: dict[str, object] = {
+    "title": None, "subtitle": None, "authors": [], "publisher": None, "year": None,
+    "isbn": None, "classification": None, "call_number": None, "subjects": [],
+    "language": None, "ebook_url": None,
+}
+_COPY_KEYS = ("barcode", "call_number", "location", "status", "due_date")
+_RECORDS = Record.__table__
+_COPIES = Copy.__table__
+
+
+@dataclass
+class _Stored:
+    """A stored record as plain values, to compare with an incoming one without the ORM."""
+
+    id: int
+    fields: dict[str, object]
+    copies: list[tuple[object, ...]]
+
+
+def _stored_versions(session: Session, source: str, source_ids: list[str]) -> dict[str, _Stored]:
+    """The stored versions of these records (two Core queries, no ORM objects)."""
+    columns = [_RECORDS.c[name] for name in _FIELD_DEFAULTS]
+    stored: dict[str, _Stored] = {}
+    for row in session.execute(
+        select(_RECORDS.c.id, _RECORDS.c.source_id, *columns).where(
+            _RECORDS.c.source == source, _RECORDS.c.source_id.in_(source_ids)
+        )
+    ):
+        values = row._mapping
+        stored[values["source_id"]] = _Stored(
+            id=values["id"], fields={name: values[name] for name in _FIELD_DEFAULTS}, copies=[]
+        )
+    if stored:
+        by_id = {s.id: s for s in stored.values()}
+        for row in session.execute(
+            select(_COPIES.c.record_id, *(_COPIES.c[k] for k in _COPY_KEYS))
+            .where(_COPIES.c.record_id.in_(list(by_id)))
+            .order_by(_COPIES.c.id)
+        ):
+            by_id[row[0]].copies.append(tuple(row[1:]))
+    return stored
+
+
+def _unchanged(data: RecordData, stored: _Stored) -> bool:
+    """``data`` would change nothing (the same test as :func:`upsert_one`)."""
+    for key, value in data.fields.items():
+        if key not in stored.fields or stored.fields[key] != value:
+            return False
+    return stored.copies == [tuple(c.get(k) for k in _COPY_KEYS) for c in data.copies]
+
+
 def _apply_batch(
     session: Session, source: str, batch: list[Change], report: SyncReport, seen: set[str]
 ) -> None:
     upserts = [c for c in batch if c.record is not None]
     deletes = [c.source_id for c in batch if c.record is None]
     if upserts:
-        ids = [c.source_id for c in upserts]
-        existing = {
-            r.source_id: r
-            for r in session.scalars(
-                select(Record)
-                .where(Record.source == source, Record.source_id.in_(ids))
-                .options(selectinload(Record.copies))
-            )
-        }
+        stored = _stored_versions(session, source, [c.source_id for c in upserts])
+        fresh = [c.record for c in upserts if c.source_id not in stored and c.record]
+        changed = [
+            c for c in upserts
+            if c.source_id in stored and c.record and not _unchanged(c.record, stored[c.source_id])
+        ]
         scratch = SyncReport(source=report.source)
+        scratch.unchanged = len(upserts) - len(fresh) - len(changed)
         try:
             with session.begin_nested():
-                fresh = [c.record for c in upserts if c.source_id not in existing and c.record]
                 _insert_new(session, source, fresh)
                 scratch.added += len(fresh)
-                for change in upserts:
-                    if change.source_id in existing and change.record is not None:
+                if changed:
+                    # Only records that really differ pay for the ORM's unit of work.
+                    existing = {
+                        r.source_id: r
+                        for r in session.scalars(
+                            select(Record)
+                            .where(Record.id.in_([stored[c.source_id].id for c in changed]))
+                            .options(selectinload(Record.copies))
+                        )
+                    }
+                    for change in changed:
+                        assert change.record is not None
                         upsert_one(session, source, change.record, existing[change.source_id], scratch)
         except SQLAlchemyError:
             # Find the record(s) the database refuses; keep the others.
@@ -133,16 +192,41 @@ def _apply_batch(
 
 
 def _insert_new(session: Session, source: str, records: list[RecordData]) -> None:
-    """Bulk-insert records that are not stored yet, and their copies (no unit-of-work cost)."""
+    """Insert records that are not stored yet, and their copies, with Core executemany.
+
+    No RETURNING: with it SQLAlchemy sends SQLite one INSERT per row (to keep the ids in
+    parameter order); the new ids are read back by the (source, source_id) unique key instead.
+    """
     if not records:
         return
-    ids = session.scalars(
-        insert(Record).returning(Record.id, sort_by_parameter_order=True),
-        [{"source": source, "source_id": r.source_id, **r.fields} for r in records],
-    ).all()
-    copies = [{"record_id": rid, **c} for rid, r in zip(ids, records, strict=True) for c in r.copies]
-    if copies:
-        session.execute(insert(Copy), copies)
+    session.execute(
+        insert(_RECORDS),
+        [
+            {
+                "source": source,
+                "source_id": r.source_id,
+                **{k: r.fields.get(k, d) for k, d in _FIELD_DEFAULTS.items()},
+            }
+            for r in records
+        ],
+    )
+    if not any(r.copies for r in records):
+        return
+    ids = {
+        source_id: record_id
+        for source_id, record_id in session.execute(
+            select(_RECORDS.c.source_id, _RECORDS.c.id).where(
+                _RECORDS.c.source == source,
+                _RECORDS.c.source_id.in_([r.source_id for r in records if r.copies]),
+            )
+        )
+    }
+    copies = [
+        {"record_id": ids[r.source_id], **{k: c.get(k) for k in _COPY_KEYS}}
+        for r in records
+        for c in r.copies
+    ]
+    session.execute(insert(_COPIES), copies)
 
 
 def _apply_one_by_one(

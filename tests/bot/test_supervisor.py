@@ -59,3 +59,35 @@ async def test_sigint_stops_every_child_cleanly(health_url: str, capsys) -> None
     assert out.count("bye") == 2
     assert "ready: open the web chat at http://chat" in out
     assert "stopping" in out and "stopped" in out
+
+
+def test_children_die_with_a_killed_supervisor(tmp_path) -> None:
+    """Even a SIGKILLed supervisor leaves no orphan behind."""
+    import subprocess
+    import time
+
+    pidfile = tmp_path / "child.pid"
+    child = f"import os, time; open({str(pidfile)!r}, 'w').write(str(os.getpid())); time.sleep(60)"
+    script = (
+        "import asyncio, sys\n"
+        "from bot.supervisor import Child, supervise\n"
+        f"asyncio.run(supervise([Child('c', [sys.executable, '-c', {child!r}])],"
+        " health_url='http://127.0.0.1:9/', chat_url='x', startup_timeout=1))\n"
+    )
+    sup = subprocess.Popen([PY, "-c", script])
+    deadline = time.monotonic() + 20
+    while not pidfile.exists() or not pidfile.read_text():
+        assert time.monotonic() < deadline, "child did not start"
+        time.sleep(0.1)
+    child_pid = int(pidfile.read_text())
+    sup.kill()
+    sup.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(child_pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
+    os.kill(child_pid, signal.SIGKILL)
+    raise AssertionError("child outlived its supervisor")

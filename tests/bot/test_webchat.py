@@ -88,3 +88,16 @@ async def test_gateway_runs_on_postgresql(aiohttp_client, pg_url: str, dead_port
     assert health["components"]["database"] == "ok"
     async with app[sessions_key]() as session:
         assert await session.scalar(select(func.count(Message.id))) == 2
+
+
+def test_servers_refuse_an_unmigrated_database(tmp_path) -> None:
+    from click.testing import CliRunner
+
+    from bot.cli import main
+
+    runner = CliRunner()
+    env = {"PUSTAKABOT_DATA_DIR": str(tmp_path)}
+    for command in ("gateway", "actions"):
+        result = runner.invoke(main, [command], env=env)
+        assert result.exit_code != 0
+        assert "pustakabot db upgrade" in result.output
