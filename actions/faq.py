@@ -12,6 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.base import KnowledgeAction, button, intent_payload
 from actions.catalog import ActionSearchCatalog, is_refinement
 from actions.events import ActionListEvents
+from actions.handoff import HANDOFF_KEY
 from actions.i18n import language, t
 from knowledge.faq import FaqItem
 from knowledge.faq_search import FaqHit
@@ -115,21 +116,20 @@ def intent_choices(tracker: Tracker, lang: str, *, room: int) -> list[dict[str, 
 def ask_back(
     dispatcher: CollectingDispatcher, tracker: Tracker, candidates: list[FaqHit], lang: str
 ) -> list[dict[str, Any]]:
-    """First failure: ask which one (or to rephrase); second failure in a row: offer a librarian.
+    """First failure: ask which one (or to rephrase); second failure in a row: hand to a librarian.
 
     The choices are the FAQ entries above the suggest threshold and the intents the NLU found
     plausible, three at most.
     """
     failed = int(tracker.get_slot("failed_turns") or 0) + 1
     if failed >= 2:
+        # Two failed understandings in a row: a librarian takes over (the patron can cancel).
         dispatcher.utter_message(
             text=t("fallback.offer_human", lang),
-            buttons=[
-                button(t("button.human", lang), intent_payload("request_human")),
-                button(t("button.no", lang), intent_payload("deny")),
-            ],
+            buttons=[button(t("button.back_to_bot", lang), t("button.back_to_bot", lang).lower())],
         )
-        return [SlotSet("failed_turns", float(failed))]
+        dispatcher.utter_message(json_message={HANDOFF_KEY: {"reason": "not_understood", "language": lang}})
+        return [SlotSet("failed_turns", 0.0), SlotSet("topic", "handoff")]
     choices = _choices(candidates[:3], lang)
     choices += intent_choices(tracker, lang, room=3 - len(choices))
     if choices:

@@ -15,9 +15,12 @@ TEXTS: dict[str, tuple[str, str]] = {
         "membership, loans, events and e-books.",
     ),
     "fallback.offer_human": (
-        "Maaf Kak, saya masih belum bisa memahami pertanyaannya. Mau saya sambungkan dengan pustakawan?",
-        "Sorry, I still can't understand. Would you like me to connect you with a librarian?",
+        "Maaf Kak, saya masih belum bisa memahami pertanyaannya. Saya sambungkan dengan pustakawan "
+        "ya. Kalau tidak jadi, ketik \u201cbatal\u201d.",
+        "Sorry, I still can't understand. I'm connecting you with a librarian. If you'd rather "
+        "not, type \u201ccancel\u201d.",
     ),
+    "button.back_to_bot": ("Kembali ke bot", "Back to the bot"),
     "intent.search_book": ("Cari buku di koleksi", "Find a book"),
     "intent.ask_events": ("Acara perpustakaan", "Library events"),
     "intent.ask_ebooks": ("E-book", "E-books"),

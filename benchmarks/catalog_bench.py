@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import resource
 import statistics
@@ -107,9 +108,9 @@ def run_import(url: str, path: Path) -> dict[str, float]:
 
     upgrade(url)
     sessions = make_sessionmaker(make_engine(url))
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     report = import_file(sessions, path)
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     start = time.perf_counter()
     again = import_file(sessions, path)
     reimport = time.perf_counter() - start
@@ -118,6 +119,8 @@ def run_import(url: str, path: Path) -> dict[str, float]:
         "skipped": len(report.skipped),
         "seconds": round(seconds, 1),
         "records_per_s": round(report.added / seconds),
+        "client_cpu_s": round(cpu, 1),
+        "load_avg": round(os.getloadavg()[0], 1),
         "reimport_unchanged": again.unchanged,
         "reimport_seconds": round(reimport, 1),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),

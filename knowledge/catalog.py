@@ -46,6 +46,11 @@ TITLE_MATCH = 86.0
 AUTHOR_MATCH = 85.0
 CORRECTION_MATCH = 75.0
 CANDIDATES = 200
+# Candidates of the loose (any word) fallback: it only rescues a title or name with one word
+# the index does not know, so its best-ranked few are enough (and misses stay cheap).
+LOOSE_CANDIDATES = 50
+# pg_trgm similarity a title (or a name, by word similarity) needs to be a trigram candidate.
+TRIGRAM_THRESHOLD = 0.5
 
 # The search index table (created by migration 0002; not an ORM model on purpose: it is derived
 # data owned by this module).
@@ -103,6 +108,16 @@ class _Entry:
     title_terms: set[str] = field(default_factory=set)
     squashed: str = ""  # subjects and title without spaces: "budi daya" matches "budidaya"
     isbns: set[str] = field(default_factory=set)
+
+
+@dataclass
+class _Wanted:
+    """A query's comparison forms (folded, corrected, stemmed), computed once per search."""
+
+    isbns: frozenset[str] = frozenset()
+    titles: tuple[str, ...] = ()
+    authors: tuple[str, ...] = ()
+    subjects: list[tuple[str, str, str]] = field(default_factory=list)  # word, stem, corrected
 
 
 def strip_filler(text: str) -> str:
@@ -245,10 +260,6 @@ def _tsquery_group(alternatives: Iterable[str], *, prefix: bool = False) -> str:
     return "(" + " | ".join(parts) + ")"
 
 
-_PG_DOCUMENT = (
-    "to_tsvector('simple', title || ' ' || subtitle || ' ' || authors || ' ' || subjects"
-    " || ' ' || title_terms || ' ' || isbn)"
-)
 
 
 class CatalogSearch:
@@ -264,6 +275,7 @@ class CatalogSearch:
         self._lock = threading.Lock()
         self._dialect = ""
         self._has_trgm = False
+        self._corrections: dict[str, str] = {}
 
     # refresh ----------------------------------------------------------------------------------
 
@@ -313,15 +325,22 @@ class CatalogSearch:
         for word in vocab:
             by_initial.setdefault(word[:1], []).append(word)
         self._vocab, self._by_initial = vocab, by_initial
+        self._corrections = {}
 
     def _correct(self, word: str) -> str:
         """The vocabulary word closest to ``word`` (itself when known, too short or no match)."""
         if word in self._vocab or len(word) < 4 or word.isdigit():
             return word
-        found = process.extractOne(
-            word, self._by_initial.get(word[:1], []), scorer=fuzz.ratio, score_cutoff=CORRECTION_MATCH
-        )
-        return found[0] if found else word
+        corrected = self._corrections.get(word)
+        if corrected is None:
+            found = process.extractOne(
+                word, self._by_initial.get(word[:1], []), scorer=fuzz.ratio, score_cutoff=CORRECTION_MATCH
+            )
+            corrected = found[0] if found else word
+            if len(self._corrections) > 10_000:  # bounded: patrons' typos are endless
+                self._corrections.clear()
+            self._corrections[word] = corrected
+        return corrected
 
     # candidates -------------------------------------------------------------------------------
 
@@ -346,50 +365,67 @@ class CatalogSearch:
                 found = list(
                     session.scalars(
                         sql("SELECT rowid FROM catalog_fts WHERE catalog_fts MATCH :q ORDER BY rank LIMIT :n"),
-                        {"q": loose, "n": CANDIDATES},
+                        {"q": loose, "n": LOOSE_CANDIDATES},
                     )
                 )
             return found
         if self._dialect == "postgresql":
             pg_query = sql(
-                f"SELECT record_id FROM catalog_index WHERE {_PG_DOCUMENT} @@ to_tsquery('simple', :q) "
-                f"ORDER BY ts_rank({_PG_DOCUMENT}, to_tsquery('simple', :q)) DESC LIMIT :n"
+                "SELECT record_id FROM catalog_index WHERE document @@ to_tsquery('simple', :q) "
+                "ORDER BY ts_rank(document, to_tsquery('simple', :q)) DESC LIMIT :n"
             )
             query = " & ".join(_tsquery_group(g, prefix=(i == last)) for i, g in enumerate(groups))
             found = list(session.scalars(pg_query, {"q": query, "n": CANDIDATES}))
             if not found and len(groups) > 1:
                 loose = " | ".join(_tsquery_group(g) for g in groups)
-                found = list(session.scalars(pg_query, {"q": loose, "n": CANDIDATES}))
+                found = list(session.scalars(pg_query, {"q": loose, "n": LOOSE_CANDIDATES}))
             if not found and self._has_trgm and columns in ("title subtitle", "authors") and raw:
-                # Nothing by words: the nearest titles/authors by trigram distance (GiST KNN).
-                column = "title" if columns.startswith("title") else "authors"
+                # Nothing by words: titles (or names) sharing enough trigrams, via the GIN
+                # trigram index; the threshold keeps a miss from scanning half the catalog.
+                if columns == "authors":
+                    where, order = ":q <% authors", "word_similarity(:q, authors)"
+                else:
+                    where, order = "title % :q", "similarity(title, :q)"
+                session.execute(
+                    sql("SELECT set_config('pg_trgm.similarity_threshold', :t, true), "
+                        "set_config('pg_trgm.word_similarity_threshold', :t, true)"),
+                    {"t": str(TRIGRAM_THRESHOLD)},
+                )
                 found = list(
                     session.scalars(
-                        sql(f"SELECT record_id FROM catalog_index ORDER BY {column} <-> :q LIMIT :n"),
-                        {"q": raw, "n": 50},
+                        sql(f"SELECT record_id FROM catalog_index WHERE {where} ORDER BY {order} DESC LIMIT :n"),
+                        {"q": raw, "n": LOOSE_CANDIDATES},
                     )
                 )
             return found
         # Any other database: a plain scan (small catalogs only).
         return list(session.scalars(select(CATALOG_INDEX.c.record_id)))
 
-    def _entries(self, session: Session, ids: list[int]) -> list[_Entry]:
+    def _entries(self, session: Session, ids: list[int], q: CatalogQuery) -> list[_Entry]:
+        """The index rows of ``ids``, with only the columns ``q`` is scored on."""
         if not ids:
             return []
+        names = ["title"]
+        if q.author:
+            names.append("authors")
+        if q.subject:
+            names += ["subtitle", "subjects", "title_terms"]
+        if q.isbn:
+            names.append("isbn")
+        columns = [CATALOG_INDEX.c.record_id, *(CATALOG_INDEX.c[n] for n in names)]
         entries = []
-        for row in session.execute(select(CATALOG_INDEX).where(CATALOG_INDEX.c.record_id.in_(ids))):
+        for row in session.execute(select(*columns).where(CATALOG_INDEX.c.record_id.in_(ids))):
             m = row._mapping
-            entries.append(
-                _Entry(
-                    id=m["record_id"],
-                    title=m["title"],
-                    authors=[a.strip() for a in m["authors"].split("|") if a.strip()],
-                    subjects=set(m["subjects"].split()),
-                    title_terms=set(m["title_terms"].split()),
-                    squashed=(m["title"] + m["subtitle"] + m["subjects"]).replace(" ", ""),
-                    isbns=set(m["isbn"].split()),
-                )
-            )
+            entry = _Entry(id=m["record_id"], title=m["title"], authors=[], subjects=set())
+            if q.author:
+                entry.authors = [a.strip() for a in m["authors"].split("|") if a.strip()]
+            if q.subject:
+                entry.subjects = set(m["subjects"].split())
+                entry.title_terms = set(m["title_terms"].split())
+                entry.squashed = (m["title"] + m["subtitle"] + m["subjects"]).replace(" ", "")
+            if q.isbn:
+                entry.isbns = set(m["isbn"].split())
+            entries.append(entry)
         return entries
 
     def _words(self, text: str) -> list[str]:
@@ -418,43 +454,53 @@ class CatalogSearch:
                 s = stem(w)
                 groups.append([s, self._correct(s), self._correct(w)])
             narrow(self._candidates(session, "subjects title_terms", groups, ""))
-        return self._entries(session, ids or [])
+        return self._entries(session, ids or [], q)
 
     # scoring ----------------------------------------------------------------------------------
 
-    def _score(self, entry: _Entry, q: CatalogQuery) -> tuple[float, str]:
-        scores: list[tuple[float, str]] = []
+    def _wanted(self, q: CatalogQuery) -> _Wanted:
+        """What every candidate is compared with, computed once per search."""
+        wanted = _Wanted()
         if q.isbn:
-            wanted = set(isbn_forms(q.isbn))
-            scores.append((100.0 if wanted & entry.isbns else 0.0, "isbn"))
+            wanted.isbns = frozenset(isbn_forms(q.isbn))
         if q.title:
             t = strip_filler(q.title) or fold(q.title)
             corrected = " ".join(self._correct(w) for w in words(t))
+            wanted.titles = tuple(dict.fromkeys((t, corrected)))
+        if q.author:
+            a = strip_filler(q.author) or fold(q.author)
+            corrected = " ".join(self._correct(w) for w in a.split())
+            wanted.authors = tuple(dict.fromkeys((a, corrected)))
+        if q.subject:
+            for w in self._words(q.subject):
+                s = stem(w)
+                wanted.subjects.append((w, s, self._correct(s)))
+        return wanted
+
+    def _score(self, entry: _Entry, q: CatalogQuery, wanted: _Wanted) -> tuple[float, str]:
+        scores: list[tuple[float, str]] = []
+        if q.isbn:
+            scores.append((100.0 if wanted.isbns & entry.isbns else 0.0, "isbn"))
+        if q.title:
             s = 0.0
-            for form in dict.fromkeys((t, corrected)):
+            for form in wanted.titles:
                 s = max(s, fuzz.ratio(form, entry.title), fuzz.token_sort_ratio(form, entry.title))
                 if len(form) >= 4 and entry.title.startswith(form + " "):
                     s = max(s, 88.0)
             scores.append((s if s >= TITLE_MATCH else 0.0, "title"))
         if q.author:
-            a = strip_filler(q.author) or fold(q.author)
-            corrected = " ".join(self._correct(w) for w in a.split())
             s = max(
-                (fuzz.token_set_ratio(form_q, form) for form in entry.authors for form_q in {a, corrected}),
+                (fuzz.token_set_ratio(form_q, form) for form in entry.authors for form_q in wanted.authors),
                 default=0.0,
             )
             scores.append((s if s >= AUTHOR_MATCH else 0.0, "author"))
-        if q.subject:
-            wanted = self._words(q.subject)
-            if wanted:
-                known = entry.subjects | entry.title_terms
-                matched = sum(
-                    1 for w in wanted
-                    if stem(w) in known
-                    or self._correct(stem(w)) in known
-                    or (len(w) >= 4 and w in entry.squashed)
-                )
-                scores.append((100.0 if matched == len(wanted) else 0.0, "subject"))
+        if q.subject and wanted.subjects:
+            known = entry.subjects | entry.title_terms
+            matched = sum(
+                1 for w, s, corrected in wanted.subjects
+                if s in known or corrected in known or (len(w) >= 4 and w in entry.squashed)
+            )
+            scores.append((100.0 if matched == len(wanted.subjects) else 0.0, "subject"))
         if not scores:
             return 0.0, ""
         # Every field the patron gave must match.
@@ -486,9 +532,10 @@ class CatalogSearch:
             return []
         with self.sessions() as session:
             entries = self._gather(session, q)
+        wanted = self._wanted(q)
         scored = []
         for entry in entries:
-            score, matched = self._score(entry, q)
+            score, matched = self._score(entry, q, wanted)
             if score > 0:
                 scored.append((score, matched, entry.id))
         scored.sort(key=lambda x: (-x[0], x[2]))

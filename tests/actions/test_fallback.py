@@ -1,4 +1,4 @@
-"""Fallback that helps: ask back with candidates, then offer a librarian; never guess."""
+"""Fallback that helps: ask back with candidates, then a librarian; never guess."""
 
 from __future__ import annotations
 
@@ -33,16 +33,24 @@ async def test_a_button_answers_that_entry(ctx: ActionContext) -> None:
     assert turn.text.startswith("Gratis, Kak!")
 
 
-async def test_second_failure_offers_a_librarian(ctx: ActionContext) -> None:
+async def test_second_failure_hands_over_to_a_librarian(ctx: ActionContext) -> None:
     convo = Conversation()
     first = await convo.say(ActionFallback(ctx), "qwerty zxcv", "nlu_fallback", confidence=0.2)
     assert "belum paham" in first.text and not first.buttons
+    assert not any("handoff" in (m.get("custom") or {}) for m in first.messages)
     second = await convo.say(ActionFallback(ctx), "asdf lkj", "nlu_fallback", confidence=0.2)
-    assert "pustakawan" in second.text
-    assert [b["payload"] for b in second.buttons] == ["/request_human", "/deny"]
-    # Understanding again resets the counter.
-    third = await convo.say(ActionAnswerFaq(ctx), "ada wifi gratis ga?", "faq")
-    assert third.slots["failed_turns"] == 0.0
+    assert "pustakawan" in second.text and "batal" in second.text
+    assert [b["title"] for b in second.buttons] == ["Kembali ke bot"]
+    signals = [m["custom"]["handoff"] for m in second.messages if "handoff" in (m.get("custom") or {})]
+    assert signals == [{"reason": "not_understood", "language": "id"}]
+    assert second.slots["failed_turns"] == 0.0
+    # Understanding in between resets the counter: no handoff on a later single failure.
+    convo = Conversation()
+    await convo.say(ActionFallback(ctx), "qwerty zxcv", "nlu_fallback", confidence=0.2)
+    ok = await convo.say(ActionAnswerFaq(ctx), "ada wifi gratis ga?", "faq")
+    assert ok.slots["failed_turns"] == 0.0
+    again = await convo.say(ActionFallback(ctx), "asdf lkj", "nlu_fallback", confidence=0.2)
+    assert not any("handoff" in (m.get("custom") or {}) for m in again.messages)
 
 
 async def test_out_of_scope_gets_what_the_bot_can_do(ctx: ActionContext) -> None:

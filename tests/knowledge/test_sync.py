@@ -94,3 +94,20 @@ def test_migration_0002_goes_up_and_down_on_postgresql(pg_database: str) -> None
     assert "catalog_index" not in set(inspect(engine).get_table_names())
     engine.dispose()
     upgrade(pg_database)
+
+
+@pytest.mark.postgres
+def test_bulk_copy_on_postgresql_skips_a_bad_record_and_keeps_odd_text(pg_sessions: sessionmaker[Session]) -> None:
+    odd = "Tab\there, back\\slash\nnew line"
+    changes = [Change(str(i), _book(i, copies=[{"barcode": f"b{i}", "status": CopyStatus.ON_LOAN}])) for i in range(1, 6)]
+    changes.insert(1, Change("odd", RecordData("odd", {"title": odd, "authors": ["Ganjil, Judul"]})))
+    changes.insert(3, Change("99", RecordData("99", {"title": None})))  # NOT NULL: the database refuses
+    report = run_sync(pg_sessions, "t", changes, SyncReport("t"))
+    assert report.added == 6
+    [(where, reason)] = report.skipped
+    assert where == "99" and "ditolak basis data" in reason
+    with pg_sessions() as session:
+        assert session.scalar(select(Record.title).where(Record.source_id == "odd")) == odd
+        assert session.scalar(select(func.count(Copy.id)).where(Copy.status == CopyStatus.ON_LOAN)) == 5
+    again = run_sync(pg_sessions, "t", [c for c in changes if c.source_id != "99"], SyncReport("t"))
+    assert (again.added, again.updated, again.unchanged) == (0, 0, 6)
