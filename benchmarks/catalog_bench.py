@@ -17,6 +17,7 @@ import json
 import os
 import random
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -197,7 +198,7 @@ def main() -> None:
                     ["psql", "-h", "127.0.0.1", "-U", "postgres", "-c", f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)'],
                     check=False, capture_output=True,
                 )
-    path.unlink()
+    shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

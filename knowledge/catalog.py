@@ -344,8 +344,16 @@ class CatalogSearch:
 
     # candidates -------------------------------------------------------------------------------
 
-    def _candidates(self, session: Session, columns: str, groups: list[list[str]], raw: str) -> list[int]:
-        """Record ids whose ``columns`` contain every group (a group: alternatives of one word)."""
+    def _candidates(
+        self, session: Session, columns: str, groups: list[list[str]], raw: str,
+        memo: dict[tuple[str, int], list[int]] | None = None,
+    ) -> list[int]:
+        """Record ids whose ``columns`` contain every group (a group: alternatives of one word).
+
+        ``memo`` holds one patron question's PostgreSQL word queries: they search the whole
+        document, so the title and author passes of a free-text question would repeat them.
+        """
+        memo = {} if memo is None else memo
         if not groups:
             return []
         last = len(groups) - 1
@@ -374,11 +382,15 @@ class CatalogSearch:
                 "SELECT record_id FROM catalog_index WHERE document @@ to_tsquery('simple', :q) "
                 "ORDER BY ts_rank(document, to_tsquery('simple', :q)) DESC LIMIT :n"
             )
-            query = " & ".join(_tsquery_group(g, prefix=(i == last)) for i, g in enumerate(groups))
-            found = list(session.scalars(pg_query, {"q": query, "n": CANDIDATES}))
+
+            def ranked(query: str, n: int) -> list[int]:
+                if (query, n) not in memo:
+                    memo[(query, n)] = list(session.scalars(pg_query, {"q": query, "n": n}))
+                return memo[(query, n)]
+
+            found = ranked(" & ".join(_tsquery_group(g, prefix=(i == last)) for i, g in enumerate(groups)), CANDIDATES)
             if not found and len(groups) > 1:
-                loose = " | ".join(_tsquery_group(g) for g in groups)
-                found = list(session.scalars(pg_query, {"q": loose, "n": LOOSE_CANDIDATES}))
+                found = ranked(" | ".join(_tsquery_group(g) for g in groups), LOOSE_CANDIDATES)
             if not found and self._has_trgm and columns in ("title subtitle", "authors") and raw:
                 # Nothing by words: titles (or names) sharing enough trigrams, via the GIN
                 # trigram index; the threshold keeps a miss from scanning half the catalog.
@@ -431,7 +443,9 @@ class CatalogSearch:
     def _words(self, text: str) -> list[str]:
         return words(strip_filler(text) or fold(text))
 
-    def _gather(self, session: Session, q: CatalogQuery) -> list[_Entry]:
+    def _gather(
+        self, session: Session, q: CatalogQuery, memo: dict[tuple[str, int], list[int]]
+    ) -> list[_Entry]:
         ids: list[int] | None = None
 
         def narrow(found: list[int]) -> None:
@@ -443,17 +457,17 @@ class CatalogSearch:
         if q.title:
             words = self._words(q.title)
             groups = [[w, self._correct(w)] for w in words]
-            narrow(self._candidates(session, "title subtitle", groups, " ".join(words)))
+            narrow(self._candidates(session, "title subtitle", groups, " ".join(words), memo))
         if q.author:
             words = self._words(q.author)
             groups = [[w, self._correct(w)] for w in words]
-            narrow(self._candidates(session, "authors", groups, " ".join(words)))
+            narrow(self._candidates(session, "authors", groups, " ".join(words), memo))
         if q.subject:
             groups = []
             for w in self._words(q.subject):
                 s = stem(w)
                 groups.append([s, self._correct(s), self._correct(w)])
-            narrow(self._candidates(session, "subjects title_terms", groups, ""))
+            narrow(self._candidates(session, "subjects title_terms", groups, "", memo))
         return self._entries(session, ids or [], q)
 
     # scoring ----------------------------------------------------------------------------------
@@ -512,11 +526,15 @@ class CatalogSearch:
     def search(self, query: CatalogQuery) -> list[CatalogHit]:
         """Records matching ``query``, best first, at most ``query.limit``."""
         self._refresh()
-        q = query
+        return self._search(query, {})
+
+    def _search(self, q: CatalogQuery, memo: dict[tuple[str, int], list[int]]) -> list[CatalogHit]:
         if not (q.title or q.author or q.subject or q.isbn):
             isbn = _ISBN_QUERY.match(q.text.strip())
             if isbn and isbn_forms(isbn.group(1)):
-                return self.search(CatalogQuery(isbn=isbn.group(1), only_available=q.only_available, limit=q.limit))
+                return self._search(
+                    CatalogQuery(isbn=isbn.group(1), only_available=q.only_available, limit=q.limit), memo
+                )
             text = strip_filler(q.text)
             if not text:
                 return []
@@ -526,12 +544,12 @@ class CatalogSearch:
                 CatalogQuery(author=text, only_available=q.only_available, limit=q.limit),
                 CatalogQuery(subject=text, only_available=q.only_available, limit=q.limit),
             ):
-                hits = self.search(variant)
+                hits = self._search(variant, memo)
                 if hits:
                     return hits
             return []
         with self.sessions() as session:
-            entries = self._gather(session, q)
+            entries = self._gather(session, q, memo)
         wanted = self._wanted(q)
         scored = []
         for entry in entries:
