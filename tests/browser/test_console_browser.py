@@ -61,9 +61,13 @@ async def _wait_for(fake: FakeTelegram, chat_id: int, needle: str, *, start: int
     raise AssertionError(f"{needle!r} never sent to {chat_id}: {fake.sent}")
 
 
-async def _state(app: Any, external_id: str) -> ConversationState:
+async def _state_or_none(app: Any, external_id: str) -> ConversationState | None:
     async with app[sessions_key]() as session:
-        state = await session.scalar(select(Conversation.state).where(Conversation.external_id == external_id))
+        return await session.scalar(select(Conversation.state).where(Conversation.external_id == external_id))
+
+
+async def _state(app: Any, external_id: str) -> ConversationState:
+    state = await _state_or_none(app, external_id)
     assert state is not None
     return state
 
@@ -136,6 +140,11 @@ async def test_telegram_patron_to_librarian_and_back_to_the_bot(browser, stack, 
                 for part in (other["message"]["from"], other["message"]["chat"]):
                     part.update(first_name="Budi", last_name="Santoso", username="budi_s")
                 await http.post(f"{base}/webhooks/telegram", json=other, headers=HEADERS)
+                # The webhook is acknowledged before processing: reload once Budi is queued.
+                for _ in range(300):
+                    if await _state_or_none(app, "6000111222") is ConversationState.WAITING:
+                        break
+                    await asyncio.sleep(0.1)
                 SCREENSHOT.parent.mkdir(exist_ok=True)
                 await page.goto(page.url.split("#")[0])
                 await page.locator("#queue li.state-waiting", has_text="Budi Santoso").wait_for()
@@ -192,6 +201,23 @@ async def test_patron_html_is_text_and_forms_need_csrf(browser, tmp_path: Path) 
         await context.close()
 
 
+async def _lost(page: Any) -> bool:
+    """The page says another agent has the conversation (the 409 page, or the live view)."""
+    return bool(
+        await page.get_by_text("sudah diambil").count() or await page.get_by_text("sedang ditangani").count()
+    )
+
+
+async def _settled(page: Any, timeout: float = 20) -> None:
+    """Wait until a claim has ended on ``page``: the reply box (won) or "sudah diambil" (lost)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while asyncio.get_running_loop().time() < deadline:
+        if await page.locator("#reply-text").is_visible() or await _lost(page):
+            return
+        await asyncio.sleep(0.2)
+    raise AssertionError("claim did not settle:\n" + (await page.inner_text("body"))[:1000])
+
+
 async def test_two_agents_race_to_claim_in_two_browsers(browser, tmp_path: Path) -> None:
     dead = free_port()
     settings = browser_settings(tmp_path, rasa_url=f"http://127.0.0.1:{dead}", action_server_url=f"http://127.0.0.1:{dead}")
@@ -211,9 +237,9 @@ async def test_two_agents_race_to_claim_in_two_browsers(browser, tmp_path: Path)
             pages.append(page)
         await asyncio.gather(*(p.get_by_role("button", name="Ambil percakapan").click() for p in pages))
         for p in pages:  # each page ends with the reply box (won) or the "already taken" error (lost)
-            await p.locator("#reply-text").or_(p.get_by_text("sudah diambil")).first.wait_for(timeout=20000)
+            await _settled(p)
         winners = [p for p in pages if await p.locator("#reply-text").count() == 1]
-        losers = [p for p in pages if await p.get_by_text("sudah diambil").count() >= 1]
+        losers = [p for p in pages if await _lost(p) and not await p.locator("#reply-text").is_visible()]
         assert len(winners) == 1 and len(losers) == 1
         # The loser's page updates live and shows who has it.
         await losers[0].goto(losers[0].url.split("/claim")[0])
