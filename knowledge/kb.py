@@ -18,11 +18,13 @@ from knowledge.events import EventInfo, events_between
 from knowledge.faq import FaqItem, FaqStore
 from knowledge.faq_search import (
     HYBRID_THRESHOLDS,
+    SYNONYMS_FILE,
     Embedder,
     FaqHit,
     FaqIndex,
     Thresholds,
     load_embedder,
+    load_synonyms,
 )
 from knowledge.models import FaqEntry
 
@@ -64,16 +66,21 @@ class KnowledgeBase:
         self.embedder = _CachingEmbedder(inner) if inner is not None else None
         self.catalog_search = CatalogSearch(self.sessions)
         self._faq_index: FaqIndex | None = None
-        self._faq_version = -1
+        self._faq_version: tuple[int, int] = (-1, -1)
         self._lock = threading.Lock()
 
     def faq_index(self) -> FaqIndex:
         """The FAQ index of the entries now serving (rebuilt after a file change)."""
         items = self.faq_store.entries()
-        version = self.faq_store.version
+        synonyms_file = self.faq_store.folder / SYNONYMS_FILE
+        try:
+            synonyms_mtime = synonyms_file.stat().st_mtime_ns
+        except FileNotFoundError:
+            synonyms_mtime = 0
+        version = (self.faq_store.version, synonyms_mtime)
         with self._lock:
             if self._faq_index is None or version != self._faq_version:
-                self._faq_index = FaqIndex(items, embedder=self.embedder)
+                self._faq_index = FaqIndex(items, embedder=self.embedder, synonyms=load_synonyms(synonyms_file))
                 self._faq_version = version
                 try:
                     self.mirror_faq(items)

@@ -42,7 +42,9 @@ def load_slang(path: Path = SLANG_FILE) -> Mapping[str, str]:
 STOPWORDS = frozenset(
     """ada apa apakah yang di ke dari dan atau saya aku kamu min kak kakak mimin admin dong
     nih ya sih deh kah lah pun itu ini tolong mau ingin bisa boleh tidak the a an is are do
-    does you your of to for in on at and or i me my can please""".split()
+    does you your of to for in on at and or i me my can please where what when which who why how
+    much many if be am was were there here it its this that have has will would should could
+    get we our us with about""".split()
 )
 
 
@@ -79,6 +81,28 @@ def words(text: str) -> list[str]:
 def terms(text: str, *, drop_stopwords: bool = True) -> list[str]:
     """Stemmed content terms of ``text`` for lexical matching."""
     return [stem(w) for w in words(text) if not (drop_stopwords and w in STOPWORDS)]
+
+
+# Function words that tell English from Indonesian chat (content words are shared too often:
+# "buku", "online", "wifi"). Used to weigh the English-only embedding model per question.
+_ENGLISH_MARKERS = frozenset(
+    """the is are was were do does did i my me we our you your what when where which who how why
+    can could would should will there here it its this that if have has need much many any of to
+    for in on at with about be am get after before""".split()
+)
+_INDONESIAN_MARKERS = frozenset(
+    """ada apa apakah yang di ke dari dan atau saya aku gue gw min kak kakak gimana bagaimana gmn
+    berapa brp tidak ga gak nggak enggak mau bisa bs boleh kalau kalo untuk utk dengan sama juga
+    aja saja dong nih ya sih kah udah sudah belum kapan dimana mana buat pakai harus""".split()
+)
+
+
+def is_english(text: str) -> bool:
+    """True when ``text`` reads as English rather than Indonesian (function-word count)."""
+    ws = fold(text).split()
+    en = sum(1 for w in ws if w in _ENGLISH_MARKERS)
+    ind = sum(1 for w in ws if w in _INDONESIAN_MARKERS)
+    return en > ind
 
 
 def display_name(name: str) -> str:
