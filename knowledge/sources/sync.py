@@ -14,7 +14,6 @@ import io
 import json
 import logging
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from enum import Enum
@@ -22,7 +21,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Boolean, Column, DateTime, MetaData, String, Table, Text, insert, select, text
+from sqlalchemy import Boolean, Column, DateTime, MetaData, String, Table, Text, insert, select
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
@@ -365,52 +364,6 @@ def apply_changes(
             duplicated id).
     """
     seen: set[str] = set()
-    with _bulk_index_build(session):
-        _apply_all(session, source, changes, report, seen, batch_size, progress, latest_wins)
-    if delete_missing:
-        stored = set(session.scalars(select(Record.source_id).where(Record.source == source)))
-        missing = stored - seen
-        if missing:
-            report.deleted += delete_records(session, source, missing)
-    reindex(session)
-
-
-@contextmanager
-def _bulk_index_build(session: Session) -> Iterator[None]:
-    """On PostgreSQL, an initial load builds the search index's GIN indexes once, at the end.
-
-    Filling GIN indexes row by row costs more than building them over the loaded table (about
-    a third of a 100,000-record import). Only when ``catalog_index`` is empty: nobody is
-    searching a catalog that is not there yet, and the DDL is part of the run's transaction,
-    so a failed run rolls back to the indexes as they were.
-    """
-    if session.get_bind().dialect.name != "postgresql" or session.execute(
-        select(CATALOG_INDEX.c.record_id).limit(1)
-    ).first() is not None:
-        yield
-        return
-    definitions = list(session.execute(text(
-        "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() "
-        "AND tablename = :table AND indexdef LIKE '% USING gin %'"
-    ), {"table": CATALOG_INDEX.name}))
-    for name, _ in definitions:
-        session.execute(text(f'DROP INDEX "{name}"'))
-    yield
-    session.execute(text("SET LOCAL maintenance_work_mem = '256MB'"))
-    for _, definition in definitions:
-        session.execute(text(definition))
-
-
-def _apply_all(
-    session: Session,
-    source: str,
-    changes: Iterable[Change],
-    report: SyncReport,
-    seen: set[str],
-    batch_size: int,
-    progress: Progress | None,
-    latest_wins: bool,
-) -> None:
     for batch in _batched(changes, batch_size):
         unique: dict[str, Change] = {}
         for change in batch:
@@ -424,6 +377,12 @@ def _apply_all(
         _apply_batch(session, source, list(unique.values()), report, seen)
         if progress:
             progress(len(batch))
+    if delete_missing:
+        stored = set(session.scalars(select(Record.source_id).where(Record.source == source)))
+        missing = stored - seen
+        if missing:
+            report.deleted += delete_records(session, source, missing)
+    reindex(session)
 
 
 def run_sync(
