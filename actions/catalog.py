@@ -38,6 +38,38 @@ def is_refinement(text: str) -> bool:
     return bool(_REFINE.match(fold(text)))
 
 
+_NAMES_OTHER_FIELD = re.compile(r"\b(karya|karangan|tulisan|penulis|pengarang|oleh|tentang|mengenai|soal|by|about)\b")
+_NOT_TITLE = frozenset("mana dimana rak letak lokasi berapa kapan bisa boleh dipinjam pinjem tersedia".split())
+
+
+def complete_title(title: str, text: str) -> str:
+    """The whole title when the NLU tagged only part of it.
+
+    "ada buku kalkulus lanjut ga" may come back with the title "lanjut"; searching for that
+    would present look-alikes. When the message names no author or subject, the tagged words
+    grow over their neighbours in the message up to the first filler or question word
+    ("buku", "ga", "di", "rak"...).
+    """
+    words = fold(text).split()
+    tagged = fold(title).split()
+    n = len(tagged)
+    if not tagged or _NAMES_OTHER_FIELD.search(" ".join(words)):
+        return title
+    starts = [i for i in range(len(words) - n + 1) if words[i : i + n] == tagged]
+    if len(starts) != 1:
+        return title
+
+    def part_of_title(word: str) -> bool:
+        return bool(strip_filler(word)) and word not in _NOT_TITLE
+
+    start, end = starts[0], starts[0] + n
+    while start > 0 and part_of_title(words[start - 1]):
+        start -= 1
+    while end < len(words) and part_of_title(words[end]):
+        end += 1
+    return title if end - start == n else " ".join(words[start:end])
+
+
 def build_query(tracker: Tracker, *, limit: int) -> tuple[CatalogQuery, str]:
     """The catalog query of this turn and how to name it to the patron.
 
@@ -49,6 +81,8 @@ def build_query(tracker: Tracker, *, limit: int) -> tuple[CatalogQuery, str]:
     intent = (tracker.latest_message.get("intent") or {}).get("name")
     follow_up = tracker.get_slot("topic") == "catalog" and (intent == "follow_up" or is_refinement(text))
     only_available = wants_available(text)
+    if title and not (author or subject or follow_up):
+        title = complete_title(title, text)
     if follow_up:
         if title:  # "kalau yang Bumi Manusia?": a new book, keep nothing else
             author = author or None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from actions.base import ActionContext
-from actions.catalog import ActionSearchCatalog, is_refinement, wants_available
+from actions.catalog import ActionSearchCatalog, complete_title, is_refinement, wants_available
 from actions.events import ActionListEvents
 from actions.faq import ActionAnswerFaq, ActionFallback
 from tests.actions.conftest import Conversation
@@ -67,3 +67,20 @@ async def test_follow_up_without_context_asks_back(ctx: ActionContext) -> None:
     answers = {i.answer for i in ctx.kb.faq_store.entries()}
     # No topic yet: either the FAQ knows "sabtu" well enough, or the bot asks back.
     assert turn.text in answers or turn.text.startswith(("Maksud Kakak", "Maaf Kak"))
+
+
+def test_a_title_tagged_in_part_is_completed_from_the_message() -> None:
+    assert complete_title("lanjut", "ada buku kalkulus lanjut ga") == "kalkulus lanjut"
+    assert complete_title("manusia", "buku bumi manusia ada?") == "bumi manusia"
+    # filler and question words end the title; an author or subject cue leaves the tag alone
+    assert complete_title("laskar pelangi", "ada buku laskar pelangi di rak mana") == "laskar pelangi"
+    assert complete_title("pelangi", "ada buku laskar pelangi yang tersedia?") == "laskar pelangi"
+    assert complete_title("bumi", "ada buku bumi karya tere liye") == "bumi"
+    assert complete_title("Laskar Pelangi", "min ada Laskar Pelangi ga?") == "Laskar Pelangi"
+
+
+async def test_a_partly_tagged_missing_title_is_not_replaced_by_a_look_alike(ctx: ActionContext) -> None:
+    convo = Conversation()
+    turn = await convo.say(ActionSearchCatalog(ctx), "ada buku kalkulus lanjut ga", "search_book", {"title": "lanjut"})
+    assert "belum ada di koleksi" in turn.text and "kalkulus lanjut" in turn.text.lower()
+    assert turn.slots["title"] == "kalkulus lanjut"
