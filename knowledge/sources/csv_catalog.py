@@ -3,7 +3,9 @@
 Columns (header row required; see docs/): record_id, title, subtitle, authors, publisher, year,
 isbn, classification, call_number, subjects, language, barcode, location, status, due_date.
 ``authors`` and ``subjects`` are separated by ``;``. ``status`` is available / on_loan /
-reference / lost (or tersedia / dipinjam / rujukan / hilang).
+reference / lost (or tersedia / dipinjam / rujukan / hilang). Headers may also be the
+Indonesian names a spreadsheet or an INLISLite export uses ("Judul", "Pengarang", "No.
+Panggil", "Nomor Barcode"...; :data:`HEADER_ALIASES`), in any case and punctuation.
 """
 
 from __future__ import annotations
@@ -27,6 +29,33 @@ STATUS_WORDS = {
     "reference": CopyStatus.REFERENCE, "rujukan": CopyStatus.REFERENCE, "referensi": CopyStatus.REFERENCE,
     "lost": CopyStatus.LOST, "hilang": CopyStatus.LOST,
 }
+
+
+# Indonesian column names -> our columns (keys folded: lower case, letters and digits only).
+HEADER_ALIASES = {
+    "idbibliografi": "record_id", "idkatalog": "record_id", "nokatalog": "record_id",
+    "nomorkatalog": "record_id", "catalogid": "record_id", "biblioid": "record_id", "id": "record_id",
+    "judul": "title", "judulutama": "title", "anakjudul": "subtitle", "subjudul": "subtitle",
+    "pengarang": "authors", "penulis": "authors", "author": "authors", "penerbit": "publisher",
+    "tahunterbit": "year", "tahun": "year", "klasifikasi": "classification", "ddc": "classification",
+    "nopanggil": "call_number", "nomorpanggil": "call_number", "callnumber": "call_number",
+    "subjek": "subjects", "topik": "subjects", "subject": "subjects", "bahasa": "language",
+    "nobarcode": "barcode", "nomorbarcode": "barcode", "noinduk": "barcode", "nomorinduk": "barcode",
+    "itemcode": "barcode", "lokasi": "location", "ruang": "location", "statuseksemplar": "status",
+    "ketersediaan": "status", "tanggalkembali": "due_date", "tglkembali": "due_date",
+    "jatuhtempo": "due_date",
+}
+COLUMNS = ("record_id", "title", "subtitle", "authors", "publisher", "year", "isbn", "classification",
+           "call_number", "subjects", "language", "barcode", "location", "status", "due_date")
+
+
+def column_name(header: str) -> str:
+    """Our column for a header as a librarian's spreadsheet may spell it."""
+    key = "".join(ch for ch in header.lower() if ch.isalnum())
+    for column in COLUMNS:
+        if key == column.replace("_", ""):
+            return column
+    return HEADER_ALIASES.get(key, header.strip())
 
 
 @dataclass
@@ -56,6 +85,8 @@ def read_csv(path: Path, report: SyncReport) -> list[RecordData]:
     dialect = "excel-tab" if path.suffix.lower() == ".tsv" or text.split("\n", 1)[0].count("\t") > 1 else "excel"
     records: dict[str, RecordData] = {}
     reader = csv.DictReader(text.splitlines(), dialect=dialect)
+    if reader.fieldnames:
+        reader.fieldnames = [column_name(h) for h in reader.fieldnames]
     for line_no, row in enumerate(reader, start=2):
         rid = (row.get("record_id") or "").strip()
         title = (row.get("title") or "").strip()

@@ -111,3 +111,23 @@ def test_bulk_copy_on_postgresql_skips_a_bad_record_and_keeps_odd_text(pg_sessio
         assert session.scalar(select(func.count(Copy.id)).where(Copy.status == CopyStatus.ON_LOAN)) == 5
     again = run_sync(pg_sessions, "t", [c for c in changes if c.source_id != "99"], SyncReport("t"))
     assert (again.added, again.updated, again.unchanged) == (0, 0, 6)
+
+
+def test_indonesian_spreadsheet_headers_import_without_renaming(sessions: sessionmaker[Session], tmp_path: Path) -> None:
+    path = tmp_path / "ekspor-inlislite.tsv"
+    path.write_text(
+        "ID Katalog\tJudul\tPengarang\tPenerbit\tTahun Terbit\tNo. Panggil\tSubjek\tNo. Barcode\tLokasi\t"
+        "Status\tTgl Kembali\n"
+        "INL-7\tLaskar Pelangi\tHirata, Andrea\tBentang\t2005\t899.221 3 HIR l\tNovel Indonesia\tB0001\t"
+        "Rak Fiksi Lantai 2\tdipinjam\t2026-12-03\n",
+        encoding="utf-8",
+    )
+    report = import_file(sessions, path)
+    assert report.added == 1 and not report.skipped
+    with sessions() as session:
+        record = session.scalars(select(Record)).one()
+        assert (record.source_id, record.title, record.year) == ("INL-7", "Laskar Pelangi", "2005")
+        assert record.authors == ["Hirata, Andrea"] and record.subjects == ["Novel Indonesia"]
+        copy = session.scalars(select(Copy)).one()
+        assert (copy.barcode, copy.call_number, copy.location) == ("B0001", "899.221 3 HIR l", "Rak Fiksi Lantai 2")
+        assert copy.status is CopyStatus.ON_LOAN and str(copy.due_date) == "2026-12-03"
