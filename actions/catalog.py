@@ -70,6 +70,13 @@ def complete_title(title: str, text: str) -> str:
     return title if end - start == n else " ".join(words[start:end])
 
 
+def is_follow_up(tracker: Tracker) -> bool:
+    """This turn refines the last catalog search ("yang tersedia saja", "kalau karya Tere Liye?")."""
+    text = tracker.latest_message.get("text") or ""
+    intent = (tracker.latest_message.get("intent") or {}).get("name")
+    return tracker.get_slot("topic") == "catalog" and (intent == "follow_up" or is_refinement(text))
+
+
 def build_query(tracker: Tracker, *, limit: int) -> tuple[CatalogQuery, str]:
     """The catalog query of this turn and how to name it to the patron.
 
@@ -78,8 +85,7 @@ def build_query(tracker: Tracker, *, limit: int) -> tuple[CatalogQuery, str]:
     """
     text = tracker.latest_message.get("text") or ""
     title, author, subject = (_entity(tracker, n) for n in ("title", "author", "subject"))
-    intent = (tracker.latest_message.get("intent") or {}).get("name")
-    follow_up = tracker.get_slot("topic") == "catalog" and (intent == "follow_up" or is_refinement(text))
+    follow_up = is_follow_up(tracker)
     only_available = wants_available(text)
     if title and not (author or subject or follow_up):
         title = complete_title(title, text)
@@ -148,6 +154,14 @@ class ActionSearchCatalog(KnowledgeAction):
         if not hits and query.only_available:
             dispatcher.utter_message(text=t("catalog.none_available", lang, query=asked))
             return [*events, *self.understood("catalog")]
+        if not hits and not is_follow_up(tracker):
+            # Nothing in the catalog: maybe not a book question at all ("ada fasilitas untuk
+            # tunanetra?"); the FAQ answers it when it clearly can. For a named book the FAQ's
+            # "how to check the catalog" entry (tag `katalog`) is no answer: "belum ada" is.
+            named = bool(_entity(tracker, "title") or _entity(tracker, "author"))
+            faq = await self.faq_first(dispatcher, tracker, lang, unless_tag="katalog" if named else "")
+            if faq is not None:
+                return faq
         if not hits:
             dispatcher.utter_message(
                 text=t("catalog.not_found", lang, query=asked),
@@ -178,7 +192,13 @@ class ActionSuggestPurchase(KnowledgeAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         lang = language(tracker)
-        title = _entity(tracker, "title") or tracker.get_slot("title") or strip_filler(
+        tagged = _entity(tracker, "title")
+        if not tagged or len(tagged.split()) < 2:
+            # "cara mengusulkan buku untuk dibeli?" asks how, it names no book: the FAQ explains.
+            faq = await self.faq_first(dispatcher, tracker, lang)
+            if faq is not None:
+                return faq
+        title = tagged or tracker.get_slot("title") or strip_filler(
             tracker.latest_message.get("text") or ""
         )
         if not title:

@@ -27,6 +27,12 @@ class ActionListEbooks(KnowledgeAction):
             tracker.get_latest_entity_values("subject"), None
         )
         books = await asyncio.to_thread(self.ctx.kb.ebooks, str(wanted or ""), limit=5)
+        if not wanted or not books:
+            # "cara pinjam ebook di ipusnas?" asks how, not for a list, and "boleh pakai celana
+            # pendek?" is no e-book question at all: the FAQ answers when it clearly can.
+            faq = await self.faq_first(dispatcher, tracker, lang)
+            if faq is not None:
+                return faq
         if not books and wanted:
             dispatcher.utter_message(text=t("ebooks.none", lang, query=wanted))
             books = await asyncio.to_thread(self.ctx.kb.ebooks, "", limit=3)

@@ -44,7 +44,15 @@ class ActionListEvents(KnowledgeAction):
         text = tracker.latest_message.get("text") or ""
         entity = next(tracker.get_latest_entity_values("period"), None)
         period = parse_period(str(entity), now.date()) if entity else None
-        period = period or parse_period(text, now.date()) or default_period(now.date())
+        period = period or parse_period(text, now.date())
+        if period is None and (tracker.latest_message.get("intent") or {}).get("name") != "follow_up":
+            # No date named: "mobil perpustakaan keliling datang hari apa?" or "jadwal layanan
+            # selama ramadan?" are FAQ questions the NLU took for events; the FAQ's entry on the
+            # library's activities (tag `kegiatan`) yields to the list of what is coming up.
+            faq = await self.faq_first(dispatcher, tracker, lang, unless_tag="kegiatan")
+            if faq is not None:
+                return faq
+        period = period or default_period(now.date())
         start = max(datetime.combine(period.start, time(0), zone), now)
         end = datetime.combine(period.end, time(0), zone)
         events = await asyncio.to_thread(self.ctx.kb.events, start, end, limit=6)

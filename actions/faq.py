@@ -9,7 +9,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.base import KnowledgeAction, button, intent_payload
+from actions.base import KnowledgeAction, answered, button, faq_answer, intent_payload
 from actions.catalog import ActionSearchCatalog, is_refinement
 from actions.events import ActionListEvents
 from actions.handoff import HANDOFF_KEY
@@ -17,10 +17,6 @@ from actions.i18n import language, t
 from knowledge.faq import FaqItem
 from knowledge.faq_search import FaqHit
 from knowledge.text import fold
-
-
-def _answer(item: FaqItem, lang: str) -> str:
-    return item.answer_en if lang == "en" and item.answer_en else item.answer
 
 
 def _entity(tracker: Tracker, name: str) -> str | None:
@@ -51,14 +47,6 @@ def _choices(hits: list[FaqHit], lang: str) -> list[dict[str, str]]:
     return [button(_title(h.item, lang), intent_payload("faq", faq_id=h.item.id)) for h in hits]
 
 
-def answered(item: FaqItem, question: str) -> list[dict[str, Any]]:
-    """Events after answering ``item``: remember it for follow-ups ("kalau puasa?")."""
-    return [
-        SlotSet("topic", "faq"), SlotSet("failed_turns", 0.0),
-        SlotSet("last_faq", item.id), SlotSet("faq_query", question[:300]),
-    ]
-
-
 class ActionAnswerFaq(KnowledgeAction):
     """Answers from the librarians' FAQ files; asks back when unsure; never guesses."""
 
@@ -74,7 +62,7 @@ class ActionAnswerFaq(KnowledgeAction):
         if faq_id:
             item = next((i for i in kb.faq_store.entries() if i.id == faq_id), None)
             if item is not None:
-                dispatcher.utter_message(text=_answer(item, lang))
+                dispatcher.utter_message(text=faq_answer(item, lang))
                 return answered(item, item.questions[0])
         hits = await asyncio.to_thread(kb.search_faq, _text(tracker), limit=3)
         return await answer_or_ask(self, dispatcher, tracker, hits, lang)
@@ -92,7 +80,7 @@ async def answer_or_ask(
     """Answer the best FAQ hit above threshold, else offer the candidates, else fall back."""
     th = action.ctx.kb.thresholds
     if th.confident(hits):
-        dispatcher.utter_message(text=_answer(hits[0].item, lang))
+        dispatcher.utter_message(text=faq_answer(hits[0].item, lang))
         return answered(hits[0].item, question if question is not None else _text(tracker))
     candidates = [h for h in hits if h.score >= th.suggest]
     return ask_back(dispatcher, tracker, candidates, lang)
@@ -185,9 +173,8 @@ class ActionOutOfScope(KnowledgeAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         lang = language(tracker)
-        hits = await asyncio.to_thread(self.ctx.kb.search_faq, _text(tracker), limit=2)
-        if self.ctx.kb.thresholds.confident(hits):
-            dispatcher.utter_message(text=_answer(hits[0].item, lang))
-            return answered(hits[0].item, _text(tracker))
+        faq = await self.faq_first(dispatcher, tracker, lang)
+        if faq is not None:
+            return faq
         dispatcher.utter_message(text=t("out_of_scope", lang))
         return [SlotSet("topic", "out_of_scope"), SlotSet("failed_turns", 0.0)]

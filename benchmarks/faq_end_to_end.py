@@ -1,0 +1,121 @@
+"""FAQ questions end to end: what a patron actually gets back through the whole stack.
+
+`faq_retrieval.py` measures the retrieval alone. Here each held-out question goes, as the first
+message of a fresh conversation, through the gateway (POST /api/chat) -> Rasa NLU and policies
+-> action server -> knowledge base, so intent routing counts too: a FAQ question the NLU sends
+to the catalog search is a miss. Each reply is sorted into
+
+* answered right: the expected entry's answer (Indonesian or English) is in the reply;
+* answered wrong: another entry's answer is;
+* asked back, right one offered: no answer, but a button for the expected entry;
+* other: anything else (a catalog or events reply, "rephrase", the out-of-scope message...).
+
+Out-of-scope questions count as declined when no FAQ answer is in the reply. Starts
+`pustakabot run` on free ports in a throw-away data folder unless --gateway points at one.
+
+    .venv/bin/python benchmarks/faq_end_to_end.py [--heldout tests/data/heldout/faq_blind2.yml ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import signal
+import sys
+import uuid
+from collections import Counter
+from pathlib import Path
+
+import aiohttp
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.chat_load import start_stack  # noqa: E402
+from benchmarks.faq_retrieval import FAQ_DIR, load_heldout  # noqa: E402
+from knowledge.faq import FaqItem, FaqStore  # noqa: E402
+
+OUTCOMES = ("answered right", "answered wrong", "asked back, right one offered", "other")
+_FAQ_ID = re.compile(r'"faq_id"\s*:\s*"([a-z0-9-]+)"')
+
+
+def _squash(text: str) -> str:
+    return " ".join(text.split())
+
+
+def answered_ids(reply: str, items: list[FaqItem]) -> set[str]:
+    """The entries whose answer (either language) appears in ``reply``."""
+    flat = _squash(reply)
+    return {i.id for i in items for a in (i.answer, i.answer_en) if a and _squash(a) in flat}
+
+
+def outcome(messages: list[dict], expected: str, items: list[FaqItem]) -> str:
+    """Sort one turn's reply into :data:`OUTCOMES`."""
+    reply = "\n".join(m.get("text") or "" for m in messages)
+    got = answered_ids(reply, items)
+    if expected in got:
+        return OUTCOMES[0]
+    if got:
+        return OUTCOMES[1]
+    offered = {m for msg in messages for b in msg.get("buttons") or [] for m in _FAQ_ID.findall(b.get("payload", ""))}
+    return OUTCOMES[2] if expected in offered else OUTCOMES[3]
+
+
+async def ask(session: aiohttp.ClientSession, gateway: str, text: str) -> list[dict]:
+    body = {"sender_id": f"e2e-{uuid.uuid4().hex[:12]}", "text": text}
+    async with session.post(f"{gateway}/api/chat", json=body) as response:
+        response.raise_for_status()
+        return list((await response.json())["messages"])
+
+
+async def run_set(gateway: str, path: Path, items: list[FaqItem], concurrency: int) -> None:
+    answerable, oos = load_heldout(path)
+    counts: Counter[str] = Counter()
+    declined = 0
+    limit = asyncio.Semaphore(concurrency)
+    timeout = aiohttp.ClientTimeout(total=120)
+    async with aiohttp.ClientSession(timeout=timeout) as session:
+
+        async def one_answerable(question: str, expected: str) -> None:
+            async with limit:
+                counts[outcome(await ask(session, gateway, question), expected, items)] += 1
+
+        async def one_oos(question: str) -> None:
+            nonlocal declined
+            async with limit:
+                messages = await ask(session, gateway, question)
+                declined += not answered_ids("\n".join(m.get("text") or "" for m in messages), items)
+
+        await asyncio.gather(*(one_answerable(q, i) for q, i in answerable), *(one_oos(q) for q in oos))
+    n = max(len(answerable), 1)
+    cells = " | ".join(f"{counts[o] / n:.3f}" for o in OUTCOMES)
+    print(f"| {path.name} ({len(answerable)} + {len(oos)}) | {cells} | {declined / max(len(oos), 1):.3f} |", flush=True)
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--heldout", type=Path, action="append", default=[],
+                        help="held-out set(s) (default: tests/data/heldout/faq_blind2.yml)")
+    parser.add_argument("--gateway", help="a running gateway's URL (default: start one)")
+    parser.add_argument("--concurrency", type=int, default=4)
+    args = parser.parse_args()
+    items = FaqStore(FAQ_DIR).entries()
+    proc = None
+    gateway = args.gateway
+    if gateway is None:
+        proc, gateway, _ = start_stack()
+    try:
+        print("| held-out set | " + " | ".join(OUTCOMES) + " | out-of-scope declined |")
+        print("| --- " * (len(OUTCOMES) + 2) + "|")
+        for path in args.heldout or [ROOT / "tests" / "data" / "heldout" / "faq_blind2.yml"]:
+            await run_set(gateway, path, items, args.concurrency)
+    finally:
+        if proc is not None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=60)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,64 @@
+"""The FAQ benchmarks' own logic: calibration reproduces the shipped thresholds; replies are sorted right."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import yaml
+
+from benchmarks.faq_end_to_end import OUTCOMES, outcome
+from benchmarks.faq_retrieval import CALIBRATION_OOS, FAQ_DIR, calibrate, calibration_out_of_scope, far_from_variants
+from knowledge.faq import FaqItem, FaqStore
+from knowledge.faq_search import SYNONYMS_FILE, FaqIndex, Thresholds, load_synonyms
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_lexical_calibration_reproduces_the_shipped_thresholds() -> None:
+    """Edit the FAQ files a lot and this fails: run benchmarks/faq_retrieval.py and update the constants."""
+    items = FaqStore(FAQ_DIR).entries()
+    synonyms = load_synonyms(FAQ_DIR / SYNONYMS_FILE)
+
+    def make(entries: Sequence[FaqItem]) -> FaqIndex:
+        return FaqIndex(entries, synonyms=synonyms)
+
+    oos = calibration_out_of_scope()
+    assert len(oos) >= 150
+    th, calib = calibrate(make, items, oos)
+    shipped = Thresholds()
+    assert (th.answer, th.suggest) == (shipped.answer, shipped.suggest)
+    assert calib.oos_declined >= 0.95
+
+
+def test_calibration_questions_are_not_held_out_questions() -> None:
+    data = yaml.safe_load(CALIBRATION_OOS.read_text(encoding="utf-8"))
+    calibration = {q.casefold() for q in data["out_of_scope"]}
+    for name in ("faq.yml", "faq_blind.yml", "faq_blind2.yml"):
+        data = yaml.safe_load((ROOT / "tests" / "data" / "heldout" / name).read_text(encoding="utf-8"))
+        asked = {q.casefold() for q in data["out_of_scope"]} | {a["q"].casefold() for a in data["answerable"]}
+        assert not calibration & asked, name
+
+
+def test_near_copies_of_variants_can_be_left_out() -> None:
+    items = [FaqItem(id="jam", questions=("jam berapa perpustakaan buka?",), answer="08.00", answer_en=None,
+                     tags=(), source_file="x.yml")]
+    asked = [("jam berapa perpustakaan buka", "jam"), ("kapan perpus tutup kak", "jam")]
+    assert far_from_variants(asked, items, 85) == [("kapan perpus tutup kak", "jam")]
+
+
+def test_end_to_end_replies_are_sorted_by_what_the_patron_got() -> None:
+    items = [
+        FaqItem(id="wifi", questions=("ada wifi?",), answer="Ada, Kak.\nSandinya di meja.", answer_en="Yes.",
+                tags=(), source_file="x.yml"),
+        FaqItem(id="parkir", questions=("parkir?",), answer="Parkir gratis.", answer_en=None,
+                tags=(), source_file="x.yml"),
+    ]
+    right, wrong, offered, other = OUTCOMES
+    assert outcome([{"text": "Ada, Kak. Sandinya di meja."}], "wifi", items) == right
+    assert outcome([{"text": "Yes."}], "wifi", items) == right
+    assert outcome([{"text": "Parkir gratis."}], "wifi", items) == wrong
+    buttons = [{"title": "ada wifi?", "payload": '/faq{"faq_id":"wifi"}'}]
+    assert outcome([{"text": "Maksud Kakak yang mana?", "buttons": buttons}], "wifi", items) == offered
+    assert outcome([{"text": "Maksud Kakak yang mana?", "buttons": buttons}], "parkir", items) == other
+    assert outcome([{"text": "Maaf Kak, buku \u201cwifi\u201d belum ada."}], "wifi", items) == other
