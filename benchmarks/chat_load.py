@@ -73,6 +73,13 @@ def start_stack() -> tuple[subprocess.Popen[str], str, str]:
     return proc, f"http://127.0.0.1:{ports['PORT']}", f"http://127.0.0.1:{ports['RASA_PORT']}"
 
 
+def stop_stack(proc: subprocess.Popen[str] | None) -> None:
+    """Stop a stack from :func:`start_stack` (``pustakabot run`` stops its children on SIGINT)."""
+    if proc is not None:
+        os.killpg(proc.pid, signal.SIGINT)
+        proc.wait(timeout=60)
+
+
 async def one(session: aiohttp.ClientSession, target: str, url: str, sender: str, text: str) -> float:
     started = time.perf_counter()
     if target == "gateway":
@@ -149,9 +156,7 @@ async def main() -> None:
                 f"{r['p50_ms']:.0f} | {r['p95_ms']:.0f} |"
             )
     finally:
-        if proc is not None:
-            os.killpg(proc.pid, signal.SIGINT)
-            proc.wait(timeout=60)
+        stop_stack(proc)
 
 
 if __name__ == "__main__":

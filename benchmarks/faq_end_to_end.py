@@ -20,9 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import re
-import signal
 import sys
 import uuid
 from collections import Counter
@@ -33,7 +31,7 @@ import aiohttp
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.chat_load import start_stack  # noqa: E402
+from benchmarks.chat_load import start_stack, stop_stack  # noqa: E402
 from benchmarks.faq_retrieval import FAQ_DIR, load_heldout  # noqa: E402
 from knowledge.faq import FaqItem, FaqStore  # noqa: E402
 
@@ -112,9 +110,7 @@ async def main() -> None:
         for path in args.heldout or [ROOT / "tests" / "data" / "heldout" / "faq_blind2.yml"]:
             await run_set(gateway, path, items, args.concurrency)
     finally:
-        if proc is not None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=60)
+        stop_stack(proc)
 
 
 if __name__ == "__main__":
