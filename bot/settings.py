@@ -54,6 +54,12 @@ class Settings(BaseSettings):
         description="sentence-transformers model for FAQ retrieval: a path, a hub name, "
         "or an installed model package name; empty disables embeddings.",
     )
+    faq_fine_tune: bool = Field(
+        True,
+        description="Fine-tune the embedding model on the FAQ's own question variants during "
+        "`train` (and on the first `run`); the action server then uses it with its own thresholds.",
+    )
+    faq_tune_steps: int = Field(240, description="Training steps of the FAQ fine-tuning (32 entries each).")
     log_level: str = Field("INFO", description="Logging level of every process.")
     timezone: str = Field("Asia/Jakarta", description="Library time zone for events and hours.")
     library_name: str = Field("Perpustakaan Kota Prabumulih", description="Name shown to patrons.")

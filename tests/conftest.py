@@ -107,6 +107,9 @@ def stack_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
             "PUSTAKABOT_HOST": "127.0.0.1",
             "PUSTAKABOT_LOG_LEVEL": "INFO",
             "HF_HUB_OFFLINE": "1",
+            # The FAQ fine-tuning costs minutes of CPU on a fresh clone; it is tested on its own
+            # (tests/knowledge/test_faq_tune.py), so the stack serves the base embedding model.
+            "PUSTAKABOT_FAQ_FINE_TUNE": "false",
         }
     )
     return env

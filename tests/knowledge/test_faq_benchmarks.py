@@ -8,7 +8,8 @@ from pathlib import Path
 import yaml
 
 from benchmarks.faq_end_to_end import OUTCOMES, outcome
-from benchmarks.faq_retrieval import CALIBRATION_OOS, FAQ_DIR, calibrate, calibration_out_of_scope, far_from_variants
+from benchmarks.faq_retrieval import FAQ_DIR, calibrate, far_from_variants
+from bot.training import CALIBRATION_OOS, out_of_scope_examples
 from knowledge.faq import FaqItem, FaqStore
 from knowledge.faq_search import SYNONYMS_FILE, FaqIndex, Thresholds, load_synonyms
 
@@ -23,7 +24,7 @@ def test_lexical_calibration_reproduces_the_shipped_thresholds() -> None:
     def make(entries: Sequence[FaqItem]) -> FaqIndex:
         return FaqIndex(entries, synonyms=synonyms)
 
-    oos = calibration_out_of_scope()
+    oos = out_of_scope_examples()
     assert len(oos) >= 150
     th, calib = calibrate(make, items, oos)
     shipped = Thresholds()
@@ -34,7 +35,7 @@ def test_lexical_calibration_reproduces_the_shipped_thresholds() -> None:
 def test_calibration_questions_are_not_held_out_questions() -> None:
     data = yaml.safe_load(CALIBRATION_OOS.read_text(encoding="utf-8"))
     calibration = {q.casefold() for q in data["out_of_scope"]}
-    for name in ("faq.yml", "faq_blind.yml", "faq_blind2.yml"):
+    for name in ("faq.yml", "faq_blind.yml", "faq_blind2.yml", "faq_blind3.yml"):
         data = yaml.safe_load((ROOT / "tests" / "data" / "heldout" / name).read_text(encoding="utf-8"))
         asked = {q.casefold() for q in data["out_of_scope"]} | {a["q"].casefold() for a in data["answerable"]}
         assert not calibration & asked, name
