@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
 from bot import training
 from bot.cli import knowledge_base
@@ -80,14 +81,13 @@ def test_a_half_written_model_is_never_served(tmp_path: Path) -> None:
 def test_train_faq_model_follows_the_settings(tmp_path: Path) -> None:
     faq = tmp_path / "faq"
     faq.mkdir()
-    (faq / "jam.yml").write_text(
-        "faqs:\n"
-        "  - id: jam-buka\n    questions:\n      - jam buka perpus\n      - perpus buka jam brp\n"
-        "      - kapan perpus buka\n    answer: Buka pukul 08.00-16.00 WIB.\n"
-        "  - id: wifi\n    questions:\n      - ada wifi\n      - password wifi apa\n"
-        "      - internet gratis ga\n    answer: WiFi gratis, kata sandi di meja layanan.\n",
-        encoding="utf-8",
-    )
+    entries = [
+        {"id": "jam-buka", "questions": ["jam buka perpus", "perpus buka jam brp", "kapan perpus buka"],
+         "answer": "Buka pukul 08.00-16.00 WIB."},
+        {"id": "wifi", "questions": ["ada wifi", "password wifi apa", "internet gratis ga"],
+         "answer": "WiFi gratis, kata sandi di meja layanan."},
+    ]
+    (faq / "jam.yml").write_text(yaml.safe_dump({"faqs": entries}, allow_unicode=True), encoding="utf-8")
     off = Settings(models_dir=tmp_path / "models", faq_dir=faq, faq_fine_tune=False)
     assert training.train_faq_model(off) is None
     on = Settings(models_dir=tmp_path / "models", faq_dir=faq, faq_tune_steps=2)
@@ -116,8 +116,6 @@ def test_train_faq_model_follows_the_settings(tmp_path: Path) -> None:
 
 
 def test_calibration_examples_include_the_nlu_out_of_scope_intent() -> None:
-    import yaml
-
     examples = training.out_of_scope_examples()
     nlu = yaml.safe_load((ROOT / "nlu" / "data" / "nlu.yml").read_text(encoding="utf-8"))["nlu"]
     block = next(b for b in nlu if b.get("intent") == "out_of_scope")
