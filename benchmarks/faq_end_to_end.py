@@ -68,7 +68,7 @@ async def ask(session: aiohttp.ClientSession, gateway: str, text: str) -> list[d
         return list((await response.json())["messages"])
 
 
-async def run_set(gateway: str, path: Path, items: list[FaqItem], concurrency: int) -> None:
+async def run_set(gateway: str, path: Path, items: list[FaqItem], concurrency: int, show_other: bool = False) -> None:
     answerable, oos = load_heldout(path)
     counts: Counter[str] = Counter()
     declined = 0
@@ -78,7 +78,12 @@ async def run_set(gateway: str, path: Path, items: list[FaqItem], concurrency: i
 
         async def one_answerable(question: str, expected: str) -> None:
             async with limit:
-                counts[outcome(await ask(session, gateway, question), expected, items)] += 1
+                messages = await ask(session, gateway, question)
+                result = outcome(messages, expected, items)
+                counts[result] += 1
+                if show_other and result == OUTCOMES[3]:
+                    reply = _squash(" / ".join(m.get("text") or "" for m in messages))[:110]
+                    print(f"  other: {expected}: {question!r} -> {reply}", file=sys.stderr, flush=True)
 
         async def one_oos(question: str) -> None:
             nonlocal declined
@@ -98,6 +103,8 @@ async def main() -> None:
                         help="held-out set(s) (default: tests/data/heldout/faq_blind2.yml)")
     parser.add_argument("--gateway", help="a running gateway's URL (default: start one)")
     parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--show-other", action="store_true",
+                        help="print each 'other' question with the start of its reply (development sets only)")
     args = parser.parse_args()
     items = FaqStore(FAQ_DIR).entries()
     proc = None
@@ -108,7 +115,7 @@ async def main() -> None:
         print("| held-out set | " + " | ".join(OUTCOMES) + " | out-of-scope declined |")
         print("| --- " * (len(OUTCOMES) + 2) + "|")
         for path in args.heldout or [ROOT / "tests" / "data" / "heldout" / "faq_blind2.yml"]:
-            await run_set(gateway, path, items, args.concurrency)
+            await run_set(gateway, path, items, args.concurrency, args.show_other)
     finally:
         stop_stack(proc)
 
