@@ -152,6 +152,14 @@ async def test_telegram_patron_to_librarian_and_back_to_the_bot(browser, stack, 
                 await page.screenshot(path=str(SCREENSHOT))
                 assert not any("denda keterlambatan" in m["text"] for m in fake.sent)
 
+                # The hand-back reaches the page over the websocket before the redirect does (held
+                # back here): the live refresh must not reload the page over the pending navigation.
+                async def slow_redirect(route: Any) -> None:
+                    response = await route.fetch(max_redirects=0)
+                    await asyncio.sleep(1.5)
+                    await route.fulfill(response=response)
+
+                await page.route("**/resolve", slow_redirect)
                 await page.get_by_role("button", name="Selesai & kembalikan ke bot").click()
                 await page.wait_for_url(f"{base}/console/")
                 assert await _state(app, str(CHAT)) is ConversationState.BOT

@@ -43,11 +43,21 @@
     beep();
   }
 
+  // A submitted form is navigating away. A live reload now would cancel that navigation: after
+  // "Selesai & kembalikan ke bot" the hand-back event arrives before the redirect, and the
+  // staff member would land on the conversation again instead of the queue.
+  let leavingUntil = 0;
+  document.addEventListener("submit", (ev) => { if (!ev.defaultPrevented) leavingUntil = Date.now() + 10000; });
+  window.addEventListener("pageshow", () => { leavingUntil = 0; });
+  function reload() {
+    if (Date.now() >= leavingUntil) location.reload();
+  }
+
   async function replace(id, url) {
     const old = document.getElementById(id);
     if (!old) return null;
     const res = await fetch(url, { credentials: "same-origin", headers: { "X-Requested-With": "fetch" } });
-    if (res.status === 401 || res.redirected) { location.reload(); return null; }
+    if (res.status === 401 || res.redirected) { reload(); return null; }
     if (!res.ok) return null;
     const tpl = document.createElement("template");
     tpl.innerHTML = await res.text();
@@ -70,7 +80,7 @@
     if (fresh) {
       fresh.scrollTop = fresh.scrollHeight;
       const state = document.getElementById("state");
-      if (state && fresh.dataset.state && state.dataset.was && state.dataset.was !== fresh.dataset.state) location.reload();
+      if (state && fresh.dataset.state && state.dataset.was && state.dataset.was !== fresh.dataset.state) reload();
     }
   }
 
