@@ -2,12 +2,13 @@
 
 Each training step takes one (anchor, positive) pair from each of ``batch_size`` *different*
 entries — two question variants of the same entry, or a variant and the entry's answer — and
-minimises the in-batch contrastive loss (sentence-transformers' MultipleNegativesRankingLoss,
-both directions): an entry's variants move together and away from the other entries'.
+minimises the in-batch contrastive loss (sentence-transformers'
+MultipleNegativesSymmetricRankingLoss): an entry's variants move together and away from the
+other entries'.
 Distinct entries per batch keep a batch free of false negatives.
 
-Written as a plain torch loop: sentence-transformers' ``fit`` needs ``datasets`` and
-``accelerate``, which the application does not otherwise need.
+The loop is plain torch around that loss: sentence-transformers' trainer needs ``datasets``
+and ``accelerate``, which the application does not otherwise need.
 
 :func:`ensure_tuned` is what ``pustakabot train`` calls: it fine-tunes once per FAQ content,
 calibrates the answer threshold for the tuned model on out-of-scope questions, and saves both
@@ -105,15 +106,12 @@ def fine_tune(
         return max(0.0, (settings.steps - step) / max(settings.steps - warmup, 1))
 
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_at)
-    loss_fn = torch.nn.CrossEntropyLoss()
+    loss_fn = _contrastive_loss(model, settings.scale)
     start = time.perf_counter()
     for step in range(settings.steps):
         pairs = training_pairs(items, rng, settings.batch_size, settings.answer_share)
-        anchors = _embed(model, [a for a, _ in pairs])
-        positives = _embed(model, [p for _, p in pairs])
-        sims = settings.scale * anchors @ positives.T
-        labels = torch.arange(len(pairs))
-        loss = (loss_fn(sims, labels) + loss_fn(sims.T, labels)) / 2
+        columns = [_features(model, [a for a, _ in pairs]), _features(model, [p for _, p in pairs])]
+        loss = loss_fn(columns, None)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
@@ -129,12 +127,16 @@ def fine_tune(
     return out_dir
 
 
-def _embed(model, texts: list[str]):  # noqa: ANN001, ANN202 - torch types stay local to this module
-    import torch
+def _contrastive_loss(model, scale: float):  # noqa: ANN001, ANN202 - torch types stay local to this module
+    try:  # sentence-transformers >= 6
+        from sentence_transformers.sentence_transformer.losses import MultipleNegativesSymmetricRankingLoss
+    except ImportError:
+        from sentence_transformers.losses import MultipleNegativesSymmetricRankingLoss
+    return MultipleNegativesSymmetricRankingLoss(model, scale=scale)
 
-    features = model.preprocess(texts) if hasattr(model, "preprocess") else model.tokenize(texts)
-    out = model(features)["sentence_embedding"]
-    return torch.nn.functional.normalize(out, dim=-1)
+
+def _features(model, texts: list[str]):  # noqa: ANN001, ANN202
+    return model.preprocess(texts) if hasattr(model, "preprocess") else model.tokenize(texts)
 
 
 def fingerprint(base: str, items: Sequence[FaqItem], settings: TuneSettings) -> str:
