@@ -11,8 +11,11 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.i18n import t
 from knowledge.faq import FaqItem
+from knowledge.faq_search import FaqHit
 from knowledge.kb import KnowledgeBase
+from knowledge.text import fold
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,38 @@ class KnowledgeAction(Action):
         """Events marking a turn the bot understood (resets the failure counter)."""
         return [SlotSet("topic", topic), SlotSet("failed_turns", 0.0)]
 
+    async def faq_hits(self, tracker: Tracker, limit: int = 3) -> list[FaqHit]:
+        """The FAQ entries closest to the patron's message; none for an empty message or a
+        button payload ("/search_book{...}", never re-read as a question)."""
+        text = tracker.latest_message.get("text") or ""
+        if not text.strip() or text.startswith("/"):
+            return []
+        return await asyncio.to_thread(self.ctx.kb.search_faq, text, limit=limit)
+
+    def answer_if_confident(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, hits: list[FaqHit], lang: str,
+        *, unless_tag: str = "",
+    ) -> list[dict[str, Any]] | None:
+        """Answer the best hit when the FAQ clearly knows the message (same calibrated threshold
+        as every FAQ answer), unless it carries ``unless_tag``. ``None``: not answered."""
+        if not self.ctx.kb.thresholds.confident(hits) or (unless_tag and unless_tag in hits[0].item.tags):
+            return None
+        dispatcher.utter_message(text=faq_answer(hits[0].item, lang))
+        return answered(hits[0].item, tracker.latest_message.get("text") or "")
+
+    def faq_candidates(self, hits: list[FaqHit]) -> list[FaqHit]:
+        """The hits worth offering as a choice (above the suggest threshold)."""
+        return [h for h in hits if h.score >= self.ctx.kb.thresholds.suggest]
+
+    def offer_faq(
+        self, dispatcher: CollectingDispatcher, hits: list[FaqHit], lang: str, *, except_tag: str = ""
+    ) -> None:
+        """After a list or a miss: "Atau mungkin maksud Kakak ..." with up to two FAQ entries the
+        retrieval found plausible but was not sure of (none: nothing is said)."""
+        offered = [h for h in self.faq_candidates(hits) if not (except_tag and except_tag in h.item.tags)][:2]
+        if offered:
+            dispatcher.utter_message(text=t("faq.or_these", lang), buttons=faq_buttons(offered, lang))
+
     async def faq_first(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, lang: str, *, unless_tag: str = ""
     ) -> list[dict[str, Any]] | None:
@@ -41,19 +76,12 @@ class KnowledgeAction(Action):
 
         The NLU routes by wording, and many FAQ questions mention books, e-books or events
         ("ada fasilitas untuk tunanetra?", "cara pinjam ebook di ipusnas?"). The librarians'
-        answer wins when the FAQ retrieval is confident (same calibrated threshold as every FAQ
-        answer), unless the best entry carries ``unless_tag`` (the FAQ's own note on the topic
-        the calling action answers first-hand, e.g. ``kegiatan`` for the events list); button
-        payloads ("/search_book{...}") are never re-read. ``None``: not answered.
+        answer wins when the FAQ retrieval is confident, unless the best entry carries
+        ``unless_tag`` (the FAQ's own note on the topic the calling action answers first-hand,
+        e.g. ``kegiatan`` for the events list). ``None``: not answered.
         """
-        text = tracker.latest_message.get("text") or ""
-        if not text.strip() or text.startswith("/"):
-            return None
-        hits = await asyncio.to_thread(self.ctx.kb.search_faq, text, limit=2)
-        if not self.ctx.kb.thresholds.confident(hits) or (unless_tag and unless_tag in hits[0].item.tags):
-            return None
-        dispatcher.utter_message(text=faq_answer(hits[0].item, lang))
-        return answered(hits[0].item, text)
+        hits = await self.faq_hits(tracker, limit=2)
+        return self.answer_if_confident(dispatcher, tracker, hits, lang, unless_tag=unless_tag)
 
 
 def faq_answer(item: FaqItem, lang: str) -> str:
@@ -67,6 +95,26 @@ def answered(item: FaqItem, question: str) -> list[dict[str, Any]]:
         SlotSet("topic", "faq"), SlotSet("failed_turns", 0.0),
         SlotSet("last_faq", item.id), SlotSet("faq_query", question[:300]),
     ]
+
+
+def detect_english(text: str) -> bool:
+    """Rough check that a FAQ question variant is English (for English button titles)."""
+    words = set(fold(text).split())
+    return bool(words & {"the", "is", "what", "how", "can", "do", "where", "when", "does", "are", "i"})
+
+
+def faq_title(item: FaqItem, lang: str) -> str:
+    """The button title of an entry: its first question in the patron's language."""
+    if lang == "en":
+        english = next((q for q in item.questions if detect_english(q)), None)
+        if english:
+            return english
+    return item.questions[0]
+
+
+def faq_buttons(hits: list[FaqHit], lang: str) -> list[dict[str, str]]:
+    """One button per entry; the payload names the entry (``/faq{"faq_id": ...}``)."""
+    return [button(faq_title(h.item, lang), intent_payload("faq", faq_id=h.item.id)) for h in hits]
 
 
 def button(title: str, payload: str) -> dict[str, str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from typing import Any
 
@@ -10,12 +11,13 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.base import KnowledgeAction, button, intent_payload
+from actions.base import KnowledgeAction, button, faq_buttons, intent_payload
 from actions.i18n import language, t
 from knowledge.availability import describe
 from knowledge.catalog import CatalogHit, CatalogQuery, strip_filler
+from knowledge.faq_search import FaqHit
 from knowledge.suggestions import add_suggestion
-from knowledge.text import display_name, fold
+from knowledge.text import STOPWORDS, display_name, fold, is_common_word
 
 SHOWN = 3
 
@@ -39,7 +41,10 @@ def is_refinement(text: str) -> bool:
 
 
 _NAMES_OTHER_FIELD = re.compile(r"\b(karya|karangan|tulisan|penulis|pengarang|oleh|tentang|mengenai|soal|by|about)\b")
-_NOT_TITLE = frozenset("mana dimana rak letak lokasi berapa kapan bisa boleh dipinjam pinjem tersedia".split())
+_NOT_TITLE = frozenset(
+    """mana dimana rak letak lokasi berapa kapan bisa boleh dipinjam pinjem tersedia masih msh lagi lg
+    juga saja aja sekarang skrg sudah udah udh belum blm yg utk dgn sm""".split()
+)
 
 
 def complete_title(title: str, text: str) -> str:
@@ -154,19 +159,35 @@ class ActionSearchCatalog(KnowledgeAction):
         if not hits and query.only_available:
             dispatcher.utter_message(text=t("catalog.none_available", lang, query=asked))
             return [*events, *self.understood("catalog")]
-        if not hits and not is_follow_up(tracker):
-            # Nothing in the catalog: maybe not a book question at all ("ada fasilitas untuk
-            # tunanetra?"); the FAQ answers it when it clearly can. For a named book the FAQ's
-            # "how to check the catalog" entry (tag `katalog`) is no answer: "belum ada" is.
-            named = bool(_entity(tracker, "title") or _entity(tracker, "author"))
-            faq = await self.faq_first(dispatcher, tracker, lang, unless_tag="katalog" if named else "")
+        named = bool(_entity(tracker, "title") or _entity(tracker, "author"))
+        tagged = named or bool(_entity(tracker, "subject"))
+        faq_hits: list[FaqHit] = []
+        if not is_follow_up(tracker) and not (hits and tagged):
+            # Nothing in the catalog, or no book named at all: maybe not a book question
+            # ("ada fasilitas untuk tunanetra?", "minjem buku disini dikenakan tarif gak?" whose
+            # words loosely match some title). The FAQ answers when it clearly can; its "how to
+            # check the catalog" entry (tag `katalog`) yields to a named book's "belum ada" and to
+            # what the catalog found.
+            faq_hits = await self.faq_hits(tracker)
+            unless = "katalog" if named or hits else ""
+            faq = self.answer_if_confident(dispatcher, tracker, faq_hits, lang, unless_tag=unless)
             if faq is not None:
                 return faq
         if not hits:
-            dispatcher.utter_message(
-                text=t("catalog.not_found", lang, query=asked),
-                buttons=[button(t("button.suggest", lang), intent_payload("suggest_purchase", title=asked[:60]))],
-            )
+            suggest = button(t("button.suggest", lang), intent_payload("suggest_purchase", title=asked[:60]))
+            # No book named and nothing found: the words may mean a FAQ entry the retrieval was
+            # not sure of ("kak aku pny sekardus novel bekas, mau dikasih ke perpus bs?").
+            offered = [] if tagged else self.faq_candidates(faq_hits)[:2]
+            if offered:
+                dispatcher.utter_message(
+                    text=t("catalog.not_found_or_faq", lang, query=asked),
+                    buttons=[*faq_buttons(offered, lang), suggest],
+                )
+            else:
+                dispatcher.utter_message(text=t("catalog.not_found", lang, query=asked), buttons=[suggest])
+                # A tagged "title" is sometimes a word of another question ("perpus punya
+                # sosmed ga kak?"); the how-to-check-the-catalog entry is no help here.
+                self.offer_faq(dispatcher, faq_hits, lang, except_tag="katalog")
             return [*events, SlotSet("topic", "catalog"), SlotSet("failed_turns", 0.0)]
         shown = hits[SHOWN * (page - 1) : SHOWN * page]
         header = t("catalog.found_one", lang) if len(hits) == 1 else t("catalog.found_many", lang)
@@ -183,7 +204,17 @@ class ActionSearchCatalog(KnowledgeAction):
 
 
 class ActionSuggestPurchase(KnowledgeAction):
-    """Records a patron's suggestion to buy a book the library lacks."""
+    """Records a patron's suggestion to buy a book the library lacks.
+
+    Recorded straight away: a title from a button, a tagged title that looks like one
+    (:func:`looks_like_title`), or the book the bot just offered to note ("... belum ada. Mau
+    saya catat?" -> "usulkan buku ini"). Otherwise the message may be a question about
+    suggestions or donations rather than a title ("Apa ketentuan buku yang dapat diterima
+    sebagai hibah?"): the FAQ answers when it clearly can; when it only might, the patron
+    chooses between noting the words as a title and the FAQ entries; a tagged word that is no
+    title ("dari") makes the bot ask for the title. Nothing is written to the librarians' list
+    from a guess.
+    """
 
     def name(self) -> str:
         return "action_suggest_purchase"
@@ -192,18 +223,80 @@ class ActionSuggestPurchase(KnowledgeAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         lang = language(tracker)
+        text = tracker.latest_message.get("text") or ""
         tagged = _entity(tracker, "title")
-        if not tagged or len(tagged.split()) < 2:
-            # "cara mengusulkan buku untuk dibeli?" asks how, it names no book: the FAQ explains.
-            faq = await self.faq_first(dispatcher, tracker, lang)
+        if tagged and (text.startswith("/") or looks_like_title(tagged)):
+            return await self._record(dispatcher, tracker, tagged, lang)
+        offered = offered_suggestion(tracker)
+        if offered and not tagged:
+            return await self._record(dispatcher, tracker, offered, lang)
+        hits = await self.faq_hits(tracker)
+        if not (tagged and len(tagged.split()) >= 2):
+            # No title, or one word of the question: a clear FAQ match is the answer. (A longer
+            # tagged "title" is at least offered as a suggestion, beside the FAQ entries.)
+            faq = self.answer_if_confident(dispatcher, tracker, hits, lang)
             if faq is not None:
                 return faq
-        title = tagged or tracker.get_slot("title") or strip_filler(
-            tracker.latest_message.get("text") or ""
-        )
+        title = tagged or strip_filler(text)
         if not title:
             dispatcher.utter_message(text=t("catalog.ask", lang))
             return []
+        candidates = self.faq_candidates(hits)[:2]
+        if candidates:
+            dispatcher.utter_message(
+                text=t("suggest.which", lang, title=title),
+                buttons=[
+                    button(t("button.suggest_title", lang, title=title[:40]),
+                           intent_payload("suggest_purchase", title=title[:60])),
+                    *faq_buttons(candidates, lang),
+                ],
+            )
+            return []
+        if tagged and not looks_like_title(tagged):
+            # "dari", "of old": no title and no FAQ entry near; ask rather than record.
+            dispatcher.utter_message(text=t("suggest.ask", lang))
+            return []
+        return await self._record(dispatcher, tracker, title, lang)
+
+    async def _record(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, title: str, lang: str
+    ) -> list[dict[str, Any]]:
         await asyncio.to_thread(add_suggestion, self.ctx.kb.sessions, title, tracker.sender_id)
         dispatcher.utter_message(text=t("suggest.thanks", lang, title=title))
         return self.understood("catalog")
+
+
+# Words a title seldom starts or ends with: a "title" cut out of a sentence ("of old",
+# "seharian untuk ujian dan", "sebagai hibah").
+_EDGE_WORDS = STOPWORDS | frozenset(
+    "untuk sebagai dengan dalam pada oleh bagi agar supaya karena juga saja aja gimana bagaimana".split()
+)
+
+
+def looks_like_title(tagged: str) -> bool:
+    """A tagged title to record without asking: not starting or ending with a function word
+    (a leading "the"/"a" is fine), and two words or more or one uncommon word ("sapiens",
+    "pachinko"; not "waktu" or "hibah", more likely a word of a question)."""
+    words = fold(tagged).split()
+    if len(words) > 1 and words[0] in ("the", "a", "an"):
+        words = words[1:]
+    if not words or words[0] in _EDGE_WORDS or words[-1] in _EDGE_WORDS:
+        return False
+    return len(words) >= 2 or not is_common_word(words[0])
+
+
+def offered_suggestion(tracker: Tracker) -> str | None:
+    """The title the bot's last message offered to note as a suggestion (its button), if any."""
+    for event in reversed(tracker.events):
+        if event.get("event") != "bot":
+            continue
+        for b in (event.get("data") or {}).get("buttons") or []:
+            payload = str(b.get("payload") or "")
+            if payload.startswith("/suggest_purchase{"):
+                try:
+                    title = json.loads(payload.removeprefix("/suggest_purchase"))["title"]
+                except (ValueError, KeyError, TypeError):
+                    return None
+                return str(title) or None
+        return None
+    return None

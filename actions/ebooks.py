@@ -10,6 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import KnowledgeAction
 from actions.i18n import language, t
+from knowledge.faq_search import FaqHit
 from knowledge.text import display_name
 
 
@@ -27,10 +28,12 @@ class ActionListEbooks(KnowledgeAction):
             tracker.get_latest_entity_values("subject"), None
         )
         books = await asyncio.to_thread(self.ctx.kb.ebooks, str(wanted or ""), limit=5)
+        hits: list[FaqHit] = []
         if not wanted or not books:
             # "cara pinjam ebook di ipusnas?" asks how, not for a list, and "boleh pakai celana
             # pendek?" is no e-book question at all: the FAQ answers when it clearly can.
-            faq = await self.faq_first(dispatcher, tracker, lang)
+            hits = await self.faq_hits(tracker)
+            faq = self.answer_if_confident(dispatcher, tracker, hits, lang)
             if faq is not None:
                 return faq
         if not books and wanted:
@@ -43,4 +46,5 @@ class ActionListEbooks(KnowledgeAction):
                 where = f" ({b.platform})" if b.platform else ""
                 lines.append(f"\u2022 {b.title}{by}{where}: {b.url}")
             dispatcher.utter_message(text="\n".join(lines))
+        self.offer_faq(dispatcher, hits, lang)
         return self.understood("ebooks")

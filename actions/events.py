@@ -15,6 +15,7 @@ from actions.dates import DAY_NAMES_EN, DAY_NAMES_ID, default_period, parse_peri
 from actions.i18n import language, t
 from knowledge.availability import MONTHS_EN, MONTHS_ID
 from knowledge.events import EventInfo
+from knowledge.faq_search import FaqHit
 
 
 def format_event(event: EventInfo, lang: str, zone: Any) -> str:
@@ -42,6 +43,7 @@ class ActionListEvents(KnowledgeAction):
         zone = self.ctx.zone
         now = datetime.now(zone)
         text = tracker.latest_message.get("text") or ""
+        hits: list[FaqHit] = []
         entity = next(tracker.get_latest_entity_values("period"), None)
         period = parse_period(str(entity), now.date()) if entity else None
         period = period or parse_period(text, now.date())
@@ -49,7 +51,8 @@ class ActionListEvents(KnowledgeAction):
             # No date named: "mobil perpustakaan keliling datang hari apa?" or "jadwal layanan
             # selama ramadan?" are FAQ questions the NLU took for events; the FAQ's entry on the
             # library's activities (tag `kegiatan`) yields to the list of what is coming up.
-            faq = await self.faq_first(dispatcher, tracker, lang, unless_tag="kegiatan")
+            hits = await self.faq_hits(tracker)
+            faq = self.answer_if_confident(dispatcher, tracker, hits, lang, unless_tag="kegiatan")
             if faq is not None:
                 return faq
         period = period or default_period(now.date())
@@ -63,4 +66,5 @@ class ActionListEvents(KnowledgeAction):
             lines = [t("events.list", lang, period=label)]
             lines += [format_event(e, lang, zone) for e in events]
             dispatcher.utter_message(text="\n".join(lines))
+        self.offer_faq(dispatcher, hits, lang)  # "gratis ga?", "kegiatan rutinnya apa?" are the FAQ's
         return [SlotSet("period", label), *self.understood("events")]

@@ -9,14 +9,12 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.base import KnowledgeAction, answered, button, faq_answer, intent_payload
+from actions.base import KnowledgeAction, answered, button, faq_answer, faq_buttons, intent_payload
 from actions.catalog import ActionSearchCatalog, is_refinement
 from actions.events import ActionListEvents
 from actions.handoff import HANDOFF_KEY
 from actions.i18n import language, t
-from knowledge.faq import FaqItem
 from knowledge.faq_search import FaqHit
-from knowledge.text import fold
 
 
 def _entity(tracker: Tracker, name: str) -> str | None:
@@ -26,25 +24,6 @@ def _entity(tracker: Tracker, name: str) -> str | None:
 
 def _text(tracker: Tracker) -> str:
     return tracker.latest_message.get("text") or ""
-
-
-def _title(item: FaqItem, lang: str) -> str:
-    """The button title of an entry: its first question in the patron's language."""
-    if lang == "en":
-        english = next((q for q in item.questions if detect_english(q)), None)
-        if english:
-            return english
-    return item.questions[0]
-
-
-def detect_english(text: str) -> bool:
-    """Rough check that a FAQ question variant is English (for English button titles)."""
-    words = set(fold(text).split())
-    return bool(words & {"the", "is", "what", "how", "can", "do", "where", "when", "does", "are", "i"})
-
-
-def _choices(hits: list[FaqHit], lang: str) -> list[dict[str, str]]:
-    return [button(_title(h.item, lang), intent_payload("faq", faq_id=h.item.id)) for h in hits]
 
 
 class ActionAnswerFaq(KnowledgeAction):
@@ -78,12 +57,10 @@ async def answer_or_ask(
     question: str | None = None,
 ) -> list[dict[str, Any]]:
     """Answer the best FAQ hit above threshold, else offer the candidates, else fall back."""
-    th = action.ctx.kb.thresholds
-    if th.confident(hits):
+    if action.ctx.kb.thresholds.confident(hits):
         dispatcher.utter_message(text=faq_answer(hits[0].item, lang))
         return answered(hits[0].item, question if question is not None else _text(tracker))
-    candidates = [h for h in hits if h.score >= th.suggest]
-    return ask_back(dispatcher, tracker, candidates, lang)
+    return ask_back(dispatcher, tracker, action.faq_candidates(hits), lang)
 
 
 # Intents that can be offered as a choice when the NLU was unsure between them.
@@ -118,7 +95,7 @@ def ask_back(
         )
         dispatcher.utter_message(json_message={HANDOFF_KEY: {"reason": "not_understood", "language": lang}})
         return [SlotSet("failed_turns", 0.0), SlotSet("topic", "handoff")]
-    choices = _choices(candidates[:3], lang)
+    choices = faq_buttons(candidates[:3], lang)
     choices += intent_choices(tracker, lang, room=3 - len(choices))
     if choices:
         dispatcher.utter_message(text=t("faq.which", lang), buttons=choices)

@@ -8,6 +8,7 @@ from rasa_sdk import Tracker
 
 TEXTS: dict[str, tuple[str, str]] = {
     "faq.which": ("Maksud Kakak yang mana?", "Which one do you mean?"),
+    "faq.or_these": ("Atau mungkin maksud Kakak salah satu pertanyaan ini?", "Or did you mean one of these questions?"),
     "fallback.rephrase": (
         "Maaf Kak, saya belum paham maksudnya. Bisa ditulis dengan kata lain? Saya bisa bantu soal "
         "buku, jam buka, keanggotaan, peminjaman, acara, dan e-book.",
@@ -30,6 +31,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "button.no": ("Tidak, terima kasih", "No, thanks"),
     "button.more": ("Lihat lainnya", "Show more"),
     "button.suggest": ("Usulkan buku ini", "Suggest this book"),
+    "button.suggest_title": ("Usulkan \u201c{title}\u201d", "Suggest \u201c{title}\u201d"),
     "button.available_only": ("Yang tersedia saja", "Available only"),
     "out_of_scope": (
         "Maaf Kak, itu di luar yang bisa saya bantu. Saya asisten Perpustakaan Kota Prabumulih: "
@@ -51,11 +53,25 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Sorry, \u201c{query}\u201d is not in our collection yet. Shall I note it as a purchase "
         "suggestion?",
     ),
+    "catalog.not_found_or_faq": (
+        "Saya belum menemukan buku \u201c{query}\u201d di koleksi kami, Kak. Mungkin maksud Kakak "
+        "salah satu ini?",
+        "I couldn't find \u201c{query}\u201d in our collection. Did you mean one of these?",
+    ),
     "catalog.none_available": (
         "Untuk \u201c{query}\u201d, semua eksemplar sedang dipinjam atau hanya bisa dibaca di tempat, Kak.",
         "For \u201c{query}\u201d, every copy is on loan or for reference only.",
     ),
     "catalog.ebook": ("Versi digitalnya bisa dibaca di: {url}", "Read the digital version at: {url}"),
+    "suggest.ask": (
+        "Judul buku apa yang ingin Kakak usulkan untuk dibeli perpustakaan?",
+        "Which book would you like the library to buy?",
+    ),
+    "suggest.which": (
+        "Kakak ingin mengusulkan buku \u201c{title}\u201d untuk dibeli perpustakaan, atau maksud Kakak "
+        "salah satu ini?",
+        "Would you like to suggest \u201c{title}\u201d for the library to buy, or did you mean one of these?",
+    ),
     "suggest.thanks": (
         "Terima kasih, Kak! Usulan buku \u201c{title}\u201d sudah kami catat untuk pustakawan.",
         "Thank you! Your suggestion \u201c{title}\u201d has been passed on to the librarians.",

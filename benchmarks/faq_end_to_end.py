@@ -97,12 +97,59 @@ async def run_set(gateway: str, path: Path, items: list[FaqItem], concurrency: i
     print(f"| {path.name} ({len(answerable)} + {len(oos)}) | {cells} | {declined / max(len(oos), 1):.3f} |", flush=True)
 
 
+# Intents whose own answer is a list or a search: a FAQ button there is an extra, and the
+# noise of offering the FAQ after lists and misses is measured on them.
+NOISE_INTENTS = ("search_book", "ask_events", "ask_ebooks", "suggest_purchase", "request_human")
+_ANNOTATION = re.compile(r"\[([^\]]+)\](?:\([^)]*\)|\{[^}]*\})")
+
+
+def nlu_examples(path: Path, intents: tuple[str, ...]) -> list[tuple[str, str]]:
+    """(intent, text) of the Rasa NLU file's examples of ``intents``, entity markup removed."""
+    import yaml
+
+    out = []
+    for block in yaml.safe_load(path.read_text(encoding="utf-8"))["nlu"]:
+        if block.get("intent") in intents:
+            for line in block["examples"].splitlines():
+                if line.strip().startswith("- "):
+                    out.append((block["intent"], _ANNOTATION.sub(r"\1", line.strip()[2:].strip())))
+    return out
+
+
+async def intent_noise(gateway: str, path: Path, items: list[FaqItem], concurrency: int) -> None:
+    """Per intent: how often the reply carries FAQ buttons, or is a FAQ answer."""
+    examples = nlu_examples(path, NOISE_INTENTS)
+    buttons: Counter[str] = Counter()
+    answers: Counter[str] = Counter()
+    totals = Counter(intent for intent, _ in examples)
+    limit = asyncio.Semaphore(concurrency)
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120)) as session:
+
+        async def one(intent: str, text: str) -> None:
+            async with limit:
+                messages = await ask(session, gateway, text)
+            payloads = [b.get("payload", "") for m in messages for b in m.get("buttons") or []]
+            buttons[intent] += any(_FAQ_ID.search(p) for p in payloads)
+            answers[intent] += bool(answered_ids("\n".join(m.get("text") or "" for m in messages), items))
+
+        await asyncio.gather(*(one(i, t) for i, t in examples))
+    print(f"\n{path.name}: replies to other intents' messages\n")
+    print("| intent | messages | with FAQ buttons | answered from the FAQ |")
+    print("| --- | --- | --- | --- |")
+    for intent in NOISE_INTENTS:
+        n = max(totals[intent], 1)
+        print(f"| {intent} | {totals[intent]} | {buttons[intent] / n:.3f} | {answers[intent] / n:.3f} |", flush=True)
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--heldout", type=Path, action="append", default=[],
                         help="held-out set(s) (default: tests/data/heldout/faq_blind2.yml)")
     parser.add_argument("--gateway", help="a running gateway's URL (default: start one)")
     parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--intent-noise", type=Path, metavar="NLU_FILE",
+                        help="also: how often catalog/events/e-book/suggestion/librarian messages of this "
+                             "Rasa NLU file (e.g. tests/data/heldout/nlu.yml) get FAQ buttons or answers")
     parser.add_argument("--show-other", action="store_true",
                         help="print each 'other' question with the start of its reply (development sets only)")
     args = parser.parse_args()
@@ -116,6 +163,8 @@ async def main() -> None:
         print("| --- " * (len(OUTCOMES) + 2) + "|")
         for path in args.heldout or [ROOT / "tests" / "data" / "heldout" / "faq_blind2.yml"]:
             await run_set(gateway, path, items, args.concurrency, args.show_other)
+        if args.intent_noise:
+            await intent_noise(gateway, args.intent_noise, items, args.concurrency)
     finally:
         stop_stack(proc)
 

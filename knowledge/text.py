@@ -61,6 +61,19 @@ def stem(word: str) -> str:
     return _stemmer().stem(word) or word
 
 
+@lru_cache(maxsize=1)
+def _root_words() -> frozenset[str]:
+    return frozenset(StemmerFactory().get_words())
+
+
+def is_common_word(word: str) -> bool:
+    """True for an everyday word: an Indonesian root word (Sastrawi's dictionary), a chat
+    spelling from the slang dictionary, or a stop word. "waktu", "hibah", "sosmed" are; "sapiens",
+    "ikigai" are not."""
+    word = word.lower()
+    return word in STOPWORDS or word in load_slang() or word in _root_words() or stem(word) in _root_words()
+
+
 def fold(text: str) -> str:
     """Lower-case, strip accents and punctuation, squeeze repeated letters, expand "buku2"."""
     text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").lower()

@@ -55,6 +55,7 @@ class Conversation:
 
     def __init__(self, language: str = "id") -> None:
         self.slots: dict[str, Any] = {"language": language, "failed_turns": 0.0}
+        self.events: list[dict[str, Any]] = []  # user and bot events, serialised as Rasa sends them
 
     async def say(
         self,
@@ -73,10 +74,13 @@ class Conversation:
             "text": text, "intent": {"name": intent, "confidence": confidence}, "entities": ents,
             "intent_ranking": ranking or [{"name": intent, "confidence": confidence}],
         }
-        tracker = Tracker("patron", dict(self.slots), latest, [], False, None, {}, "action_listen")
+        self.events.append({"event": "user", "text": text, "parse_data": latest})
+        tracker = Tracker("patron", dict(self.slots), latest, list(self.events), False, None, {}, "action_listen")
         dispatcher = CollectingDispatcher()
         events = await action.run(dispatcher, tracker, {})
         for event in events:
             if event.get("event") == "slot":
                 self.slots[event["name"]] = event["value"]
+        for message in dispatcher.messages:
+            self.events.append({"event": "bot", "text": message.get("text"), "data": {"buttons": message.get("buttons")}})
         return Turn(dispatcher.messages, events, dict(self.slots))

@@ -71,6 +71,7 @@ async def test_follow_up_without_context_asks_back(ctx: ActionContext) -> None:
 
 def test_a_title_tagged_in_part_is_completed_from_the_message() -> None:
     assert complete_title("lanjut", "ada buku kalkulus lanjut ga") == "kalkulus lanjut"
+    assert complete_title("filosofi kopi", "buku filosofi kopi masih ada gak") == "filosofi kopi"
     assert complete_title("manusia", "buku bumi manusia ada?") == "bumi manusia"
     # filler and question words end the title; an author or subject cue leaves the tag alone
     assert complete_title("laskar pelangi", "ada buku laskar pelangi di rak mana") == "laskar pelangi"

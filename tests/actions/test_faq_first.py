@@ -5,11 +5,11 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from actions.base import ActionContext
-from actions.catalog import ActionSearchCatalog, ActionSuggestPurchase
+from actions.catalog import ActionSearchCatalog, ActionSuggestPurchase, looks_like_title
 from actions.ebooks import ActionListEbooks
 from actions.events import ActionListEvents
 from knowledge.models import PurchaseSuggestion
-from tests.actions.conftest import Conversation
+from tests.actions.conftest import Conversation, Turn
 
 
 def suggestions(ctx: ActionContext) -> int:
@@ -98,3 +98,121 @@ async def test_no_matching_ebook_lets_the_faq_answer(ctx: ActionContext) -> None
         ActionListEbooks(ctx), "ke perpus boleh pakai celana pendek ga kak?", "ask_ebooks", {"subject": "pendek"}
     )
     assert turn.text == answer_of(ctx, "pakaian")
+
+
+async def test_typed_yes_to_the_offered_suggestion_records_that_book(ctx: ActionContext) -> None:
+    # "... belum ada. Mau saya catat?" then "usulkan buku ini" typed (not the button): the FAQ's
+    # how-to-suggest entry matches the words, but the patron is accepting the offer.
+    before = suggestions(ctx)
+    chat = Conversation()
+    first = await chat.say(ActionSearchCatalog(ctx), "ada buku kalkulus lanjut?", "search_book", {"title": "kalkulus lanjut"})
+    assert "belum ada" in first.text
+    turn = await chat.say(ActionSuggestPurchase(ctx), "usulkan buku ini", "suggest_purchase")
+    assert "kalkulus lanjut" in turn.text and "catat" in turn.text
+    assert suggestions(ctx) == before + 1
+
+
+async def test_without_an_offer_the_same_words_get_the_faq(ctx: ActionContext) -> None:
+    before = suggestions(ctx)
+    turn = await Conversation().say(ActionSuggestPurchase(ctx), "usulkan buku ini", "suggest_purchase")
+    assert suggestions(ctx) == before
+    assert turn.text == answer_of(ctx, "usul-buku") or faq_offered(turn, "usul-buku")
+
+
+def faq_offered(turn: Turn, faq_id: str) -> bool:
+    return any(f'"faq_id":"{faq_id}"' in b["payload"] for b in turn.buttons)
+
+
+async def test_words_that_are_no_title_are_not_recorded_as_a_suggestion(ctx: ActionContext) -> None:
+    # The NLU's "title" is one word of a question about donations: nothing is written to the
+    # librarians' list; the patron gets the FAQ, or a choice that includes noting it anyway.
+    before = suggestions(ctx)
+    turn = await Conversation().say(
+        ActionSuggestPurchase(ctx), "Apa ketentuan buku yang dapat diterima sebagai hibah?", "suggest_purchase",
+        {"title": "hibah"},
+    )
+    assert suggestions(ctx) == before
+    if turn.text != answer_of(ctx, "donasi-buku"):
+        assert faq_offered(turn, "donasi-buku")
+        assert any(b["payload"] == '/suggest_purchase{"title":"hibah"}' for b in turn.buttons)
+
+
+async def test_a_suggestion_from_the_button_is_recorded_even_for_one_word(ctx: ActionContext) -> None:
+    before = suggestions(ctx)
+    turn = await Conversation().say(
+        ActionSuggestPurchase(ctx), '/suggest_purchase{"title":"hibah"}', "suggest_purchase", {"title": "hibah"}
+    )
+    assert "hibah" in turn.text and suggestions(ctx) == before + 1
+
+
+async def test_no_book_named_but_found_in_the_catalog_stays_the_catalog_answer(ctx: ActionContext) -> None:
+    # The NLU missed the title; the FAQ's how-to-check-the-catalog entry yields to the hit.
+    turn = await Conversation().say(ActionSearchCatalog(ctx), "kak novel laut bercerita ada ga di perpus?", "search_book")
+    assert "Laut Bercerita" in turn.text and turn.slots["topic"] == "catalog"
+
+
+async def test_no_book_named_nothing_found_offers_the_faq_candidates(ctx: ActionContext) -> None:
+    turn = await Conversation().say(
+        ActionSearchCatalog(ctx), "kak aku pny sekardus novel bekas, mau dikasih ke perpus bs?", "search_book"
+    )
+    if turn.text != answer_of(ctx, "donasi-buku"):
+        assert faq_offered(turn, "donasi-buku")
+        assert any(b["payload"].startswith("/suggest_purchase") for b in turn.buttons)
+        assert "Mungkin maksud Kakak" in turn.text
+
+
+def test_which_tagged_titles_are_recorded_without_asking() -> None:
+    assert looks_like_title("atomic habits") and looks_like_title("Laut Bercerita")
+    assert looks_like_title("sapiens") and looks_like_title("Pachinko") and looks_like_title("the midnight library")
+    assert not looks_like_title("waktu") and not looks_like_title("hibah") and not looks_like_title("tetapi")
+    assert not looks_like_title("of old") and not looks_like_title("sebagai hibah")
+    assert not looks_like_title("seharian untuk ujian dan") and not looks_like_title("dari")
+
+
+async def test_a_title_cut_out_of_a_question_is_offered_not_recorded(ctx: ActionContext) -> None:
+    before = suggestions(ctx)
+    turn = await Conversation().say(
+        ActionSuggestPurchase(ctx), "Apa ketentuan buku yang dapat diterima sebagai hibah?", "suggest_purchase",
+        {"title": "sebagai hibah"},
+    )
+    assert suggestions(ctx) == before
+    assert faq_offered(turn, "donasi-buku")
+    assert any(b["payload"] == '/suggest_purchase{"title":"sebagai hibah"}' for b in turn.buttons)
+
+
+async def test_a_function_word_as_title_with_no_faq_near_asks_for_the_title(ctx: ActionContext) -> None:
+    before = suggestions(ctx)
+    turn = await Conversation().say(
+        ActionSuggestPurchase(ctx), "Saya perlu menggandakan dua bab dari sebuah buku untuk bahan kuliah.",
+        "suggest_purchase", {"title": "dari"},
+    )
+    assert suggestions(ctx) == before
+    assert "Judul buku apa" in turn.text or faq_offered(turn, "fotokopi-cetak")
+
+
+async def test_the_events_list_offers_the_faq_on_activities_beside_it(ctx: ActionContext) -> None:
+    turn = await Conversation().say(ActionListEvents(ctx), "ada acara apa aja?", "ask_events")
+    assert turn.slots["topic"] == "events" and turn.text != answer_of(ctx, "kegiatan-perpustakaan")
+    assert faq_offered(turn, "kegiatan-perpustakaan")
+    assert "Atau mungkin maksud Kakak" in turn.text
+
+
+async def test_events_on_a_named_date_offer_no_faq(ctx: ActionContext) -> None:
+    turn = await Conversation().say(ActionListEvents(ctx), "ada acara apa sabtu ini?", "ask_events", {"period": "sabtu ini"})
+    assert turn.slots["topic"] == "events" and not turn.buttons
+
+
+async def test_a_named_missing_book_offers_faq_entries_but_not_the_catalog_how_to(ctx: ActionContext) -> None:
+    # The NLU took "bekas" for a title; the FAQ's donation entry is near but not sure.
+    turn = await Conversation().say(
+        ActionSearchCatalog(ctx), "aku punya 2 kardus novel bekas, mau dikasih ke perpus bisa?", "search_book",
+        {"title": "bekas"},
+    )
+    assert "belum ada" in turn.text and "Atau mungkin maksud Kakak" in turn.text
+    assert faq_offered(turn, "donasi-buku")
+    assert any(b["payload"].startswith("/suggest_purchase") for b in turn.buttons)
+    # Near the how-to-check-the-catalog entry (above the suggest threshold), but a book was named.
+    text = "mau cek buku kalkulus lanjut ada ga"
+    assert any(h.item.id == "cek-ketersediaan-buku" for h in ActionSearchCatalog(ctx).faq_candidates(ctx.kb.search_faq(text)))
+    missing = await Conversation().say(ActionSearchCatalog(ctx), text, "search_book", {"title": "kalkulus lanjut"})
+    assert "belum ada" in missing.text and not faq_offered(missing, "cek-ketersediaan-buku")

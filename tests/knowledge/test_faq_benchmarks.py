@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from benchmarks.faq_end_to_end import OUTCOMES, outcome
+from benchmarks.faq_end_to_end import NOISE_INTENTS, OUTCOMES, nlu_examples, outcome
 from benchmarks.faq_retrieval import FAQ_DIR, calibrate, far_from_variants
 from bot.training import CALIBRATION_OOS, out_of_scope_examples
 from knowledge.faq import FaqItem, FaqStore
@@ -35,7 +35,7 @@ def test_lexical_calibration_reproduces_the_shipped_thresholds() -> None:
 def test_calibration_questions_are_not_held_out_questions() -> None:
     data = yaml.safe_load(CALIBRATION_OOS.read_text(encoding="utf-8"))
     calibration = {q.casefold() for q in data["out_of_scope"]}
-    for name in ("faq.yml", "faq_blind.yml", "faq_blind2.yml", "faq_blind3.yml"):
+    for name in ("faq.yml", "faq_blind.yml", "faq_blind2.yml", "faq_blind3.yml", "faq_blind4.yml"):
         data = yaml.safe_load((ROOT / "tests" / "data" / "heldout" / name).read_text(encoding="utf-8"))
         asked = {q.casefold() for q in data["out_of_scope"]} | {a["q"].casefold() for a in data["answerable"]}
         assert not calibration & asked, name
@@ -63,3 +63,19 @@ def test_end_to_end_replies_are_sorted_by_what_the_patron_got() -> None:
     assert outcome([{"text": "Maksud Kakak yang mana?", "buttons": buttons}], "wifi", items) == offered
     assert outcome([{"text": "Maksud Kakak yang mana?", "buttons": buttons}], "parkir", items) == other
     assert outcome([{"text": "Maaf Kak, buku \u201cwifi\u201d belum ada."}], "wifi", items) == other
+
+
+def test_intent_noise_reads_the_nlu_examples_without_entity_markup(tmp_path: Path) -> None:
+    nlu = tmp_path / "nlu.yml"
+    nlu.write_text(
+        yaml.safe_dump({"version": "3.1", "nlu": [
+            {"intent": "search_book", "examples": '- ada buku [laskar pelangi](title) ga\n- [tere liye]{"entity": "author"} ada?\n'},
+            {"intent": "greet", "examples": "- halo min\n"},
+        ]}),
+        encoding="utf-8",
+    )
+    assert nlu_examples(nlu, ("search_book",)) == [
+        ("search_book", "ada buku laskar pelangi ga"), ("search_book", "tere liye ada?"),
+    ]
+    held_out = nlu_examples(ROOT / "tests" / "data" / "heldout" / "nlu.yml", NOISE_INTENTS)
+    assert len(held_out) >= 5 * 15 and not any("](" in text or "]{" in text for _, text in held_out)

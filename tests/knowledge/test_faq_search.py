@@ -43,7 +43,9 @@ def test_chat_spellings_find_the_entry(index: FaqIndex, question: str, expected:
     assert Thresholds().confident(hits)
 
 
-@pytest.mark.parametrize("heldout_file", ["faq.yml", "faq_blind.yml", "faq_blind2.yml", "faq_blind3.yml"])
+@pytest.mark.parametrize(
+    "heldout_file", ["faq.yml", "faq_blind.yml", "faq_blind2.yml", "faq_blind3.yml", "faq_blind4.yml"]
+)
 def test_heldout_paraphrases_are_not_faq_variants(heldout_file: str) -> None:
     data = yaml.safe_load((HELDOUT.parent / heldout_file).read_text(encoding="utf-8"))
     entries = FaqStore(ROOT / "knowledge" / "faq").entries()
@@ -186,9 +188,13 @@ def default_embedder():  # noqa: ANN201 - the loaded sentence-transformers wrapp
     ("heldout_file", "min_top1"),
     # faq.yml: its misses were seen when sinonim.tsv was written; faq_blind.yml and
     # faq_blind2.yml: written from the FAQ files only, without seeing the code, the data or the
-    # other sets (faq_blind2.yml after the variants were added; faq_blind3.yml from the answers
-    # only). Floors a little under today's figures (RESULTS.md) guard against regressions.
-    [("faq.yml", 0.95), ("faq_blind.yml", 0.92), ("faq_blind2.yml", 0.86), ("faq_blind3.yml", 0.92)],
+    # other sets (faq_blind2.yml after the variants were added; faq_blind3.yml and
+    # faq_blind4.yml from the answers only). Floors a little under today's figures (RESULTS.md)
+    # guard against regressions.
+    [
+        ("faq.yml", 0.95), ("faq_blind.yml", 0.92), ("faq_blind2.yml", 0.86),
+        ("faq_blind3.yml", 0.92), ("faq_blind4.yml", 0.89),
+    ],
 )
 def test_default_hybrid_retrieval_on_heldout_sets(default_embedder, heldout_file: str, min_top1: float) -> None:  # noqa: ANN001
     """The default model without fine-tuning (synonyms, HYBRID_THRESHOLDS) on held-out data; the
