@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from actions.base import ActionContext
+from actions.base import ActionContext, detect_english
 from actions.catalog import ActionSearchCatalog, ActionSuggestPurchase, looks_like_title
 from actions.ebooks import ActionListEbooks
 from actions.events import ActionListEvents
@@ -204,3 +204,11 @@ async def test_a_named_missing_book_offers_faq_entries_but_not_the_catalog_how_t
     assert any(h.item.id == "cek-ketersediaan-buku" for h in ActionSearchCatalog(ctx).faq_candidates(ctx.kb.search_faq(text)))
     missing = await Conversation().say(ActionSearchCatalog(ctx), text, "search_book", {"title": "kalkulus lanjut"})
     assert "belum ada" in missing.text and not faq_offered(missing, "cek-ketersediaan-buku")
+
+
+async def test_the_faq_offered_in_english_uses_the_english_question(ctx: ActionContext) -> None:
+    turn = await Conversation(language="en").say(ActionListEvents(ctx), "any events coming up?", "ask_events")
+    assert turn.text.startswith("Library events") and "Or did you mean one of these questions?" in turn.text
+    assert faq_offered(turn, "kegiatan-perpustakaan")
+    entry = next(i for i in ctx.kb.faq_store.entries() if i.id == "kegiatan-perpustakaan")
+    assert all(b["title"] in entry.questions and detect_english(b["title"]) for b in turn.buttons)
