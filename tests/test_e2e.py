@@ -72,6 +72,14 @@ def test_book_not_in_collection_is_said_honestly(stack: Stack) -> None:
     assert any("Usulkan" in b["title"] for b in buttons)
 
 
+def test_typed_yes_to_the_suggestion_offer_records_that_book(stack: Stack) -> None:
+    # The action reads the offer from the tracker's events, as the real Rasa server sends them.
+    patron = sender()
+    assert "belum ada di koleksi kami" in stack.texts(patron, "ada buku kalkulus lanjut ga")
+    text = stack.texts(patron, "usulkan buku ini")
+    assert "Usulan buku \u201ckalkulus lanjut\u201d sudah kami catat" in text, text
+
+
 def test_greeting_in_indonesian_and_english(stack: Stack) -> None:
     assert "Halo Kak" in stack.texts(sender(), "halo min")
     assert "Hello" in stack.texts(sender(), "hello, good morning")
