@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from rasa_sdk import Action, Tracker
@@ -17,13 +17,18 @@ from knowledge.faq_search import FaqHit
 from knowledge.kb import KnowledgeBase
 from knowledge.text import fold
 
+if TYPE_CHECKING:
+    from actions.evidence import Evidence
+
 
 @dataclass(frozen=True)
 class ActionContext:
-    """What every action may use: the knowledge base and the library's time zone."""
+    """What every action may use: the knowledge base, the library's time zone, and the evidence
+    the engine already gathered on this turn's message (``None`` outside the engine)."""
 
     kb: KnowledgeBase
     zone: ZoneInfo
+    evidence: Evidence | None = None
 
 
 class KnowledgeAction(Action):
@@ -43,6 +48,8 @@ class KnowledgeAction(Action):
         text = tracker.latest_message.get("text") or ""
         if not text.strip() or text.startswith("/"):
             return []
+        if self.ctx.evidence is not None and len(self.ctx.evidence.faq) >= limit:
+            return list(self.ctx.evidence.faq[:limit])  # the engine searched this message already
         return await asyncio.to_thread(self.ctx.kb.search_faq, text, limit=limit)
 
     def answer_if_confident(

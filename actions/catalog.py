@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 from typing import Any
 
@@ -13,6 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import KnowledgeAction, button, faq_buttons, intent_payload
 from actions.i18n import language, t
+from actions.rules import is_refinement
 from knowledge.availability import describe
 from knowledge.catalog import CatalogHit, CatalogQuery, strip_filler
 from knowledge.faq_search import FaqHit
@@ -26,18 +26,11 @@ _AVAILABLE = re.compile(
     r"\b(tersedia|ready|ada di rak|bisa dipinjam|bisa dipinjem|ga lagi dipinjam|"
     r"gak lagi dipinjam|tidak sedang dipinjam|available)\b"
 )
-# Messages that refine the previous search instead of starting a new one.
-_REFINE = re.compile(r"^(yang|yg|kalau|kalo|klo|trus|terus|the one|only|just|what about|and)\b")
 
 
 def wants_available(text: str) -> bool:
     """True when the patron asks for copies on the shelf only."""
     return bool(_AVAILABLE.search(fold(text)))
-
-
-def is_refinement(text: str) -> bool:
-    """True for "yang karya Tere Liye", "kalau yang tersedia?": a follow-up to the last search."""
-    return bool(_REFINE.match(fold(text)))
 
 
 _NAMES_OTHER_FIELD = re.compile(r"\b(karya|karangan|tulisan|penulis|pengarang|oleh|tentang|mengenai|soal|by|about)\b")
@@ -92,7 +85,7 @@ def build_query(tracker: Tracker, *, limit: int) -> tuple[CatalogQuery, str]:
     title, author, subject = (_entity(tracker, n) for n in ("title", "author", "subject"))
     follow_up = is_follow_up(tracker)
     only_available = wants_available(text)
-    if title and not (author or subject or follow_up):
+    if title and not (author or subject or follow_up) and not _from_catalog(tracker, "title"):
         title = complete_title(title, text)
     if follow_up:
         if title:  # "kalau yang Bumi Manusia?": a new book, keep nothing else
@@ -116,6 +109,15 @@ def build_query(tracker: Tracker, *, limit: int) -> tuple[CatalogQuery, str]:
 def _entity(tracker: Tracker, name: str) -> str | None:
     value = next(tracker.get_latest_entity_values(name), None)
     return str(value).strip() if value else None
+
+
+def _from_catalog(tracker: Tracker, name: str) -> bool:
+    """True when the engine found entity ``name`` in the catalog itself (a whole title: nothing
+    to complete)."""
+    return any(
+        e.get("entity") == name and e.get("extractor") == "catalog"
+        for e in tracker.latest_message.get("entities") or []
+    )
 
 
 def _authors(hit: CatalogHit) -> str:
@@ -286,17 +288,7 @@ def looks_like_title(tagged: str) -> bool:
 
 
 def offered_suggestion(tracker: Tracker) -> str | None:
-    """The title the bot's last message offered to note as a suggestion (its button), if any."""
-    for event in reversed(tracker.events):
-        if event.get("event") != "bot":
-            continue
-        for b in (event.get("data") or {}).get("buttons") or []:
-            payload = str(b.get("payload") or "")
-            if payload.startswith("/suggest_purchase{"):
-                try:
-                    title = json.loads(payload.removeprefix("/suggest_purchase"))["title"]
-                except (ValueError, KeyError, TypeError):
-                    return None
-                return str(title) or None
-        return None
-    return None
+    """The title the bot's last reply offered to note as a purchase suggestion (its button), if
+    any: the engine keeps it in the conversation's context (``offered_title``)."""
+    value = tracker.get_slot("offered_title")
+    return str(value) if value else None

@@ -10,7 +10,8 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import KnowledgeAction, answered, button, faq_answer, faq_buttons, intent_payload
-from actions.catalog import ActionSearchCatalog, is_refinement
+from actions.catalog import ActionSearchCatalog
+from actions.rules import is_refinement
 from actions.events import ActionListEvents
 from actions.handoff import HANDOFF_KEY
 from actions.i18n import language, t

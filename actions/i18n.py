@@ -7,6 +7,27 @@ from typing import Any
 from rasa_sdk import Tracker
 
 TEXTS: dict[str, tuple[str, str]] = {
+    # Small talk.
+    "smalltalk.greet": (
+        "Halo Kak! Saya asisten virtual Perpustakaan Kota Prabumulih. Kakak bisa tanya soal buku, "
+        "jam buka, keanggotaan, acara, atau e-book.",
+        "Hello! I'm the assistant of Perpustakaan Kota Prabumulih. Ask me about books, opening "
+        "hours, membership, events or e-books.",
+    ),
+    "smalltalk.goodbye": ("Sampai jumpa, Kak! Ditunggu kunjungannya di perpustakaan.", "Goodbye, see you at the library!"),
+    "smalltalk.thanks": ("Sama-sama, Kak! Ada lagi yang bisa saya bantu?", "You're welcome! Anything else I can help with?"),
+    "smalltalk.bot_challenge": (
+        "Saya bot, asisten virtual perpustakaan. Kalau Kakak ingin bicara dengan pustakawan, bilang saja ya.",
+        "I'm a bot, the library's virtual assistant. If you'd like to talk to a librarian, just say so.",
+    ),
+    "smalltalk.affirm": ("Baik, Kak! Ada lagi yang ingin ditanyakan?", "Great! What else would you like to know?"),
+    "smalltalk.deny": ("Baik, Kak. Silakan tanya apa saja seputar perpustakaan.", "Alright. Feel free to ask anything about the library."),
+    "degraded": (
+        "Maaf Kak, layanan chat kami sedang gangguan. Silakan coba lagi beberapa saat lagi, atau "
+        "hubungi perpustakaan langsung di jam layanan.",
+        "Sorry, our chat service is having trouble right now. Please try again in a moment, or "
+        "contact the library directly during opening hours.",
+    ),
     "faq.which": ("Maksud Kakak yang mana?", "Which one do you mean?"),
     "faq.or_these": ("Atau mungkin maksud Kakak salah satu pertanyaan ini?", "Or did you mean one of these questions?"),
     "fallback.rephrase": (

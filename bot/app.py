@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator
+from zoneinfo import ZoneInfo
 
 import aiohttp
 from aiohttp import web
@@ -11,19 +14,25 @@ from bot import health
 from bot.channels import connectors, webchat
 from bot.db_sessions import gateway_sessions
 from bot.console import app as console
+from actions.engine import AnswerEngine
 from bot.keys import (
+    answer_engine_key,
     engine_key,
     handoff_key,
     http_key,
-    rasa_key,
+    knowledge_key,
+    nlu_key,
     router_key,
     sessions_key,
     settings_key,
 )
-from bot.rasa import RasaClient
+from bot.nlu import NluClient
 from bot.router import Router
 from bot.settings import Settings
 from knowledge.db import make_async_engine
+from knowledge.kb import KnowledgeBase
+
+log = logging.getLogger(__name__)
 
 
 async def _database(app: web.Application) -> AsyncIterator[None]:
@@ -34,12 +43,49 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     await engine.dispose()
 
 
+def knowledge_base(settings: Settings) -> KnowledgeBase:
+    """The engine's knowledge base: with the fine-tuned FAQ model and its thresholds when `train`
+    made one for the configured embedding model, else the configured model itself."""
+    tuned = None
+    if settings.faq_fine_tune and settings.embedding_model:
+        from knowledge.faq_tune import find_tuned
+
+        tuned = find_tuned(settings.models_dir, settings.embedding_model)
+    if tuned is None:
+        return KnowledgeBase(
+            settings.effective_database_url, settings.faq_dir, embedding_model=settings.embedding_model
+        )
+    log.info("FAQ retrieval uses the fine-tuned model %s (answer threshold %.3f)",
+             tuned.path.name, tuned.thresholds.answer)
+    return KnowledgeBase(
+        settings.effective_database_url, settings.faq_dir, embedding_model=str(tuned.path),
+        thresholds=tuned.thresholds, semantic_weight=tuned.semantic_weight,
+    )
+
+
+async def _answering(app: web.Application) -> AsyncIterator[None]:
+    """The knowledge base and the answer engine, in this process."""
+    settings = app[settings_key]
+    kb = await asyncio.to_thread(knowledge_base, settings)
+    await asyncio.to_thread(kb.faq_index)  # load FAQ files and embeddings before the first patron
+    app[knowledge_key] = kb
+    app[answer_engine_key] = AnswerEngine(kb, ZoneInfo(settings.timezone))
+    yield
+    await asyncio.to_thread(kb.close)
+
+
 async def _clients(app: web.Application) -> AsyncIterator[None]:
     settings = app[settings_key]
     session = aiohttp.ClientSession()
     app[http_key] = session
-    app[rasa_key] = RasaClient(session, settings.effective_rasa_url, timeout=settings.rasa_timeout)
-    app[router_key] = Router(app[sessions_key], app[rasa_key], handoff=app[handoff_key])
+    app[nlu_key] = NluClient(
+        session, settings.effective_rasa_url, token=settings.rasa_token.get_secret_value(),
+        timeout=settings.rasa_timeout,
+    )
+    app[router_key] = Router(
+        app[sessions_key], app[nlu_key], app[answer_engine_key], handoff=app[handoff_key],
+        debug=settings.debug_replies,
+    )
     yield
     await session.close()
 
@@ -49,6 +95,7 @@ def create_app(settings: Settings) -> web.Application:
     app = web.Application(client_max_size=1024**2)
     app[settings_key] = settings
     app.cleanup_ctx.append(_database)
+    app.cleanup_ctx.append(_answering)
     console.setup(app)  # handoff service + /console/ (before the router is built)
     app.cleanup_ctx.append(_clients)
     webchat.setup(app)

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
-
 import click
 
 from bot.settings import ROOT, Settings
 
-if TYPE_CHECKING:
-    from knowledge.kb import KnowledgeBase
+from bot.supervisor import Child
 
 BOT_MIGRATIONS = ROOT / "bot" / "migrations"
 
@@ -60,10 +58,10 @@ def main() -> None:
 @main.command()
 @click.option("--no-train", is_flag=True, help="Use the existing model even if data changed.")
 def run(no_train: bool) -> None:
-    """Migrate, load the demo data if empty, train if needed, and start every server."""
-    from bot.supervisor import Child, say, supervise
-    from bot.training import TrainingError, model_path, rasa_env, train, train_faq_model
-    from knowledge.db import make_engine, make_sessionmaker, sync_url
+    """Migrate, load the demo data if empty, train the NLU if needed, and start every server."""
+    from bot.supervisor import say, supervise
+    from bot.training import TrainingError, model_path, train
+    from knowledge.db import make_engine, make_sessionmaker
     from knowledge.demo import catalog_is_empty, load_demo
 
     settings = _settings()
@@ -81,36 +79,16 @@ def run(no_train: bool) -> None:
     try:
         model = model_path(settings) if no_train and model_path(settings).exists() else None
         if model is None:
-            say("checking the Rasa model (trains only when data or config changed)")
+            say("checking the Rasa NLU model (trains only when data or config changed)")
             model = train(settings)
-        if not no_train and settings.faq_fine_tune and settings.embedding_model:
-            say("checking the FAQ embedding model (fine-tunes only when there is none)")
-            train_faq_model(settings, only_if_missing=True)
     except TrainingError as exc:
         say(exc.output)
         raise click.ClickException("Training failed; see the output above.") from exc
+    # Rasa's HTTP API can replace the model: loopback only, and a token the gateway alone knows.
+    token = settings.rasa_token.get_secret_value() or secrets.token_urlsafe(24)
+    children = [nlu_child(settings, model, token=token, host="127.0.0.1")]
     py = sys.executable
-    tracker = sync_url(settings.effective_tracker_store_url)
-    children = [
-        Child(
-            "rasa",
-            [
-                str(settings.rasa_venv / "bin" / "rasa"), "run",
-                "--model", str(model),
-                "--endpoints", str(ROOT / "endpoints.yml"),
-                "--credentials", str(ROOT / "credentials.yml"),
-                "--interface", settings.host, "--port", str(settings.rasa_port),
-            ],
-            env={
-                **rasa_env(settings),
-                "PUSTAKABOT_ACTION_ENDPOINT": f"{settings.effective_action_server_url}/webhook",
-                "PUSTAKABOT_TRACKER_STORE": tracker,
-            },
-            cwd=str(ROOT),
-        ),
-        Child("actions", [py, "-m", "bot", "actions"]),
-        Child("gateway", [py, "-m", "bot", "gateway"]),
-    ]
+    children.append(Child("gateway", [py, "-m", "bot", "gateway"], env={"PUSTAKABOT_RASA_TOKEN": token}))
     if settings.catalog_sync_configured:
         minutes = f"{settings.sync_interval_minutes:g}"
         children.append(Child("sync", [py, "-m", "bot", "catalog", "sync", "--every", minutes]))
@@ -119,9 +97,42 @@ def run(no_train: bool) -> None:
     sys.exit(code)
 
 
+def nlu_child(settings: Settings, model: Path, *, token: str, host: str) -> Child:
+    """Rasa serving the NLU model over its HTTP API (``POST /model/parse``), token-protected."""
+    from bot.training import rasa_env
+
+    return Child(
+        "rasa",
+        [
+            str(settings.rasa_venv / "bin" / "rasa"), "run", "--enable-api", "--auth-token", token,
+            "--model", str(model), "--interface", host, "--port", str(settings.rasa_port),
+        ],
+        env=rasa_env(settings),
+        cwd=str(ROOT),
+        secrets=(token,),
+    )
+
+
+@main.command()
+@click.option("--interface", default="127.0.0.1", show_default=True,
+              help="Address Rasa binds to (a container's own network: 0.0.0.0).")
+def nlu(interface: str) -> None:
+    """Start only the Rasa NLU server (needs PUSTAKABOT_RASA_TOKEN; trains first if needed)."""
+    from bot.supervisor import supervise
+    from bot.training import train
+
+    settings = _settings()
+    _logging(settings)
+    token = settings.rasa_token.get_secret_value()
+    if not token:
+        raise click.ClickException("Set PUSTAKABOT_RASA_TOKEN: Rasa's HTTP API must not run without a token.")
+    child = nlu_child(settings, train(settings), token=token, host=interface)
+    sys.exit(asyncio.run(supervise([child], health_url=None, chat_url="")))
+
+
 @main.command()
 def gateway() -> None:
-    """Start only the gateway (web chat, webhooks, console)."""
+    """Start only the gateway (web chat, webhooks, console) with the answer engine."""
     from aiohttp import web
 
     from bot.app import create_app
@@ -137,42 +148,6 @@ def gateway() -> None:
         port=settings.port,
         print=None,
         access_log_class=AccessLogger,
-    )
-
-
-@main.command()
-def actions() -> None:
-    """Start only the action server."""
-    from actions.server import serve
-
-    settings = _settings()
-    _logging(settings)
-    require_migrated(settings)
-    kb = knowledge_base(settings)
-    serve(kb, host=settings.host, port=settings.action_port, tz=settings.timezone)
-
-
-def knowledge_base(settings: Settings) -> KnowledgeBase:
-    """The action server's knowledge base: with the fine-tuned FAQ model and its thresholds when
-    `train` made one for the configured embedding model, else the configured model itself."""
-    from knowledge.kb import KnowledgeBase
-
-    tuned = None
-    if settings.faq_fine_tune and settings.embedding_model:
-        from knowledge.faq_tune import find_tuned
-
-        tuned = find_tuned(settings.models_dir, settings.embedding_model)
-    if tuned is None:
-        return KnowledgeBase(
-            settings.effective_database_url, settings.faq_dir, embedding_model=settings.embedding_model
-        )
-    logging.getLogger(__name__).info(
-        "FAQ retrieval uses the fine-tuned model %s (answer threshold %.3f)",
-        tuned.path.name, tuned.thresholds.answer,
-    )
-    return KnowledgeBase(
-        settings.effective_database_url, settings.faq_dir, embedding_model=str(tuned.path),
-        thresholds=tuned.thresholds, semantic_weight=tuned.semantic_weight,
     )
 
 

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
-import aiohttp
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 from sqlalchemy import text
 
-from bot.keys import engine_key, http_key, rasa_key, settings_key
+from bot.keys import engine_key, knowledge_key, nlu_key
 
 
 async def _database(app: web.Application) -> bool:
@@ -21,25 +20,21 @@ async def _database(app: web.Application) -> bool:
         return False
 
 
-async def _action_server(app: web.Application) -> bool:
-    url = f"{app[settings_key].effective_action_server_url}/health"
+async def _knowledge(app: web.Application) -> bool:
     try:
-        async with app[http_key].get(url, timeout=aiohttp.ClientTimeout(total=3)) as response:
-            return response.status == 200
-    except (TimeoutError, aiohttp.ClientError):
+        return await asyncio.to_thread(app[knowledge_key].ping)
+    except Exception:  # any driver error means "down"
         return False
 
 
 async def healthz(request: web.Request) -> web.Response:
-    """Report database, Rasa and action server."""
+    """Report the database, the NLU (Rasa) and the knowledge base."""
     app = request.app
-    database, rasa, actions = await asyncio.gather(
-        _database(app), app[rasa_key].ready(), _action_server(app)
-    )
+    database, nlu, knowledge = await asyncio.gather(_database(app), app[nlu_key].ready(), _knowledge(app))
     components = {
         "database": "ok" if database else "down",
-        "rasa": "ok" if rasa else "down",
-        "action_server": "ok" if actions else "down",
+        "nlu": "ok" if nlu else "down",
+        "knowledge": "ok" if knowledge else "down",
     }
     healthy = all(v == "ok" for v in components.values())
     return web.json_response(

@@ -12,7 +12,9 @@ from bot.handoff import HandoffService
 from bot.channels.telegram import TelegramChannel
 from bot.inbox import Inbox
 from bot.outbox import Outbox
-from bot.rasa import RasaClient
+from bot.nlu import NluClient
+from actions.engine import AnswerEngine
+from knowledge.kb import KnowledgeBase
 from bot.router import Router
 from bot.settings import Settings
 
@@ -20,7 +22,9 @@ settings_key = web.AppKey("settings", Settings)
 engine_key = web.AppKey("engine", AsyncEngine)
 sessions_key = web.AppKey("sessions", async_sessionmaker[AsyncSession])
 http_key = web.AppKey("http", aiohttp.ClientSession)
-rasa_key = web.AppKey("rasa", RasaClient)
+nlu_key = web.AppKey("nlu", NluClient)
+knowledge_key = web.AppKey("knowledge", KnowledgeBase)
+answer_engine_key = web.AppKey("answer_engine", AnswerEngine)
 router_key = web.AppKey("router", Router)
 handoff_key = web.AppKey("handoff", HandoffService)
 console_hub_key = web.AppKey("console_hub", ConsoleHub)

@@ -9,7 +9,7 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Button:
-    """A choice the patron can tap; ``payload`` goes back to Rasa as the patron's message."""
+    """A choice the patron can tap; ``payload`` comes back as the patron's next message."""
 
     title: str
     payload: str
@@ -31,7 +31,7 @@ class Incoming:
 
     @property
     def for_nlu(self) -> str:
-        """What Rasa should read: a button payload wins over the button's title."""
+        """What the NLU and the engine read: a button payload wins over the button's title."""
         return self.payload or self.text
 
 
@@ -62,3 +62,5 @@ class Reply:
     messages: list[Outgoing] = field(default_factory=list)
     handoff: bool = False
     degraded: bool = False
+    # Why the engine answered so (which evidence won), when the debug setting is on.
+    debug: dict[str, Any] | None = None

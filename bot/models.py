@@ -55,10 +55,12 @@ class Conversation(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_inbound_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    # The answer engine's record of this conversation (actions.context.ConversationContext).
+    context: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
 
     @property
-    def rasa_sender_id(self) -> str:
-        """The sender id under which Rasa keeps this conversation's tracker."""
+    def sender_key(self) -> str:
+        """This conversation's key outside the gateway (e.g. on purchase suggestions)."""
         return f"{self.channel}:{self.external_id}"
 
 

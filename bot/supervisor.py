@@ -1,4 +1,5 @@
-"""Runs Rasa, the action server and the gateway as child processes under one supervisor.
+"""Runs the Rasa NLU server and the gateway (with the answer engine) as child processes under one
+supervisor.
 
 Each child's output is prefixed with its name; Ctrl-C (or SIGTERM) stops all of them cleanly;
 a child that dies is reported and the others are stopped, with a non-zero exit.
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field
 
 import aiohttp
 
-COLOURS = {"rasa": "35", "actions": "36", "gateway": "32"}
+COLOURS = {"rasa": "35", "sync": "36", "gateway": "32"}
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,8 @@ class Child:
     argv: list[str]
     env: dict[str, str] = field(default_factory=dict)
     cwd: str | None = None
+    # Values never printed: masked in the child's output (e.g. Rasa's API token).
+    secrets: tuple[str, ...] = ()
 
 
 def _die_with_parent() -> None:
@@ -46,10 +49,13 @@ def _prefix(name: str) -> str:
     return tag + " "
 
 
-async def _pump(name: str, stream: asyncio.StreamReader) -> None:
+async def _pump(name: str, stream: asyncio.StreamReader, secrets: tuple[str, ...] = ()) -> None:
     prefix = _prefix(name)
     while line := await stream.readline():
-        sys.stdout.write(prefix + line.decode("utf-8", "replace").rstrip() + "\n")
+        text = line.decode("utf-8", "replace").rstrip()
+        for secret in secrets:
+            text = text.replace(secret, "***")
+        sys.stdout.write(prefix + text + "\n")
         sys.stdout.flush()
 
 
@@ -72,7 +78,9 @@ async def wait_healthy(url: str, timeout: float) -> bool:
     return False
 
 
-async def supervise(children: list[Child], *, health_url: str, chat_url: str, startup_timeout: float = 300) -> int:
+async def supervise(
+    children: list[Child], *, health_url: str | None, chat_url: str, startup_timeout: float = 300
+) -> int:
     """Run ``children`` until one exits or we are told to stop; return the exit code."""
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
@@ -92,10 +100,12 @@ async def supervise(children: list[Child], *, health_url: str, chat_url: str, st
         )
         procs[child.name] = proc
         assert proc.stdout is not None
-        pumps.append(asyncio.create_task(_pump(child.name, proc.stdout)))
+        pumps.append(asyncio.create_task(_pump(child.name, proc.stdout, child.secrets)))
         say(f"started {child.name} (pid {proc.pid})")
 
     async def announce() -> None:
+        if health_url is None:
+            return
         if await wait_healthy(health_url, startup_timeout):
             say(f"ready: open the web chat at {chat_url}")
         else:

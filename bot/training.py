@@ -1,5 +1,8 @@
-"""Training, only when inputs changed: the Rasa model (in the Python 3.10 runtime) and the FAQ
-embedding model (fine-tuned on the librarians' question variants, in this runtime)."""
+"""Training, only when inputs changed: the Rasa NLU model (in the Python 3.10 runtime) and the FAQ
+embedding model (fine-tuned on the librarians' question variants, in this runtime).
+
+Rasa is trained NLU-only (``rasa train nlu``): intents and entities from ``config.yml`` and
+``nlu/``. No domain, stories, rules or policies: the answer engine (``actions/``) decides replies."""
 
 from __future__ import annotations
 
@@ -7,7 +10,9 @@ import csv
 import hashlib
 import logging
 import os
+import re
 import subprocess
+from collections import deque
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,11 +25,13 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CONFIG = ROOT / "config.yml"
-DOMAIN = ROOT / "nlu" / "domain.yml"
 DATA = ROOT / "nlu" / "data"
 GENERATED = DATA / "generated"
 DEMO_CATALOG = ROOT / "knowledge" / "demo" / "catalog.csv"
 CALIBRATION_OOS = ROOT / "knowledge" / "calibration" / "out_of_scope.yml"
+# Lines of Rasa's training output worth showing as progress.
+_STAGE = re.compile(r"Starting to train|Finished training|Your Rasa model is trained")
+_EPOCHS = re.compile(r"Epochs:\s+(\d+)%")
 # A lookup table is one regex feature; past a few thousand entries it slows parsing for little gain.
 MAX_LOOKUP = 3000
 
@@ -125,7 +132,7 @@ def write_generated(settings: Settings | None = None, *, out: Path = GENERATED) 
 
 def training_inputs() -> list[Path]:
     """Every file whose content changes the trained model."""
-    files = [CONFIG, DOMAIN]
+    files = [CONFIG]
     files += sorted(p for p in (ROOT / "nlu").rglob("*") if p.is_file() and p.suffix in (".yml", ".yaml", ".py", ".txt", ".tsv"))
     rasa_lock = ROOT / "requirements" / "rasa.lock"
     if rasa_lock.exists():
@@ -168,7 +175,11 @@ def rasa_env(settings: Settings) -> dict[str, str]:
 
 
 def train(settings: Settings, *, force: bool = False) -> Path:
-    """Train unless a model for the current inputs exists; return the model's path."""
+    """Train the NLU model unless one for the current inputs exists; return the model's path.
+
+    Rasa's output streams to the log as it trains (``rasa train nlu`` prints its epochs), so a
+    first start shows progress instead of minutes of silence.
+    """
     target = model_path(settings)
     if target.exists() and not force:
         log.info("model up to date: %s", target.name)
@@ -176,14 +187,29 @@ def train(settings: Settings, *, force: bool = False) -> Path:
     settings.models_dir.mkdir(parents=True, exist_ok=True)
     rasa = settings.rasa_venv / "bin" / "rasa"
     cmd = [
-        str(rasa), "train",
-        "--config", str(CONFIG), "--domain", str(DOMAIN), "--data", str(DATA),
+        str(rasa), "train", "nlu",
+        "--config", str(CONFIG), "--nlu", str(DATA),
         "--out", str(settings.models_dir), "--fixed-model-name", target.name.removesuffix(".tar.gz"),
     ]
-    log.info("training the Rasa model (%s)", target.name)
-    proc = subprocess.run(cmd, cwd=ROOT, env=rasa_env(settings), capture_output=True, text=True)
+    log.info("training the Rasa NLU model (%s)", target.name)
+    tail: deque[str] = deque(maxlen=80)
+    with subprocess.Popen(
+        cmd, cwd=ROOT, env=rasa_env(settings), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True, errors="replace",
+    ) as proc:
+        assert proc.stdout is not None
+        shown = -10
+        for line in proc.stdout:  # text mode: tqdm's carriage returns arrive as lines
+            line = line.rstrip()
+            tail.append(line)
+            epochs = _EPOCHS.search(line)
+            if epochs and int(epochs.group(1)) >= shown + 10:
+                shown = int(epochs.group(1)) // 10 * 10
+                log.info("training the NLU model: %d%% of the epochs", shown)
+            elif _STAGE.search(line):
+                log.info("rasa: %s", line[-160:])
     if proc.returncode != 0 or not target.exists():
-        raise TrainingError(proc.returncode, (proc.stdout + proc.stderr)[-4000:])
+        raise TrainingError(proc.returncode, "\n".join(tail))
     for old in settings.models_dir.glob("pustakabot-*.tar.gz"):
         if old != target:
             old.unlink()

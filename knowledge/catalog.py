@@ -99,6 +99,40 @@ class CatalogHit:
     ebook_url: str | None = None
 
 
+@dataclass(frozen=True)
+class Mention:
+    """A catalog title found inside a patron's free-form message (see :meth:`CatalogSearch.mentions`).
+
+    ``title_score`` is rapidfuzz's ratio of the title against its best window of the message;
+    ``coverage`` the share of the message's content words (not filler, not question words) that
+    the title and the author named beside it cover: "laskar pelangi andrea hirata" covers all of
+    them, "hujan2 gini buka ga" (the novel *Hujan*) a third.
+    """
+
+    hit: CatalogHit
+    title_score: float
+    coverage: float
+    author: str | None = None
+
+    @property
+    def strong(self) -> bool:
+        """Sure enough to answer from the catalog whatever the NLU read: a title of two words or
+        more matched closely and covering most of the message, or a one-word title that is
+        practically the whole message."""
+        if len(fold(self.hit.title).split()) >= 2:
+            return self.title_score >= 90 and self.coverage >= 0.6
+        return self.title_score >= 95 and self.coverage >= 0.99
+
+
+# Words of a catalog question that are not part of a title: "di rak mana", "masih ada gak".
+QUESTION_WORDS = frozenset(
+    """rak letak lokasi dimana mana where shelf eksemplar stok stock sedia masih lagi lg msh dipinjam
+    pinjem bisa boleh sekarang skrg udah sudah belum blm kapan berapa gimana bagaimana cara tahu
+    kah punya nyari cariin tolong mohon info""".split()
+)
+MENTION_WORDS = 20
+
+
 @dataclass
 class _Entry:
     id: int
@@ -596,7 +630,91 @@ class CatalogSearch:
                     break
             return hits
 
+    def mentions(self, text: str, *, limit: int = 3) -> list[Mention]:
+        """Catalog titles that appear in ``text``, best first.
+
+        The catalog search proper wants the title already cut out of the message; patrons write
+        it inside a sentence ("min, novel bumi manusia masih ada gak?"), after greetings, with
+        the author after it ("laskar pelangi andrea hirata"). Candidates are the records sharing
+        any content word with the message; each title is then aligned with its best window of
+        the message (typos corrected against the catalog's vocabulary), and an author named in the
+        rest of the message counts as covered.
+        """
+        self._refresh()
+        toks = words(text)[:MENTION_WORDS]
+        content = [i for i, w in enumerate(toks) if w not in FILLER and w not in QUESTION_WORDS]
+        if not content:
+            return []
+        corrected = [self._correct(w) if i in content else w for i, w in enumerate(toks)]
+        groups = [[w, c] for w, c in dict.fromkeys((toks[i], corrected[i]) for i in content)]
+        with self.sessions() as session:
+            ids = self._any_word(session, groups)
+            entries = self._entries(session, ids, CatalogQuery(title=text, author=text))
+        found: list[tuple[float, float, str | None, int]] = []
+        for entry in entries:
+            mention = _align(entry, toks, corrected, content)
+            if mention is not None:
+                found.append((*mention, entry.id))
+        found.sort(key=lambda m: (-(m[0] * m[1]), -m[0], m[3]))
+        found = found[:limit]
+        hits = {h.record_id: h for h in self._load_hits([(s, "title", rid) for s, _, _, rid in found],
+                                                       CatalogQuery(limit=limit))}
+        return [
+            Mention(hit=hits[rid], title_score=score, coverage=coverage, author=author)
+            for score, coverage, author, rid in found if rid in hits
+        ]
+
+    def _any_word(self, session: Session, groups: list[list[str]]) -> list[int]:
+        """Records whose title or authors contain any of the word groups (best ranked first)."""
+        if self._dialect == "sqlite":
+            expr = " OR ".join(f"{{title subtitle authors}} : {_fts_group(g)}" for g in groups)
+            return list(session.scalars(
+                sql("SELECT rowid FROM catalog_fts WHERE catalog_fts MATCH :q ORDER BY rank LIMIT :n"),
+                {"q": expr, "n": LOOSE_CANDIDATES},
+            ))
+        if self._dialect == "postgresql":
+            query = " | ".join(_tsquery_group(g) for g in groups)
+            return list(session.scalars(
+                sql("SELECT record_id FROM catalog_index WHERE document @@ to_tsquery('simple', :q) "
+                    "ORDER BY ts_rank(document, to_tsquery('simple', :q)) DESC LIMIT :n"),
+                {"q": query, "n": LOOSE_CANDIDATES},
+            ))
+        return list(session.scalars(select(CATALOG_INDEX.c.record_id)))
+
     def copies(self, record_id: int) -> list[Copy]:
         """Copies of one record (fresh from the database)."""
         with self.sessions() as session:
             return list(session.scalars(select(Copy).where(Copy.record_id == record_id)))
+
+
+def _align(
+    entry: _Entry, toks: list[str], corrected: list[str], content: list[int]
+) -> tuple[float, float, str | None] | None:
+    """(title score, coverage, author named) of ``entry`` in the message, or None when its title
+    is not in the message."""
+    title = entry.title
+    n = len(title.split())
+    if not n:
+        return None
+    best, span = 0.0, (0, 0)
+    for size in {max(1, n - 1), n, n + 1}:
+        for start in range(0, len(toks) - size + 1):
+            for seq in (toks, corrected):
+                score = fuzz.ratio(" ".join(seq[start : start + size]), title)
+                if score > best:
+                    best, span = score, (start, start + size)
+    if best < TITLE_MATCH:
+        return None
+    covered = {i for i in content if span[0] <= i < span[1]}
+    rest = [i for i in content if i not in covered]
+    author = None
+    if rest and entry.authors:
+        for form in entry.authors:
+            parts = form.split()
+            named = [i for i in rest if any(fuzz.ratio(toks[i], p) >= AUTHOR_MATCH for p in parts)]
+            if named and len(named) >= min(2, len(parts)):
+                author = form
+                covered.update(named)
+                break
+    return best, len(covered) / len(content), author
+

@@ -11,7 +11,7 @@ from pathlib import Path
 from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from knowledge.catalog import CatalogHit, CatalogQuery, CatalogSearch
+from knowledge.catalog import CatalogHit, CatalogQuery, CatalogSearch, Mention
 from knowledge.db import make_engine, make_sessionmaker
 from knowledge.ebooks import EBookInfo, find_ebooks
 from knowledge.events import EventInfo, events_between
@@ -117,6 +117,10 @@ class KnowledgeBase:
     def search_catalog(self, query: CatalogQuery) -> list[CatalogHit]:
         """Catalog records matching ``query`` with live availability."""
         return self.catalog_search.search(query)
+
+    def catalog_mentions(self, text: str, *, limit: int = 3) -> list[Mention]:
+        """Catalog titles written inside a patron's message, best first."""
+        return self.catalog_search.mentions(text, limit=limit)
 
     def events(self, start: datetime, end: datetime, *, limit: int = 5) -> list[EventInfo]:
         """Events in ``[start, end)``."""

@@ -59,9 +59,10 @@ async def chat(request: web.Request) -> web.StreamResponse:
         Incoming(channel=CHANNEL, conversation_id=sender, patron_id=sender, text=text.strip(), payload=payload)
     )
     _, _, cursor = await request.app[handoff_key].web_updates(sender, None)
-    return web.json_response(
-        {"messages": [m.as_json() for m in reply.messages], "handoff": reply.handoff, "cursor": cursor}
-    )
+    body = {"messages": [m.as_json() for m in reply.messages], "handoff": reply.handoff, "cursor": cursor}
+    if reply.debug is not None:
+        body["debug"] = reply.debug
+    return web.json_response(body)
 
 
 async def updates(request: web.Request) -> web.StreamResponse:

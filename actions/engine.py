@@ -1,0 +1,193 @@
+"""The answer engine: one knowledge-grounded decision per message, in the gateway's process.
+
+``decide(message, parse, context) -> Decision``: gather the knowledge's evidence on the message
+(concurrently), pick the reply from that evidence and the NLU's ranking (``actions.rules``), run
+the chosen action, and return the reply with the conversation's new context. The actions keep
+rasa-sdk's small ``Action`` contract (``run(dispatcher, tracker, domain)``) and run in this
+process: the tracker they see is built from the typed context record and this message's parse
+only, so a turn costs the same however long the conversation is.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.base import ActionContext
+from actions.catalog import ActionSearchCatalog, ActionSuggestPurchase
+from actions.context import ConversationContext
+from actions.ebooks import ActionListEbooks
+from actions.events import ActionListEvents
+from actions.evidence import Evidence, gather
+from actions.faq import ActionAnswerFaq, ActionFallback, ActionOutOfScope
+from actions.handoff import HANDOFF_KEY, ActionHandoff
+from actions.i18n import t
+from actions.rules import Route, route
+from actions.smalltalk import ActionSmallTalk
+from actions.understanding import Parse
+from knowledge.kb import KnowledgeBase
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ButtonOut:
+    """A choice offered with a reply; ``payload`` comes back as the patron's next message."""
+
+    title: str
+    payload: str
+
+
+@dataclass(frozen=True)
+class MessageOut:
+    """One reply message, channel-neutral."""
+
+    text: str
+    buttons: tuple[ButtonOut, ...] = ()
+    image: str | None = None
+
+
+@dataclass(frozen=True)
+class HandoffRequest:
+    """The engine asks the gateway to queue the conversation for a librarian."""
+
+    reason: str
+    language: str
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the engine answers to one message."""
+
+    messages: tuple[MessageOut, ...]
+    context: ConversationContext
+    handoff: HandoffRequest | None = None
+    degraded: bool = False
+    explanation: dict[str, Any] = field(default_factory=dict)
+
+
+ACTION_TYPES: dict[str, type[Action]] = {
+    "action_answer_faq": ActionAnswerFaq,
+    "action_fallback": ActionFallback,
+    "action_out_of_scope": ActionOutOfScope,
+    "action_search_catalog": ActionSearchCatalog,
+    "action_suggest_purchase": ActionSuggestPurchase,
+    "action_list_events": ActionListEvents,
+    "action_list_ebooks": ActionListEbooks,
+}
+
+
+class AnswerEngine:
+    """Decides every reply from the NLU's reading and the knowledge's evidence."""
+
+    def __init__(self, kb: KnowledgeBase, zone: ZoneInfo) -> None:
+        self.kb = kb
+        self.zone = zone
+
+    async def decide(
+        self, message: str, parse: Parse | None, context: ConversationContext, *, sender_id: str = "patron"
+    ) -> Decision:
+        """The reply to ``message``; ``parse`` is ``None`` when the NLU could not be asked."""
+        reading = parse or Parse(text=message)
+        context = _follow_language(context, reading, message)
+        evidence = await gather(self.kb, reading, self.zone)
+        if parse is None:
+            return self._without_nlu(reading, evidence, context)
+        chosen = route(reading, evidence, context)
+        return await self._run(chosen, evidence, context, sender_id)
+
+    async def _run(
+        self, chosen: Route, evidence: Evidence, context: ConversationContext, sender_id: str
+    ) -> Decision:
+        ctx = ActionContext(kb=self.kb, zone=self.zone, evidence=evidence)
+        if chosen.action.startswith("utter_"):
+            action: Action = ActionSmallTalk(chosen.action.removeprefix("utter_"))
+        elif chosen.action == "action_handoff":
+            action = ActionHandoff()
+        else:
+            action = ACTION_TYPES[chosen.action](ctx)
+        tracker = Tracker(sender_id, context.slots(), chosen.parse.as_rasa(), [], False, None, {}, "action_listen")
+        dispatcher = CollectingDispatcher()
+        events = await action.run(dispatcher, tracker, {})
+        slots = {e["name"]: e.get("value") for e in events if e.get("event") == "slot" and "name" in e}
+        new_context = context.with_slots(slots)
+        messages, handoff = _messages(dispatcher.messages, new_context.language)
+        if not messages and handoff is None:
+            # Never an empty reply: an action that said nothing is a bug, but the patron still
+            # gets an honest answer.
+            log.error("action %s said nothing to %r", chosen.action, chosen.parse.text[:80])
+            messages = (MessageOut(t("fallback.rephrase", new_context.language)),)
+        new_context = new_context.model_copy(update={"offered_title": _offered_title(messages)})
+        explanation = {
+            "intent": chosen.parse.intent,
+            "nlu": {"intent": chosen.parse.intent, "ranking": [list(r) for r in chosen.parse.ranking[:3]]},
+            "action": chosen.action,
+            "reason": chosen.reason,
+            "evidence": evidence.summary(),
+        }
+        log.debug("decision: %s because %s; evidence %s", chosen.action, chosen.reason, explanation["evidence"])
+        return Decision(messages=messages, context=new_context, handoff=handoff, explanation=explanation)
+
+    def _without_nlu(self, reading: Parse, evidence: Evidence, context: ConversationContext) -> Decision:
+        """The NLU is down: answer what the knowledge is sure of, else the degraded reply."""
+        lang = context.language
+        explanation: dict[str, Any] = {"action": "degraded", "reason": "NLU unavailable", "evidence": evidence.summary()}
+        if evidence.faq_confident:
+            from actions.base import faq_answer
+
+            item = evidence.faq[0].item
+            explanation.update(action="faq", reason="NLU unavailable; the FAQ is sure")
+            new = context.model_copy(update={"topic": "faq", "last_faq": item.id, "failed_turns": 0,
+                                             "faq_query": reading.text[:300]})
+            return Decision(messages=(MessageOut(faq_answer(item, lang)),), context=new, explanation=explanation)
+        return Decision(messages=(MessageOut(t("degraded", lang)),), context=context, degraded=True,
+                        explanation=explanation)
+
+
+def _follow_language(context: ConversationContext, parse: Parse, message: str) -> ConversationContext:
+    """The patron's language follows the NLU's ``language`` entity (a message without a clear
+    signal, "ok" or "👍", keeps the previous one)."""
+    lang = parse.entity("language")
+    if lang is None and parse.intent is None and not parse.from_button:
+        from nlu.language import detect_language
+
+        lang = detect_language(message)
+    if lang in ("id", "en") and lang != context.language:
+        return context.model_copy(update={"language": lang})
+    return context
+
+
+def _messages(raw: list[dict[str, Any]], lang: str) -> tuple[tuple[MessageOut, ...], HandoffRequest | None]:
+    out: list[MessageOut] = []
+    handoff = None
+    for item in raw:
+        custom = item.get("custom") or item.get("json_message")
+        if isinstance(custom, dict) and HANDOFF_KEY in custom:
+            signal = custom[HANDOFF_KEY] if isinstance(custom[HANDOFF_KEY], dict) else {}
+            handoff = HandoffRequest(reason=str(signal.get("reason") or "patron_request"),
+                                     language=str(signal.get("language") or lang))
+            continue
+        buttons = tuple(
+            ButtonOut(str(b.get("title", "")), str(b.get("payload", ""))) for b in item.get("buttons") or []
+        )
+        text = str(item.get("text") or "")
+        if text or buttons or item.get("image"):
+            out.append(MessageOut(text=text, buttons=buttons, image=item.get("image")))
+    return tuple(out), handoff
+
+
+def _offered_title(messages: tuple[MessageOut, ...]) -> str | None:
+    """The title a reply offered to note as a purchase suggestion (its button), if any."""
+    suggest = [b for m in messages for b in m.buttons if b.payload.startswith("/suggest_purchase{")]
+    if len(suggest) != 1:
+        return None
+    parsed = Parse.from_payload(suggest[0].payload)
+    return parsed.entity("title") if parsed else None
+
+
+__all__ = ["AnswerEngine", "ButtonOut", "Decision", "HandoffRequest", "MessageOut"]

@@ -1,0 +1,108 @@
+"""What the library's knowledge says about one message, gathered before any reply is chosen.
+
+Every source is asked concurrently (each search runs in a worker thread: the knowledge base is
+synchronous SQLAlchemy): FAQ retrieval, the catalog on the whole message and on the titles
+written inside it, events when a date is named, e-books on the message's words.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from actions.dates import DateRange, parse_period
+from actions.understanding import Parse
+from knowledge.catalog import CatalogHit, CatalogQuery, Mention, strip_filler
+from knowledge.ebooks import EBookInfo
+from knowledge.events import EventInfo
+from knowledge.faq_search import FaqHit
+from knowledge.kb import KnowledgeBase
+from knowledge.text import fold, terms
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """The knowledge's answers to one message, before the engine decides."""
+
+    faq: tuple[FaqHit, ...] = ()
+    faq_confident: bool = False
+    mentions: tuple[Mention, ...] = ()
+    catalog: tuple[CatalogHit, ...] = ()  # the catalog search on the whole message
+    catalog_query: str = ""  # what that search looked for (the message without filler words)
+    period: DateRange | None = None
+    events: tuple[EventInfo, ...] = ()  # in the named period (none named: not searched)
+    ebooks: tuple[EBookInfo, ...] = ()
+
+    @property
+    def strong_mention(self) -> Mention | None:
+        """A catalog title that is clearly what the message is about."""
+        return next((m for m in self.mentions if m.strong), None)
+
+    @property
+    def top_mention(self) -> Mention | None:
+        """The best catalog title in the message, however weak."""
+        return self.mentions[0] if self.mentions else None
+
+    def summary(self) -> dict[str, Any]:
+        """A compact, log-friendly account (for the decision's explanation)."""
+        return {
+            "faq": [[h.item.id, round(h.score, 3)] for h in self.faq[:3]],
+            "faq_confident": self.faq_confident,
+            "mentions": [
+                [m.hit.title, round(m.title_score), round(m.coverage, 2), m.strong] for m in self.mentions[:2]
+            ],
+            "catalog": [[h.title, h.matched, round(h.score)] for h in self.catalog[:2]],
+            "period": self.period.label_id if self.period else None,
+            "events": len(self.events),
+            "ebooks": len(self.ebooks),
+        }
+
+
+async def gather(kb: KnowledgeBase, parse: Parse, zone: ZoneInfo, *, now: datetime | None = None) -> Evidence:
+    """Ask every knowledge source about ``parse.text`` at once."""
+    text = parse.text
+    if not text.strip() or parse.from_button or not terms(text, drop_stopwords=False):
+        return Evidence()
+    now = now or datetime.now(zone)
+    named = parse.entity("period")
+    period = (parse_period(named, now.date()) if named else None) or parse_period(text, now.date())
+    wanted = parse.entity("subject") or parse.entity("title") or (text if _mentions_ebooks(text) else "")
+
+    async def events() -> list[EventInfo]:
+        if period is None:
+            return []
+        start = max(datetime.combine(period.start, time(0), zone), now)
+        return await asyncio.to_thread(kb.events, start, datetime.combine(period.end, time(0), zone), limit=6)
+
+    faq, mentions, catalog, found_events, ebooks = await asyncio.gather(
+        asyncio.to_thread(kb.search_faq, text, limit=3),
+        asyncio.to_thread(kb.catalog_mentions, text),
+        asyncio.to_thread(kb.search_catalog, CatalogQuery(text=text, limit=4)),
+        events(),
+        asyncio.to_thread(kb.ebooks, wanted, limit=5) if wanted else _nothing(),
+    )
+    return Evidence(
+        faq=tuple(faq),
+        faq_confident=kb.thresholds.confident(faq),
+        mentions=tuple(mentions),
+        catalog=tuple(catalog),
+        catalog_query=strip_filler(text),
+        period=period,
+        events=tuple(found_events),
+        ebooks=tuple(ebooks),
+    )
+
+
+async def _nothing() -> list[Any]:
+    return []
+
+
+_EBOOK_WORDS = frozenset("ebook ebooks digital elektronik pdf ipusnas online".split())
+
+
+def _mentions_ebooks(text: str) -> bool:
+    folded = fold(text)
+    return bool(set(folded.split()) & _EBOOK_WORDS) or "e book" in folded

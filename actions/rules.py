@@ -1,0 +1,142 @@
+"""Which reply a message gets: the priority rules, in one place.
+
+The NLU reads the wording; the evidence says what the library's knowledge holds. The rules
+below combine both, in order, and name the winner and why (the decision's explanation):
+
+1. A button the patron tapped is what they chose.
+2. A request for a person is handed over (the gateway catches complaints and explicit
+   "mau bicara dengan petugas" before the NLU is even asked: ``bot/handoff``).
+3. A follow-up ("kalau sabtu?", "yang karya Tere Liye") continues the last topic.
+4. A catalog title that is clearly what the message is about answers from the catalog, whatever
+   the NLU read ("laskar pelangi andrea hirata" is no greeting), unless the FAQ is sure of a
+   question the title only brushes against.
+5. Small talk (greetings, thanks, goodbyes, "are you a bot?") is small talk, unless the FAQ is
+   sure of a real question in the same message.
+6. Out of scope only when nothing in the library's knowledge is near: a confident FAQ entry or a
+   catalog topic found on the whole message answers first.
+7. Otherwise the NLU's intent picks the action; each action still looks at the evidence (a FAQ
+   question routed to the catalog gets the FAQ's answer, see ``KnowledgeAction.faq_first``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from actions.context import ConversationContext
+from actions.evidence import Evidence
+from actions.understanding import Entity, Parse
+from knowledge.text import fold, terms
+
+# Intents and the action answering each.
+ACTIONS = {
+    "faq": "action_answer_faq",
+    "search_book": "action_search_catalog",
+    "ask_events": "action_list_events",
+    "ask_ebooks": "action_list_ebooks",
+    "suggest_purchase": "action_suggest_purchase",
+    "request_human": "action_handoff",
+    "out_of_scope": "action_out_of_scope",
+    "follow_up": "action_fallback",
+    "nlu_fallback": "action_fallback",
+}
+SMALL_TALK = ("greet", "goodbye", "thanks", "bot_challenge", "affirm", "deny")
+
+# "yang karya Tere Liye", "kalau yang tersedia?": refines the previous catalog search.
+_REFINE = re.compile(r"^(yang|yg|kalau|kalo|klo|trus|terus|the one|only|just|what about|and)\b")
+
+
+def is_refinement(text: str) -> bool:
+    """True for a message that refines the last search instead of starting a new one."""
+    return bool(_REFINE.match(fold(text)))
+
+
+@dataclass(frozen=True)
+class Route:
+    """The chosen action, the parse it sees, and why."""
+
+    action: str
+    parse: Parse
+    reason: str
+
+
+def route(parse: Parse, evidence: Evidence, context: ConversationContext) -> Route:
+    """Apply the rules above to one message."""
+    intent = parse.intent or "nlu_fallback"
+    # 1. A tapped button.
+    if parse.from_button:
+        if intent in SMALL_TALK:
+            return Route(f"utter_{intent}", parse, "button")
+        return Route(ACTIONS.get(intent, "action_fallback"), parse, "button")
+    # 2. A person.
+    if intent == "request_human":
+        return Route("action_handoff", parse, "the NLU read a request for a person")
+    # 3. A follow-up of the last topic.
+    if intent == "follow_up" or (context.topic == "catalog" and is_refinement(parse.text)):
+        return Route("action_fallback", parse.with_intent("follow_up"), f"follow-up of {context.topic or 'nothing'}")
+    # 4. A title the message is about.
+    mention = evidence.strong_mention
+    faq_sure_instead = evidence.faq_confident and intent == "faq" and mention is not None and mention.coverage < 0.8
+    if mention is not None and not faq_sure_instead and intent not in ("suggest_purchase", "ask_ebooks"):
+        found = [Entity("title", mention.hit.title, "catalog")]
+        if mention.author:
+            found.append(Entity("author", mention.author, "catalog"))
+        return Route(
+            "action_search_catalog",
+            parse.with_intent("search_book", *found, drop=("title", "author", "subject")),
+            f"catalog title {mention.hit.title!r} (score {mention.title_score:.0f}, covers "
+            f"{mention.coverage:.0%} of the message) over the NLU's {intent}",
+        )
+    # 5. Small talk.
+    if intent in SMALL_TALK:
+        if evidence.faq_confident and len(terms(parse.text)) >= 3:
+            return Route("action_answer_faq", parse.with_intent("faq"),
+                         f"FAQ {evidence.faq[0].item.id!r} is sure of the question beside the {intent}")
+        return Route(f"utter_{intent}", parse, f"small talk ({intent})")
+    # 6. Out of scope / unclear: the knowledge first.
+    if intent in ("out_of_scope", "nlu_fallback"):
+        if evidence.faq_confident:
+            return Route("action_answer_faq", parse.with_intent("faq"),
+                         f"FAQ {evidence.faq[0].item.id!r} is sure, over the NLU's {intent}")
+        topic = _catalog_topic(evidence)
+        if topic is not None:
+            return Route("action_search_catalog", parse.with_intent("search_book", topic, drop=("title", "author", "subject")),
+                         f"the catalog finds {evidence.catalog[0].title!r} by {topic.entity} on the whole message")
+        return Route(ACTIONS[intent], parse, f"nothing in the knowledge is near ({intent})")
+    # 7. The NLU's intent, with the whole message's catalog evidence for book searches.
+    if intent == "search_book":
+        return _book_search(parse, evidence)
+    return Route(ACTIONS.get(intent, "action_fallback"), parse, f"the NLU's {intent}")
+
+
+def _catalog_topic(evidence: Evidence) -> Entity | None:
+    """The field the whole-message catalog search matched, as an entity (None: nothing found)."""
+    if not evidence.catalog:
+        return None
+    best = evidence.catalog[0]
+    if best.matched == "title":
+        return Entity("title", best.title, "catalog")
+    if best.matched in ("author", "subject"):
+        query = evidence.catalog_query
+        return Entity(best.matched, query, "catalog") if query else None
+    return None
+
+
+def _book_search(parse: Parse, evidence: Evidence) -> Route:
+    """A book question: the tagged title, unless the message itself names a better one."""
+    tagged = parse.entity("title")
+    mention = evidence.top_mention
+    if mention is not None and mention.title_score >= 90:
+        title_words = set(fold(mention.hit.title).split())
+        if tagged is None or set(fold(tagged).split()) < title_words:
+            found = [Entity("title", mention.hit.title, "catalog")]
+            if mention.author:
+                found.append(Entity("author", mention.author, "catalog"))
+            return Route("action_search_catalog", parse.with_intent("search_book", *found, drop=("title",)),
+                         f"catalog title {mention.hit.title!r} in the message completes the NLU's {tagged!r}")
+    if not (tagged or parse.entity("author") or parse.entity("subject")):
+        topic = _catalog_topic(evidence)
+        if topic is not None:
+            return Route("action_search_catalog", parse.with_intent("search_book", topic),
+                         f"the catalog finds {evidence.catalog[0].title!r} by {topic.entity} on the whole message")
+    return Route("action_search_catalog", parse, "the NLU's search_book")

@@ -1,0 +1,26 @@
+"""conversation context: the answer engine's typed record, stored with the conversation
+
+Revision ID: b0004
+Revises: b0002, b0003
+Create Date: 2026-12-01 18:40:00
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "b0004"
+down_revision = ("b0002", "b0003")
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("conversations") as batch:
+        batch.add_column(sa.Column("context", sa.JSON(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("conversations") as batch:
+        batch.drop_column("context")
