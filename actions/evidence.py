@@ -80,7 +80,7 @@ async def gather(kb: KnowledgeBase, parse: Parse, zone: ZoneInfo, *, now: dateti
     faq, mentions, catalog, found_events, ebooks = await asyncio.gather(
         asyncio.to_thread(kb.search_faq, text, limit=3),
         asyncio.to_thread(kb.catalog_mentions, text),
-        asyncio.to_thread(kb.search_catalog, CatalogQuery(text=text, limit=4)),
+        asyncio.to_thread(kb.search_catalog, CatalogQuery(text=text, limit=4, fuzzy=False)),
         events(),
         asyncio.to_thread(kb.ebooks, wanted, limit=5) if wanted else _nothing(),
     )

@@ -83,6 +83,9 @@ class CatalogQuery:
     only_available: bool = False
     limit: int = 5
     isbn: str | None = None
+    # Correct the query's words against the catalog's vocabulary ("lascar" -> "laskar"). Off for
+    # the engine's whole-message evidence: a typo fix there turns "kartu" into "karet".
+    fuzzy: bool = True
 
 
 @dataclass(frozen=True)
@@ -477,6 +480,9 @@ class CatalogSearch:
     def _words(self, text: str) -> list[str]:
         return words(strip_filler(text) or fold(text))
 
+    def _fix(self, q: CatalogQuery, word: str) -> str:
+        return self._correct(word) if q.fuzzy else word
+
     def _gather(
         self, session: Session, q: CatalogQuery, memo: dict[tuple[str, int], list[int]]
     ) -> list[_Entry]:
@@ -490,17 +496,17 @@ class CatalogSearch:
             narrow(self._candidates(session, "isbn", [[f] for f in isbn_forms(q.isbn)][:1], ""))
         if q.title:
             words = self._words(q.title)
-            groups = [[w, self._correct(w)] for w in words]
+            groups = [[w, self._fix(q, w)] for w in words]
             narrow(self._candidates(session, "title subtitle", groups, " ".join(words), memo))
         if q.author:
             words = self._words(q.author)
-            groups = [[w, self._correct(w)] for w in words]
+            groups = [[w, self._fix(q, w)] for w in words]
             narrow(self._candidates(session, "authors", groups, " ".join(words), memo))
         if q.subject:
             groups = []
             for w in self._words(q.subject):
                 s = stem(w)
-                groups.append([s, self._correct(s), self._correct(w)])
+                groups.append([s, self._fix(q, s), self._fix(q, w)])
             narrow(self._candidates(session, "subjects title_terms", groups, "", memo))
         return self._entries(session, ids or [], q)
 
@@ -513,16 +519,16 @@ class CatalogSearch:
             wanted.isbns = frozenset(isbn_forms(q.isbn))
         if q.title:
             t = strip_filler(q.title) or fold(q.title)
-            corrected = " ".join(self._correct(w) for w in words(t))
+            corrected = " ".join(self._fix(q, w) for w in words(t))
             wanted.titles = tuple(dict.fromkeys((t, corrected)))
         if q.author:
             a = strip_filler(q.author) or fold(q.author)
-            corrected = " ".join(self._correct(w) for w in a.split())
+            corrected = " ".join(self._fix(q, w) for w in a.split())
             wanted.authors = tuple(dict.fromkeys((a, corrected)))
         if q.subject:
             for w in self._words(q.subject):
                 s = stem(w)
-                wanted.subjects.append((w, s, self._correct(s)))
+                wanted.subjects.append((w, s, self._fix(q, s)))
         return wanted
 
     def _score(self, entry: _Entry, q: CatalogQuery, wanted: _Wanted) -> tuple[float, str]:
@@ -574,9 +580,9 @@ class CatalogSearch:
                 return []
             # Free text: a title first; else an author; else a subject.
             for variant in (
-                CatalogQuery(title=text, only_available=q.only_available, limit=q.limit),
-                CatalogQuery(author=text, only_available=q.only_available, limit=q.limit),
-                CatalogQuery(subject=text, only_available=q.only_available, limit=q.limit),
+                CatalogQuery(title=text, only_available=q.only_available, limit=q.limit, fuzzy=q.fuzzy),
+                CatalogQuery(author=text, only_available=q.only_available, limit=q.limit, fuzzy=q.fuzzy),
+                CatalogQuery(subject=text, only_available=q.only_available, limit=q.limit, fuzzy=q.fuzzy),
             ):
                 hits = self._search(variant, memo)
                 if hits:

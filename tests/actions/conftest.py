@@ -1,4 +1,5 @@
-"""Fixtures for the action tests: a real knowledge base (SQLite + demo data + the FAQ files)."""
+"""Fixtures for the engine and action tests: a real knowledge base (SQLite + demo data + the FAQ
+files) and conversations through the real answer engine."""
 
 from __future__ import annotations
 
@@ -9,10 +10,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from rasa_sdk import Action, Tracker
-from rasa_sdk.executor import CollectingDispatcher
-
 from actions.base import ActionContext
+from actions.context import ConversationContext
+from actions.engine import AnswerEngine, Decision, HandoffRequest
+from actions.understanding import Entity, Parse
 from knowledge.db import make_engine, make_sessionmaker, upgrade
 from knowledge.demo import load_demo
 from knowledge.kb import KnowledgeBase
@@ -35,10 +36,10 @@ def ctx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ActionContext]:
 
 @dataclass
 class Turn:
-    """What an action said and the events it returned."""
+    """What the engine answered to one message, and the context after it."""
 
     messages: list[dict[str, Any]]
-    events: list[dict[str, Any]]
+    decision: Decision
     slots: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -49,38 +50,48 @@ class Turn:
     def buttons(self) -> list[dict[str, str]]:
         return [b for m in self.messages for b in (m.get("buttons") or [])]
 
+    @property
+    def handoff(self) -> HandoffRequest | None:
+        return self.decision.handoff
+
 
 class Conversation:
-    """Runs actions turn after turn, carrying the slots their events set (as Rasa does)."""
+    """One patron's conversation through the answer engine, turn after turn, carrying the
+    context record as the gateway does; each turn's NLU reading is given (intent, entities)."""
 
-    def __init__(self, language: str = "id") -> None:
-        self.slots: dict[str, Any] = {"language": language, "failed_turns": 0.0}
-        self.events: list[dict[str, Any]] = []  # user and bot events, serialised as Rasa sends them
+    def __init__(self, ctx: ActionContext, language: str = "id") -> None:
+        self.engine = AnswerEngine(ctx.kb, ctx.zone)
+        self.context = ConversationContext(language="en" if language == "en" else "id")
 
     async def say(
         self,
-        action: Action,
         text: str,
         intent: str,
         entities: dict[str, str] | None = None,
         confidence: float = 0.9,
         ranking: list[dict[str, Any]] | None = None,
     ) -> Turn:
-        ents = [{"entity": k, "value": v} for k, v in (entities or {}).items()]
-        for e in ents:
-            if e["entity"] in ("title", "author", "subject", "period", "language"):
-                self.slots[e["entity"]] = e["value"]
-        latest = {
-            "text": text, "intent": {"name": intent, "confidence": confidence}, "entities": ents,
-            "intent_ranking": ranking or [{"name": intent, "confidence": confidence}],
-        }
-        self.events.append({"event": "user", "text": text, "parse_data": latest})
-        tracker = Tracker("patron", dict(self.slots), latest, list(self.events), False, None, {}, "action_listen")
-        dispatcher = CollectingDispatcher()
-        events = await action.run(dispatcher, tracker, {})
-        for event in events:
-            if event.get("event") == "slot":
-                self.slots[event["name"]] = event["value"]
-        for message in dispatcher.messages:
-            self.events.append({"event": "bot", "text": message.get("text"), "data": {"buttons": message.get("buttons")}})
-        return Turn(dispatcher.messages, events, dict(self.slots))
+        parse = Parse(
+            text=text, intent=intent, confidence=confidence,
+            ranking=tuple((r["name"], float(r["confidence"])) for r in ranking) if ranking else ((intent, confidence),),
+            entities=tuple(Entity(k, v, "DIETClassifier") for k, v in (entities or {}).items()),
+        )
+        decision = await self.engine.decide(text, parse, self.context, sender_id="patron")
+        self.context = decision.context
+        messages = [
+            {"text": m.text, **({"buttons": [{"title": b.title, "payload": b.payload} for b in m.buttons]} if m.buttons else {})}
+            for m in decision.messages
+        ]
+        return Turn(messages, decision, self.context.slots())
+
+    async def tap(self, payload: str) -> Turn:
+        """The patron taps a button (its payload is read without the NLU)."""
+        parse = Parse.from_payload(payload)
+        assert parse is not None, payload
+        decision = await self.engine.decide(payload, parse, self.context, sender_id="patron")
+        self.context = decision.context
+        messages = [
+            {"text": m.text, **({"buttons": [{"title": b.title, "payload": b.payload} for b in m.buttons]} if m.buttons else {})}
+            for m in decision.messages
+        ]
+        return Turn(messages, decision, self.context.slots())

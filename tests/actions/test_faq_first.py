@@ -6,9 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from actions.base import ActionContext, detect_english
-from actions.catalog import ActionSearchCatalog, ActionSuggestPurchase, looks_like_title
-from actions.ebooks import ActionListEbooks
-from actions.events import ActionListEvents
+from actions.catalog import ActionSearchCatalog, looks_like_title
 from knowledge.models import PurchaseSuggestion
 from tests.actions.conftest import Conversation, Turn
 
@@ -27,55 +25,51 @@ def faq_offered(turn: Turn, faq_id: str) -> bool:
 
 
 async def test_catalog_miss_without_a_named_book_answers_from_the_faq(ctx: ActionContext) -> None:
-    turn = await Conversation().say(ActionSearchCatalog(ctx), "mobil perpustakaan keliling datang hari apa", "search_book")
+    turn = await Conversation(ctx).say("mobil perpustakaan keliling datang hari apa", "search_book")
     assert turn.text == answer_of(ctx, "perpustakaan-keliling")
     assert turn.slots["topic"] == "faq" and turn.slots["last_faq"] == "perpustakaan-keliling"
 
 
 async def test_a_named_missing_book_is_still_not_found_not_the_faq(ctx: ActionContext) -> None:
     # "ada buku X?" resembles the FAQ's how-to-check-the-catalog entry, but the patron named a book.
-    turn = await Conversation().say(
-        ActionSearchCatalog(ctx), "ada buku kalkulus lanjut?", "search_book", {"title": "kalkulus lanjut"}
+    turn = await Conversation(ctx).say("ada buku kalkulus lanjut?", "search_book", {"title": "kalkulus lanjut"}
     )
     assert "belum ada" in turn.text
     assert turn.slots["topic"] == "catalog"
 
 
 async def test_a_found_book_is_the_catalog_answer(ctx: ActionContext) -> None:
-    turn = await Conversation().say(
-        ActionSearchCatalog(ctx), "ada buku laskar pelangi?", "search_book", {"title": "laskar pelangi"}
+    turn = await Conversation(ctx).say("ada buku laskar pelangi?", "search_book", {"title": "laskar pelangi"}
     )
     assert "Laskar Pelangi" in turn.text and turn.slots["topic"] == "catalog"
 
 
 async def test_how_to_question_about_ebooks_gets_the_faq(ctx: ActionContext) -> None:
-    turn = await Conversation().say(ActionListEbooks(ctx), "gimana cara pinjam ebook pakai ipusnas", "ask_ebooks")
+    turn = await Conversation(ctx).say("gimana cara pinjam ebook pakai ipusnas", "ask_ebooks")
     assert turn.text == answer_of(ctx, "ebook-ipusnas")
 
 
 async def test_ebooks_on_a_subject_are_listed(ctx: ActionContext) -> None:
-    turn = await Conversation().say(
-        ActionListEbooks(ctx), "ada ebook tentang kesehatan?", "ask_ebooks", {"subject": "kesehatan"}
+    turn = await Conversation(ctx).say("ada ebook tentang kesehatan?", "ask_ebooks", {"subject": "kesehatan"}
     )
     assert "http" in turn.text and turn.slots["topic"] == "ebooks"
 
 
 async def test_events_without_a_date_that_are_a_faq_question(ctx: ActionContext) -> None:
-    turn = await Conversation().say(ActionListEvents(ctx), "jadwal layanan selama ramadhan gimana", "ask_events")
+    turn = await Conversation(ctx).say("jadwal layanan selama ramadhan gimana", "ask_events")
     assert turn.text == answer_of(ctx, "jam-buka-ramadan")
 
 
 async def test_what_is_on_is_the_events_list_not_the_faq_about_activities(ctx: ActionContext) -> None:
     # The FAQ's `kegiatan` entry matches, but the patron wants what is coming up.
-    turn = await Conversation().say(ActionListEvents(ctx), "ada acara apa aja?", "ask_events")
+    turn = await Conversation(ctx).say("ada acara apa aja?", "ask_events")
     assert turn.slots["topic"] == "events"
     assert turn.text != answer_of(ctx, "kegiatan-perpustakaan")
 
 
 async def test_asking_how_to_suggest_a_book_is_answered_not_recorded(ctx: ActionContext) -> None:
     before = suggestions(ctx)
-    turn = await Conversation().say(
-        ActionSuggestPurchase(ctx), "cara mengajukan judul buku untuk dibeli perpus", "suggest_purchase", {"title": "untuk"}
+    turn = await Conversation(ctx).say("cara mengajukan judul buku untuk dibeli perpus", "suggest_purchase", {"title": "untuk"}
     )
     assert turn.text == answer_of(ctx, "usul-buku")
     assert suggestions(ctx) == before
@@ -83,24 +77,21 @@ async def test_asking_how_to_suggest_a_book_is_answered_not_recorded(ctx: Action
 
 async def test_a_named_suggestion_is_recorded(ctx: ActionContext) -> None:
     before = suggestions(ctx)
-    turn = await Conversation().say(
-        ActionSuggestPurchase(ctx), "tolong beliin buku atomic habits dong", "suggest_purchase", {"title": "atomic habits"}
+    turn = await Conversation(ctx).say("tolong beliin buku atomic habits dong", "suggest_purchase", {"title": "atomic habits"}
     )
     assert "atomic habits" in turn.text
     assert suggestions(ctx) == before + 1
 
 
 async def test_button_payloads_are_not_reread_as_faq_questions(ctx: ActionContext) -> None:
-    turn = await Conversation().say(
-        ActionSearchCatalog(ctx), '/search_book{"title":"jadwal ramadhan"}', "search_book", {"title": "jadwal ramadhan"}
+    turn = await Conversation(ctx).say('/search_book{"title":"jadwal ramadhan"}', "search_book", {"title": "jadwal ramadhan"}
     )
     assert "belum ada" in turn.text
 
 
 async def test_no_matching_ebook_lets_the_faq_answer(ctx: ActionContext) -> None:
     # The NLU took "pendek" for an e-book subject; no e-book has it; the FAQ knows the dress code.
-    turn = await Conversation().say(
-        ActionListEbooks(ctx), "ke perpus boleh pakai celana pendek ga kak?", "ask_ebooks", {"subject": "pendek"}
+    turn = await Conversation(ctx).say("ke perpus boleh pakai celana pendek ga kak?", "ask_ebooks", {"subject": "pendek"}
     )
     assert turn.text == answer_of(ctx, "pakaian")
 
@@ -109,17 +100,17 @@ async def test_typed_yes_to_the_offered_suggestion_records_that_book(ctx: Action
     # "... belum ada. Mau saya catat?" then "usulkan buku ini" typed (not the button): the FAQ's
     # how-to-suggest entry matches the words, but the patron is accepting the offer.
     before = suggestions(ctx)
-    chat = Conversation()
-    first = await chat.say(ActionSearchCatalog(ctx), "ada buku kalkulus lanjut?", "search_book", {"title": "kalkulus lanjut"})
+    chat = Conversation(ctx)
+    first = await chat.say("ada buku kalkulus lanjut?", "search_book", {"title": "kalkulus lanjut"})
     assert "belum ada" in first.text
-    turn = await chat.say(ActionSuggestPurchase(ctx), "usulkan buku ini", "suggest_purchase")
+    turn = await chat.say("usulkan buku ini", "suggest_purchase")
     assert "kalkulus lanjut" in turn.text and "catat" in turn.text
     assert suggestions(ctx) == before + 1
 
 
 async def test_without_an_offer_the_same_words_get_the_faq(ctx: ActionContext) -> None:
     before = suggestions(ctx)
-    turn = await Conversation().say(ActionSuggestPurchase(ctx), "usulkan buku ini", "suggest_purchase")
+    turn = await Conversation(ctx).say("usulkan buku ini", "suggest_purchase")
     assert suggestions(ctx) == before
     assert turn.text == answer_of(ctx, "usul-buku")
 
@@ -129,8 +120,7 @@ async def test_words_of_a_question_are_offered_not_recorded_as_a_suggestion(ctx:
     # The NLU's "title" is a word or two of a question about donations: nothing is written to
     # the librarians' list; the patron chooses between the FAQ entry and noting it anyway.
     before = suggestions(ctx)
-    turn = await Conversation().say(
-        ActionSuggestPurchase(ctx), "Apa ketentuan buku yang dapat diterima sebagai hibah?", "suggest_purchase",
+    turn = await Conversation(ctx).say("Apa ketentuan buku yang dapat diterima sebagai hibah?", "suggest_purchase",
         {"title": tagged},
     )
     assert suggestions(ctx) == before
@@ -140,21 +130,19 @@ async def test_words_of_a_question_are_offered_not_recorded_as_a_suggestion(ctx:
 
 async def test_a_suggestion_from_the_button_is_recorded_even_for_one_word(ctx: ActionContext) -> None:
     before = suggestions(ctx)
-    turn = await Conversation().say(
-        ActionSuggestPurchase(ctx), '/suggest_purchase{"title":"hibah"}', "suggest_purchase", {"title": "hibah"}
+    turn = await Conversation(ctx).say('/suggest_purchase{"title":"hibah"}', "suggest_purchase", {"title": "hibah"}
     )
     assert "hibah" in turn.text and suggestions(ctx) == before + 1
 
 
 async def test_no_book_named_but_found_in_the_catalog_stays_the_catalog_answer(ctx: ActionContext) -> None:
     # The NLU missed the title; the FAQ's how-to-check-the-catalog entry yields to the hit.
-    turn = await Conversation().say(ActionSearchCatalog(ctx), "kak novel laut bercerita ada ga di perpus?", "search_book")
+    turn = await Conversation(ctx).say("kak novel laut bercerita ada ga di perpus?", "search_book")
     assert "Laut Bercerita" in turn.text and turn.slots["topic"] == "catalog"
 
 
 async def test_no_book_named_nothing_found_offers_the_faq_candidates(ctx: ActionContext) -> None:
-    turn = await Conversation().say(
-        ActionSearchCatalog(ctx), "kak aku pny sekardus novel bekas, mau dikasih ke perpus bs?", "search_book"
+    turn = await Conversation(ctx).say("kak aku pny sekardus novel bekas, mau dikasih ke perpus bs?", "search_book"
     )
     assert "Mungkin maksud Kakak" in turn.text and faq_offered(turn, "donasi-buku")
     assert any(b["payload"].startswith("/suggest_purchase") for b in turn.buttons)
@@ -170,8 +158,7 @@ def test_which_tagged_titles_are_recorded_without_asking() -> None:
 
 async def test_a_function_word_as_title_with_no_faq_near_asks_for_the_title(ctx: ActionContext) -> None:
     before = suggestions(ctx)
-    turn = await Conversation().say(
-        ActionSuggestPurchase(ctx), "Saya perlu menggandakan dua bab dari sebuah buku untuk bahan kuliah.",
+    turn = await Conversation(ctx).say("Saya perlu menggandakan dua bab dari sebuah buku untuk bahan kuliah.",
         "suggest_purchase", {"title": "dari"},
     )
     assert suggestions(ctx) == before
@@ -179,21 +166,20 @@ async def test_a_function_word_as_title_with_no_faq_near_asks_for_the_title(ctx:
 
 
 async def test_the_events_list_offers_the_faq_on_activities_beside_it(ctx: ActionContext) -> None:
-    turn = await Conversation().say(ActionListEvents(ctx), "ada acara apa aja?", "ask_events")
+    turn = await Conversation(ctx).say("ada acara apa aja?", "ask_events")
     assert turn.slots["topic"] == "events" and turn.text != answer_of(ctx, "kegiatan-perpustakaan")
     assert faq_offered(turn, "kegiatan-perpustakaan")
     assert "Atau mungkin maksud Kakak" in turn.text
 
 
 async def test_events_on_a_named_date_offer_no_faq(ctx: ActionContext) -> None:
-    turn = await Conversation().say(ActionListEvents(ctx), "ada acara apa sabtu ini?", "ask_events", {"period": "sabtu ini"})
+    turn = await Conversation(ctx).say("ada acara apa sabtu ini?", "ask_events", {"period": "sabtu ini"})
     assert turn.slots["topic"] == "events" and not turn.buttons
 
 
 async def test_a_named_missing_book_offers_faq_entries_but_not_the_catalog_how_to(ctx: ActionContext) -> None:
     # The NLU took "bekas" for a title; the FAQ's donation entry is near but not sure.
-    turn = await Conversation().say(
-        ActionSearchCatalog(ctx), "aku punya 2 kardus novel bekas, mau dikasih ke perpus bisa?", "search_book",
+    turn = await Conversation(ctx).say("aku punya 2 kardus novel bekas, mau dikasih ke perpus bisa?", "search_book",
         {"title": "bekas"},
     )
     assert "belum ada" in turn.text and "Atau mungkin maksud Kakak" in turn.text
@@ -202,12 +188,12 @@ async def test_a_named_missing_book_offers_faq_entries_but_not_the_catalog_how_t
     # Near the how-to-check-the-catalog entry (above the suggest threshold), but a book was named.
     text = "mau cek buku kalkulus lanjut ada ga"
     assert any(h.item.id == "cek-ketersediaan-buku" for h in ActionSearchCatalog(ctx).faq_candidates(ctx.kb.search_faq(text)))
-    missing = await Conversation().say(ActionSearchCatalog(ctx), text, "search_book", {"title": "kalkulus lanjut"})
+    missing = await Conversation(ctx).say(text, "search_book", {"title": "kalkulus lanjut"})
     assert "belum ada" in missing.text and not faq_offered(missing, "cek-ketersediaan-buku")
 
 
 async def test_the_faq_offered_in_english_uses_the_english_question(ctx: ActionContext) -> None:
-    turn = await Conversation(language="en").say(ActionListEvents(ctx), "any events coming up?", "ask_events")
+    turn = await Conversation(ctx, language="en").say("any events coming up?", "ask_events")
     assert turn.text.startswith("Library events") and "Or did you mean one of these questions?" in turn.text
     assert faq_offered(turn, "kegiatan-perpustakaan")
     entry = next(i for i in ctx.kb.faq_store.entries() if i.id == "kegiatan-perpustakaan")
