@@ -15,7 +15,8 @@ below combine both, in order, and name the winner and why (the decision's explan
 6. Out of scope only when nothing in the library's knowledge is near: a confident FAQ entry or a
    catalog topic found on the whole message answers first.
 7. Otherwise the NLU's intent picks the action; each action still looks at the evidence (a FAQ
-   question routed to the catalog gets the FAQ's answer, see ``KnowledgeAction.faq_first``).
+   question routed to the catalog gets the FAQ's answer, see ``KnowledgeAction.faq_first``). A
+   "suggestion" without a word of suggesting, where the NLU also saw a search, searches first.
 """
 
 from __future__ import annotations
@@ -41,6 +42,13 @@ ACTIONS = {
     "nlu_fallback": "action_fallback",
 }
 SMALL_TALK = ("greet", "goodbye", "thanks", "bot_challenge", "affirm", "deny")
+
+# Words of a real purchase suggestion ("usulkan", "tolong dibeli", "request buku"); without one,
+# "ada buku X untuk Y?" read as a suggestion is a search first (a miss still offers to note it).
+_SUGGESTS = re.compile(
+    r"\b(usul\w*|mengusul\w*|beli\w*|dibeli\w*|membeli\w*|pengadaan|sarankan|saran|request|"
+    r"suggest\w*|buy|purchase|tambah\w*|ditambah\w*|ajukan|mengajukan|diadakan|adakan|catat\w*)\b"
+)
 
 # "yang karya Tere Liye", "kalau yang tersedia?": refines the previous catalog search.
 _REFINE = re.compile(r"^(yang|yg|kalau|kalo|klo|trus|terus|the one|only|just|what about|and)\b")
@@ -104,6 +112,9 @@ def route(parse: Parse, evidence: Evidence, context: ConversationContext) -> Rou
                          f"the catalog finds {evidence.catalog[0].title!r} by {topic.entity} on the whole message")
         return Route(ACTIONS[intent], parse, f"nothing in the knowledge is near ({intent})")
     # 7. The NLU's intent, with the whole message's catalog evidence for book searches.
+    if intent == "suggest_purchase" and not _SUGGESTS.search(fold(parse.text)) and not context.offered_title \
+            and parse.score("search_book") >= 0.15:
+        return _book_search(parse.with_intent("search_book"), evidence)
     if intent == "search_book":
         return _book_search(parse, evidence)
     return Route(ACTIONS.get(intent, "action_fallback"), parse, f"the NLU's {intent}")

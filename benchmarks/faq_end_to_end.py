@@ -1,8 +1,8 @@
 """FAQ questions end to end: what a patron actually gets back through the whole stack.
 
 `faq_retrieval.py` measures the retrieval alone. Here each held-out question goes, as the first
-message of a fresh conversation, through the gateway (POST /api/chat) -> Rasa NLU and policies
--> action server -> knowledge base, so intent routing counts too: a FAQ question the NLU sends
+message of a fresh conversation, through the gateway (POST /api/chat) -> Rasa NLU -> the
+answer engine -> knowledge base, so intent routing counts too: a FAQ question the NLU sends
 to the catalog search is a miss. Each reply is sorted into
 
 * answered right: the expected entry's answer (Indonesian or English) is in the reply;
@@ -31,7 +31,7 @@ import aiohttp
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.chat_load import start_stack, stop_stack  # noqa: E402
+from benchmarks.chat_load import start_bot, stop  # noqa: E402
 from benchmarks.faq_retrieval import FAQ_DIR, load_heldout  # noqa: E402
 from knowledge.faq import FaqItem, FaqStore  # noqa: E402
 
@@ -157,7 +157,7 @@ async def main() -> None:
     proc = None
     gateway = args.gateway
     if gateway is None:
-        proc, gateway, _ = start_stack()
+        proc, gateway = start_bot()
     try:
         print("| held-out set | " + " | ".join(OUTCOMES) + " | out-of-scope declined |")
         print("| --- " * (len(OUTCOMES) + 2) + "|")
@@ -166,7 +166,7 @@ async def main() -> None:
         if args.intent_noise:
             await intent_noise(gateway, args.intent_noise, items, args.concurrency)
     finally:
-        stop_stack(proc)
+        stop(proc)
 
 
 if __name__ == "__main__":

@@ -7,9 +7,10 @@ optional think time), and the real PTB client delivers replies to ``tests.fakes.
 with the production pacing (1 message/s per chat, 30/s per bot) unless switched off.
 1 % of updates are delivered twice (a Telegram retry) to exercise dedupe.
 
-Without ``--rasa-url`` Rasa is unreachable and every message gets the gateway's degraded reply:
-this measures the gateway alone. With ``--rasa-url`` (a running Rasa + action server, e.g. the
-one ``python -m bot run`` starts) patrons ask real questions and the replies are Rasa's.
+Without ``--rasa-url`` the NLU is unreachable and patrons send plain numbered messages that the
+engine answers with its degraded reply: this measures the gateway alone. With ``--rasa-url`` and
+``--rasa-token`` (a running Rasa NLU server, e.g. ``pustakabot nlu``) patrons ask real questions
+and the in-process answer engine answers them from the demo knowledge base.
 
 Every reply is attributed to the message it answers through the transcript (a conversation's
 ``messages`` rows: each ``out`` row belongs to the ``in`` row before it; outbox rows and the
@@ -19,7 +20,8 @@ checks — lost (a message without a processed inbox row, transcript row or deli
 duplicated (inbox or transcript rows beyond one per update, deliveries beyond one per outbox
 row) and out of order (a chat's messages recorded, or its replies delivered, in another order).
 
-    .venv/bin/python benchmarks/telegram_load.py --messages 10000 --patrons 200 --rasa-url http://127.0.0.1:5005
+    .venv/bin/python benchmarks/telegram_load.py --messages 10000 --patrons 200 \
+        --rasa-url http://127.0.0.1:5005 --rasa-token TOKEN
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ from bot.keys import outbox_key, sessions_key  # noqa: E402
 from bot.models import Conversation, Message  # noqa: E402
 from bot.render import outgoing_from_json, render_telegram  # noqa: E402
 from bot.settings import Settings  # noqa: E402
-from tests.conftest import free_port  # noqa: E402
+from tests.conftest import free_port, load_demo_data  # noqa: E402
 from tests.fakes import FakeTelegram  # noqa: E402
 
 TOKEN = "123:ABC"
@@ -84,7 +86,7 @@ def update(update_id: int, chat: int, text: str) -> dict:
 
 async def run(args: argparse.Namespace) -> int:
     """Run the load test; returns the process exit code (1 when a check failed)."""
-    logging.getLogger("bot.router").setLevel(logging.ERROR)  # one "Rasa unavailable" per message otherwise
+    logging.getLogger("bot.router").setLevel(logging.ERROR)  # one "NLU unavailable" per message otherwise
     tmp = Path(tempfile.mkdtemp(prefix="tg-load-"))
     per_patron = args.messages // args.patrons
     total = per_patron * args.patrons
@@ -92,6 +94,7 @@ async def run(args: argparse.Namespace) -> int:
         settings = Settings(
             data_dir=tmp,
             rasa_url=args.rasa_url or f"http://127.0.0.1:{free_port()}",
+            rasa_token=args.rasa_token,
             rasa_timeout=30,
             telegram_token=TOKEN,
             telegram_webhook_secret=SECRET,
@@ -102,6 +105,8 @@ async def run(args: argparse.Namespace) -> int:
             **({"database_url": args.database_url} if args.database_url else {}),
         )
         upgrade_database(settings)
+        if args.rasa_url:
+            load_demo_data(settings.effective_database_url)  # the engine answers from it
         app = create_app(settings)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
@@ -285,7 +290,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--messages", type=int, default=10_000)
     parser.add_argument("--patrons", type=int, default=200)
-    parser.add_argument("--rasa-url", default="", help="a running Rasa; empty = Rasa down (gateway only)")
+    parser.add_argument("--rasa-url", default="", help="a running Rasa NLU server; empty = NLU down (gateway only)")
+    parser.add_argument("--rasa-token", default="", help="its API token (PUSTAKABOT_RASA_TOKEN)")
     parser.add_argument("--chat-interval", type=float, default=1.0, help="pacing per chat (s); Telegram: 1")
     parser.add_argument("--rate", type=float, default=30.0, help="messages/s for the bot; Telegram: 30")
     parser.add_argument("--timeout", type=float, default=1800.0, help="give up waiting for replies after (s)")

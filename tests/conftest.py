@@ -1,4 +1,5 @@
-"""Shared fixtures: the real stack (`pustakabot run`: Rasa + action server + gateway) on free ports."""
+"""Shared fixtures: the real stack (`pustakabot run`: the Rasa NLU server + the gateway with the
+answer engine) on free ports."""
 
 from __future__ import annotations
 
@@ -57,6 +58,18 @@ def pg_url() -> Iterator[str]:
         admin.dispose()
 
 
+def load_demo_data(database_url: str) -> None:
+    """The demo catalog, e-books and events in a migrated database (what `run` loads)."""
+    from knowledge.db import make_engine, make_sessionmaker
+    from knowledge.demo import load_demo
+
+    engine = make_engine(database_url)
+    try:
+        load_demo(make_sessionmaker(engine))
+    finally:
+        engine.dispose()
+
+
 @dataclass
 class Stack:
     """A running `pustakabot run` and where to reach its parts."""
@@ -67,7 +80,7 @@ class Stack:
     faq_dir: Path
     gateway_url: str
     rasa_url: str
-    action_url: str
+    rasa_token: str
     database_url: str
     output: list[str] = field(default_factory=list)
 
@@ -103,7 +116,8 @@ def stack_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
             "PUSTAKABOT_FAQ_DIR": str(faq_dir),
             "PUSTAKABOT_PORT": str(free_port()),
             "PUSTAKABOT_RASA_PORT": str(free_port()),
-            "PUSTAKABOT_ACTION_PORT": str(free_port()),
+            # Known to the tests, so gateways they build in-process can ask the stack's NLU.
+            "PUSTAKABOT_RASA_TOKEN": f"test-{uuid.uuid4().hex}",
             "PUSTAKABOT_HOST": "127.0.0.1",
             "PUSTAKABOT_LOG_LEVEL": "INFO",
             "HF_HUB_OFFLINE": "1",
@@ -140,8 +154,8 @@ def stack(stack_env: dict[str, str]) -> Iterator[Stack]:
         data_dir=Path(env["PUSTAKABOT_DATA_DIR"]),
         faq_dir=Path(env["PUSTAKABOT_FAQ_DIR"]),
         gateway_url=f"http://{host}:{env['PUSTAKABOT_PORT']}",
-        rasa_url=f"http://{host}:{env['PUSTAKABOT_RASA_PORT']}",
-        action_url=f"http://{host}:{env['PUSTAKABOT_ACTION_PORT']}",
+        rasa_url=f"http://127.0.0.1:{env['PUSTAKABOT_RASA_PORT']}",
+        rasa_token=env["PUSTAKABOT_RASA_TOKEN"],
         database_url=f"sqlite:///{Path(env['PUSTAKABOT_DATA_DIR']) / 'pustakabot.db'}",
         output=output,
     )

@@ -1,4 +1,4 @@
-"""End to end through the real stack: web chat → gateway → Rasa → action server → knowledge."""
+"""End to end through the real stack: web chat → gateway → Rasa NLU → answer engine → knowledge."""
 
 from __future__ import annotations
 
@@ -73,7 +73,7 @@ def test_book_not_in_collection_is_said_honestly(stack: Stack) -> None:
 
 
 def test_typed_yes_to_the_suggestion_offer_records_that_book(stack: Stack) -> None:
-    # The action reads the offer from the tracker's events, as the real Rasa server sends them.
+    # The engine keeps the offer in the conversation's context record (no Rasa tracker).
     patron = sender()
     assert "belum ada di koleksi kami" in stack.texts(patron, "ada buku kalkulus lanjut ga")
     text = stack.texts(patron, "usulkan buku ini")
@@ -106,7 +106,7 @@ def test_asking_for_a_person_sets_handoff(stack: Stack) -> None:
 def test_health_reports_every_component(stack: Stack) -> None:
     response = requests.get(f"{stack.gateway_url}/healthz", timeout=10)
     assert response.status_code == 200
-    assert response.json()["components"] == {"database": "ok", "rasa": "ok", "action_server": "ok"}
+    assert response.json()["components"] == {"database": "ok", "nlu": "ok", "knowledge": "ok"}
 
 
 def test_chat_page_is_served(stack: Stack) -> None:
@@ -119,4 +119,5 @@ def test_chat_page_is_served(stack: Stack) -> None:
 
 def test_logs_are_prefixed_per_process(stack: Stack) -> None:
     prefixes = {line.split("]", 1)[0] + "]" for line in stack.output if line.startswith("[")}
-    assert {"[rasa]", "[actions]", "[gateway]", "[run]"} <= prefixes
+    assert {"[rasa]", "[gateway]", "[run]"} <= prefixes
+    assert "[actions]" not in prefixes  # no action server any more: the engine runs in the gateway

@@ -13,18 +13,19 @@ from tests.conftest import free_port
 
 @pytest.fixture
 def dead_port() -> int:
-    """A port nothing listens on (Rasa and the action server are "down")."""
+    """A port nothing listens on (the NLU is "down")."""
     return free_port()
 
 
 @pytest.fixture
 def gateway_settings(tmp_path: Path, dead_port: int) -> Settings:
-    """Settings with a migrated SQLite database; Rasa and actions unreachable unless overridden."""
+    """Settings with a migrated SQLite database; the NLU unreachable; lexical FAQ retrieval (the
+    embedding model is tested in tests/knowledge)."""
     settings = Settings(
         data_dir=tmp_path,
         rasa_url=f"http://127.0.0.1:{dead_port}",
-        action_server_url=f"http://127.0.0.1:{dead_port}",
         rasa_timeout=3,
+        embedding_model="",
     )
     upgrade_database(settings)
     return settings

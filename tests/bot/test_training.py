@@ -12,14 +12,12 @@ from bot.settings import ROOT, Settings
 def test_fingerprint_follows_training_inputs(tmp_path, monkeypatch) -> None:
     nlu = tmp_path / "nlu"
     (nlu / "data").mkdir(parents=True)
-    (nlu / "domain.yml").write_text("version: '3.1'\n")
     data = nlu / "data" / "nlu.yml"
     data.write_text("nlu: []\n")
     config = tmp_path / "config.yml"
     config.write_text("pipeline: []\n")
     monkeypatch.setattr(training, "ROOT", tmp_path)
     monkeypatch.setattr(training, "CONFIG", config)
-    monkeypatch.setattr(training, "DOMAIN", nlu / "domain.yml")
     first = training.fingerprint()
     assert training.fingerprint() == first
     data.write_text("nlu: [x]\n")

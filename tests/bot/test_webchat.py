@@ -1,4 +1,4 @@
-"""The web chat contract: validation, degraded mode when Rasa is down, health."""
+"""The web chat contract: validation, degraded mode when the NLU is down, health."""
 
 from __future__ import annotations
 
@@ -30,14 +30,23 @@ async def test_bad_input_gets_a_clear_4xx_json_error(aiohttp_client, gateway_set
         assert data["error"]["message"]
 
 
-async def test_rasa_down_gives_a_polite_reply_not_an_error(aiohttp_client, gateway_settings: Settings) -> None:
+async def test_nlu_down_answers_what_the_knowledge_is_sure_of(aiohttp_client, gateway_settings: Settings) -> None:
     client = await aiohttp_client(create_app(gateway_settings))
-    response = await client.post("/api/chat", json={"sender_id": "p1", "text": "jam buka perpus?"})
+    response = await client.post("/api/chat", json={"sender_id": "p1", "text": "jam buka perpustakaan hari sabtu?"})
+    assert response.status == 200
+    data = await response.json()
+    assert data["handoff"] is False
+    assert "08.00" in data["messages"][0]["text"] and "gangguan" not in data["messages"][0]["text"]
+
+
+async def test_nlu_down_gives_a_polite_reply_not_an_error(aiohttp_client, gateway_settings: Settings) -> None:
+    client = await aiohttp_client(create_app(gateway_settings))
+    response = await client.post("/api/chat", json={"sender_id": "p1", "text": "qwerty zxcv"})
     assert response.status == 200
     data = await response.json()
     assert data["handoff"] is False
     assert "gangguan" in data["messages"][0]["text"]
-    response = await client.post("/api/chat", json={"sender_id": "p1", "text": "what time do you open?"})
+    response = await client.post("/api/chat", json={"sender_id": "p1", "text": "what do you think about it?"})
     assert "trouble" in (await response.json())["messages"][0]["text"]
 
 
@@ -46,7 +55,7 @@ async def test_health_is_503_while_a_component_is_down(aiohttp_client, gateway_s
     response = await client.get("/healthz")
     assert response.status == 503
     data = await response.json()
-    assert data["components"] == {"database": "ok", "rasa": "down", "action_server": "down"}
+    assert data["components"] == {"database": "ok", "nlu": "down", "knowledge": "ok"}
 
 
 async def test_transcript_keeps_every_message(aiohttp_client, gateway_settings: Settings) -> None:
@@ -57,13 +66,13 @@ async def test_transcript_keeps_every_message(aiohttp_client, gateway_settings: 
 
     app = create_app(gateway_settings)
     client = await aiohttp_client(app)
-    await client.post("/api/chat", json={"sender_id": "p2", "text": "halo"})
+    await client.post("/api/chat", json={"sender_id": "p2", "text": "qwerty"})
     async with app[sessions_key]() as session:
         conv = await session.scalar(select(Conversation).where(Conversation.external_id == "p2"))
         assert conv is not None and conv.channel == "web"
         rows = (await session.scalars(select(Message).where(Message.conversation_id == conv.id).order_by(Message.id))).all()
     assert [(m.direction, m.author) for m in rows] == [("in", "patron"), ("out", "system")]
-    assert rows[0].text == "halo"
+    assert rows[0].text == "qwerty"
 
 
 async def test_gateway_runs_on_postgresql(aiohttp_client, pg_url: str, dead_port: int) -> None:
@@ -76,13 +85,13 @@ async def test_gateway_runs_on_postgresql(aiohttp_client, pg_url: str, dead_port
     settings = Settings(
         database_url=pg_url,
         rasa_url=f"http://127.0.0.1:{dead_port}",
-        action_server_url=f"http://127.0.0.1:{dead_port}",
         rasa_timeout=3,
+        embedding_model="",
     )
     upgrade_database(settings)
     app = create_app(settings)
     client = await aiohttp_client(app)
-    response = await client.post("/api/chat", json={"sender_id": "pg1", "text": "halo"})
+    response = await client.post("/api/chat", json={"sender_id": "pg1", "text": "qwerty"})
     assert response.status == 200
     health = await (await client.get("/healthz")).json()
     assert health["components"]["database"] == "ok"
@@ -97,7 +106,7 @@ def test_servers_refuse_an_unmigrated_database(tmp_path) -> None:
 
     runner = CliRunner()
     env = {"PUSTAKABOT_DATA_DIR": str(tmp_path)}
-    for command in ("gateway", "actions"):
+    for command in ("gateway",):
         result = runner.invoke(main, [command], env=env)
         assert result.exit_code != 0
         assert "pustakabot db upgrade" in result.output

@@ -13,6 +13,7 @@ from aiohttp import web
 from bot.app import create_app
 from bot.cli import upgrade_database
 from bot.settings import Settings
+from tests.conftest import load_demo_data
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -44,10 +45,12 @@ def browser_settings(tmp_path: Path, **values: Any) -> Settings:
     """Settings for a gateway on a throw-away migrated database, staffed around the clock."""
     schedule = tmp_path / "schedule.yml"
     schedule.write_text(ALWAYS_OPEN, encoding="utf-8")
+    values.setdefault("embedding_model", "")  # lexical FAQ retrieval: the console is under test here
     settings = Settings(
         data_dir=tmp_path, staff_schedule_file=schedule, console_cookie_secure="false", **values
     )
     upgrade_database(settings)
+    load_demo_data(settings.effective_database_url)
     return settings
 
 

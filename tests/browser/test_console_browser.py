@@ -76,7 +76,7 @@ async def _state(app: Any, external_id: str) -> ConversationState:
 async def test_telegram_patron_to_librarian_and_back_to_the_bot(browser, stack, tmp_path: Path) -> None:
     async with FakeTelegram(token=TOKEN) as fake:
         settings = browser_settings(
-            tmp_path, rasa_url=stack.rasa_url, action_server_url=stack.action_url, rasa_timeout=30,
+            tmp_path, rasa_url=stack.rasa_url, rasa_token=stack.rasa_token, rasa_timeout=30,
             telegram_token=TOKEN, telegram_webhook_secret=TG_SECRET, telegram_api_base_url=fake.base_url,
             telegram_chat_interval=0.0,
         )
@@ -174,7 +174,7 @@ async def test_telegram_patron_to_librarian_and_back_to_the_bot(browser, stack, 
 
 async def test_patron_html_is_text_and_forms_need_csrf(browser, tmp_path: Path) -> None:
     dead = free_port()
-    settings = browser_settings(tmp_path, rasa_url=f"http://127.0.0.1:{dead}", action_server_url=f"http://127.0.0.1:{dead}")
+    settings = browser_settings(tmp_path, rasa_url=f"http://127.0.0.1:{dead}")
     async with serve(settings) as (app, base):
         await _staff(app, ("rina", "Rina"))
         import aiohttp
@@ -228,7 +228,7 @@ async def _settled(page: Any, timeout: float = 20) -> None:
 
 async def test_two_agents_race_to_claim_in_two_browsers(browser, tmp_path: Path) -> None:
     dead = free_port()
-    settings = browser_settings(tmp_path, rasa_url=f"http://127.0.0.1:{dead}", action_server_url=f"http://127.0.0.1:{dead}")
+    settings = browser_settings(tmp_path, rasa_url=f"http://127.0.0.1:{dead}")
     async with serve(settings) as (app, base):
         await _staff(app, ("rina", "Rina"), ("budi", "Budi"))
         import aiohttp
@@ -258,7 +258,7 @@ async def test_two_agents_race_to_claim_in_two_browsers(browser, tmp_path: Path)
 
 async def test_queue_updates_live_with_an_unread_badge_in_the_title(browser, tmp_path: Path) -> None:
     dead = free_port()
-    settings = browser_settings(tmp_path, rasa_url=f"http://127.0.0.1:{dead}", action_server_url=f"http://127.0.0.1:{dead}")
+    settings = browser_settings(tmp_path, rasa_url=f"http://127.0.0.1:{dead}")
     async with serve(settings) as (app, base):
         await _staff(app, ("rina", "Rina"))
         context = await browser.new_context()

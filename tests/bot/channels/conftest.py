@@ -40,8 +40,8 @@ def channel_settings(tmp_path: Path, dead_port: int, **overrides: Any) -> Settin
     values: dict[str, Any] = {
         "data_dir": tmp_path,
         "rasa_url": f"http://127.0.0.1:{dead_port}",
-        "action_server_url": f"http://127.0.0.1:{dead_port}",
         "rasa_timeout": 3,
+        "embedding_model": "",
         "telegram_chat_interval": 0.0,
         **overrides,
     }

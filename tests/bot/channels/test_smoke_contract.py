@@ -21,5 +21,6 @@ async def test_webhook_update_gets_a_reply_on_the_fake(aiohttp_client, tg_settin
     assert response.status == 200
     sent = await fake_telegram.wait_for_sent(1, timeout=10)
     assert sent[0]["chat_id"] == 5123498877
-    assert "gangguan" in sent[0]["text"]
+    # The NLU is down here; the FAQ is sure of this question, so the patron still gets the answer.
+    assert "08.00" in sent[0]["text"]
     assert sent[0]["parse_mode"] == "HTML"

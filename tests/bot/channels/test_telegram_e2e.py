@@ -1,7 +1,7 @@
-"""Telegram with real answers: gateway in-process, the stack's real Rasa and action server.
+"""Telegram with real answers: gateway (and its answer engine) in-process, the stack's real NLU.
 
 Only Telegram's servers are fake (``FakeTelegram``); the update goes webhook → inbox →
-router → Rasa → actions → knowledge base → outbox → PTB's ``sendMessage``.
+router → Rasa NLU → answer engine → knowledge base → outbox → PTB's ``sendMessage``.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from bot.app import create_app
 from bot.cli import upgrade_database
 from bot.settings import Settings
 from tests.bot.channels.conftest import TG_SECRET, TOKEN, tg_update
-from tests.conftest import Stack
+from tests.conftest import Stack, load_demo_data
 from tests.fakes import FakeTelegram
 
 HEADERS = {"X-Telegram-Bot-Api-Secret-Token": TG_SECRET}
@@ -24,8 +24,7 @@ async def test_telegram_patron_gets_real_catalog_answers_and_buttons(
 ) -> None:
     settings = Settings(
         data_dir=tmp_path,
-        rasa_url=stack.rasa_url,
-        action_server_url=stack.action_url,
+        rasa_url=stack.rasa_url, rasa_token=stack.rasa_token,
         database_url=f"sqlite:///{tmp_path / 'gateway.db'}",
         rasa_timeout=60,
         telegram_token=TOKEN,
@@ -34,6 +33,7 @@ async def test_telegram_patron_gets_real_catalog_answers_and_buttons(
         telegram_chat_interval=0.0,
     )
     upgrade_database(settings)
+    load_demo_data(settings.effective_database_url)  # the engine runs in this gateway, on this database
     client = await aiohttp_client(create_app(settings))
     chat = random.randrange(5_000_000_000, 6_000_000_000)  # a fresh Rasa tracker per run
 

@@ -44,7 +44,13 @@ async def test_librarian_reply_goes_out_on_telegram_with_delivery_status(
     await client.post("/webhooks/telegram", json=tg_update(2, CHAT, "buku saya hilang"), headers=HEADERS)
 
     csrf = await login(client, "rina")
-    queue = await (await client.get("/console/")).text()
+    # The webhook acknowledges before the inbox has processed the update: wait for it to show.
+    deadline = asyncio.get_running_loop().time() + 10
+    queue = ""
+    while "buku saya hilang" not in queue and asyncio.get_running_loop().time() < deadline:
+        queue = await (await client.get("/console/")).text()
+        if "buku saya hilang" not in queue:
+            await asyncio.sleep(0.05)
     assert "Ana Silva" in queue and "Telegram" in queue and "buku saya hilang" in queue
     async with app[sessions_key]() as session:
         conv_id = await session.scalar(select(Conversation.id).where(Conversation.external_id == str(CHAT)))

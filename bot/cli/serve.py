@@ -1,0 +1,110 @@
+"""Serving: `run` (the supervised stack), `nlu` and `gateway` alone."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import sys
+from pathlib import Path
+
+import click
+
+from bot.cli import configure_logging, load_settings, main, require_migrated, upgrade_database
+from bot.settings import ROOT, Settings
+from bot.supervisor import Child
+
+
+@main.command()
+@click.option("--no-train", is_flag=True, help="Use the existing model even if data changed.")
+def run(no_train: bool) -> None:
+    """Migrate, load the demo data if empty, train the NLU if needed, and start every server."""
+    from bot.supervisor import say, supervise
+    from bot.training import TrainingError, model_path, train
+    from knowledge.db import make_engine, make_sessionmaker
+    from knowledge.demo import catalog_is_empty, load_demo
+
+    settings = load_settings()
+    configure_logging(settings)
+    say("migrating the database")
+    upgrade_database(settings)
+    if settings.load_demo:
+        engine = make_engine(settings.effective_database_url)
+        sessions = make_sessionmaker(engine)
+        if catalog_is_empty(sessions):
+            say("loading the demo knowledge base")
+            for report in load_demo(sessions, tz=settings.timezone):
+                say(report.summary())
+        engine.dispose()
+    try:
+        model = model_path(settings) if no_train and model_path(settings).exists() else None
+        if model is None:
+            say("checking the Rasa NLU model (trains only when data or config changed)")
+            model = train(settings)
+    except TrainingError as exc:
+        say(exc.output)
+        raise click.ClickException("Training failed; see the output above.") from exc
+    # Rasa's HTTP API can replace the model: loopback only, and a token the gateway alone knows.
+    token = settings.rasa_token.get_secret_value() or secrets.token_urlsafe(24)
+    children = [nlu_child(settings, model, token=token, host="127.0.0.1")]
+    py = sys.executable
+    children.append(Child("gateway", [py, "-m", "bot", "gateway"], env={"PUSTAKABOT_RASA_TOKEN": token}))
+    if settings.catalog_sync_configured:
+        minutes = f"{settings.sync_interval_minutes:g}"
+        children.append(Child("sync", [py, "-m", "bot", "catalog", "sync", "--every", minutes]))
+    base = f"http://{settings.host}:{settings.port}"
+    code = asyncio.run(supervise(children, health_url=f"{base}/healthz", chat_url=f"{base}/"))
+    sys.exit(code)
+
+
+def nlu_child(settings: Settings, model: Path, *, token: str, host: str) -> Child:
+    """Rasa serving the NLU model over its HTTP API (``POST /model/parse``), token-protected."""
+    from bot.training import rasa_env
+
+    return Child(
+        "rasa",
+        [
+            str(settings.rasa_venv / "bin" / "rasa"), "run", "--enable-api", "--auth-token", token,
+            "--model", str(model), "--interface", host, "--port", str(settings.rasa_port),
+        ],
+        env=rasa_env(settings),
+        cwd=str(ROOT),
+        secrets=(token,),
+    )
+
+
+@main.command()
+@click.option("--interface", default="127.0.0.1", show_default=True,
+              help="Address Rasa binds to (a container's own network: 0.0.0.0).")
+def nlu(interface: str) -> None:
+    """Start only the Rasa NLU server (needs PUSTAKABOT_RASA_TOKEN; trains first if needed)."""
+    from bot.supervisor import supervise
+    from bot.training import train
+
+    settings = load_settings()
+    configure_logging(settings)
+    token = settings.rasa_token.get_secret_value()
+    if not token:
+        raise click.ClickException("Set PUSTAKABOT_RASA_TOKEN: Rasa's HTTP API must not run without a token.")
+    child = nlu_child(settings, train(settings), token=token, host=interface)
+    sys.exit(asyncio.run(supervise([child], health_url=None, chat_url="")))
+
+
+@main.command()
+def gateway() -> None:
+    """Start only the gateway (web chat, webhooks, console) with the answer engine."""
+    from aiohttp import web
+
+    from bot.app import create_app
+
+    settings = load_settings()
+    configure_logging(settings)
+    require_migrated(settings)
+    from bot.health import AccessLogger
+
+    web.run_app(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        print=None,
+        access_log_class=AccessLogger,
+    )
