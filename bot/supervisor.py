@@ -2,7 +2,7 @@
 supervisor.
 
 Each child's output is prefixed with its name; Ctrl-C (or SIGTERM) stops all of them cleanly;
-a child that dies is reported and the others are stopped, with a non-zero exit.
+a child that dies is reported and restarted with backoff while the others keep running.
 """
 
 from __future__ import annotations
@@ -79,16 +79,31 @@ async def wait_healthy(url: str, timeout: float) -> bool:
 
 
 async def supervise(
-    children: list[Child], *, health_url: str | None, chat_url: str, startup_timeout: float = 300
+    children: list[Child],
+    *,
+    health_url: str | None,
+    chat_url: str,
+    startup_timeout: float = 300,
+    backoff: float = 1.0,
+    max_backoff: float = 30.0,
+    stable_after: float = 60.0,
 ) -> int:
-    """Run ``children`` until one exits or we are told to stop; return the exit code."""
+    """Run ``children`` until we are told to stop; a child that dies is restarted.
+
+    A dead child is reported and started again after ``backoff`` seconds, doubling up to
+    ``max_backoff`` while it keeps dying; a child that ran ``stable_after`` seconds starts from
+    ``backoff`` again. The others keep running meanwhile (a gateway waits for its NLU itself).
+    Returns 0 after a clean stop, 1 when a child had died during the run.
+    """
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     procs: dict[str, asyncio.subprocess.Process] = {}
-    pumps = []
-    for child in children:
+    pumps: list[asyncio.Task[None]] = []
+    deaths = 0
+
+    async def start(child: Child) -> asyncio.subprocess.Process:
         proc = await asyncio.create_subprocess_exec(
             *child.argv,
             stdout=asyncio.subprocess.PIPE,
@@ -102,6 +117,24 @@ async def supervise(
         assert proc.stdout is not None
         pumps.append(asyncio.create_task(_pump(child.name, proc.stdout, child.secrets)))
         say(f"started {child.name} (pid {proc.pid})")
+        return proc
+
+    async def keep(child: Child) -> None:
+        nonlocal deaths
+        delay = backoff
+        while not stop.is_set():
+            started = loop.time()
+            proc = await start(child)
+            code = await proc.wait()
+            if stop.is_set():
+                return
+            deaths += 1
+            if loop.time() - started >= stable_after:
+                delay = backoff
+            say(f"ERROR: {child.name} exited unexpectedly with code {code}; restarting it in {delay:.0f}s")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=delay)
+            delay = min(max_backoff, delay * 2)
 
     async def announce() -> None:
         if health_url is None:
@@ -112,26 +145,19 @@ async def supervise(
             say(f"not healthy after {startup_timeout:.0f}s; see {health_url}")
 
     announcer = asyncio.create_task(announce())
-    waiters = {asyncio.create_task(p.wait()): name for name, p in procs.items()}
-    stopper = asyncio.create_task(stop.wait())
-    done, _ = await asyncio.wait([*waiters, stopper], return_when=asyncio.FIRST_COMPLETED)
-    code = 0
-    for task in done:
-        if task in waiters:
-            name = waiters[task]
-            say(f"ERROR: {name} exited unexpectedly with code {task.result()}; stopping the others")
-            code = 1
-    if stopper in done:
-        say("stopping…")
+    keepers = [asyncio.create_task(keep(child)) for child in children]
+    await stop.wait()
+    say("stopping…")
     announcer.cancel()
     await _terminate(procs)
+    await asyncio.gather(*keepers, return_exceptions=True)
     for pump in pumps:
-        with contextlib.suppress(asyncio.CancelledError):
+        with contextlib.suppress(asyncio.CancelledError, TimeoutError):
             await asyncio.wait_for(pump, timeout=2)
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.remove_signal_handler(sig)
     say("stopped")
-    return code
+    return 1 if deaths else 0
 
 
 async def _terminate(procs: dict[str, asyncio.subprocess.Process], grace: float = 10) -> None:

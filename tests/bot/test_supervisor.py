@@ -1,4 +1,4 @@
-"""The supervisor with real child processes: prefixes, a dying child, Ctrl-C."""
+"""The supervisor with real child processes: prefixes, a dying child restarted, Ctrl-C."""
 
 from __future__ import annotations
 
@@ -23,16 +23,33 @@ async def health_url(aiohttp_server) -> str:
     return str(server.make_url("/healthz"))
 
 
-async def test_a_child_that_dies_is_reported_and_the_others_stopped(health_url: str, capsys) -> None:
+async def test_a_child_that_dies_is_restarted_and_the_others_keep_running(health_url: str, tmp_path, capsys) -> None:
+    starts = tmp_path / "starts"
+    sleeper = tmp_path / "sleeper"
+    crasher = (
+        "import sys, time\n"
+        f"open({str(starts)!r}, 'a').write('x')\n"
+        "print('boom', flush=True); time.sleep(0.3); sys.exit(3)\n"
+    )
     children = [
-        Child("sleeper", [PY, "-c", "import time; print('up', flush=True); time.sleep(60)"]),
-        Child("crasher", [PY, "-c", "import sys, time; print('boom', flush=True); time.sleep(0.5); sys.exit(3)"]),
+        Child("sleeper", [PY, "-c", f"import time; open({str(sleeper)!r}, 'a').write('x'); print('up', flush=True); time.sleep(60)"]),
+        Child("crasher", [PY, "-c", crasher]),
     ]
-    code = await asyncio.wait_for(supervise(children, health_url=health_url, chat_url="x", startup_timeout=5), 30)
+
+    async def interrupt_after_two_restarts() -> None:
+        while not (starts.exists() and len(starts.read_text()) >= 3):
+            await asyncio.sleep(0.1)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    task = asyncio.create_task(interrupt_after_two_restarts())
+    code = await asyncio.wait_for(
+        supervise(children, health_url=health_url, chat_url="x", startup_timeout=5, backoff=0.2), 60
+    )
+    await task
     out = capsys.readouterr().out
-    assert code == 1
-    assert "[sleeper]  up" in out and "[crasher]  boom" in out
-    assert "ERROR: crasher exited unexpectedly with code 3" in out
+    assert code == 1  # a child died during the run
+    assert out.count("[crasher]  boom") >= 3 and "ERROR: crasher exited unexpectedly with code 3; restarting" in out
+    assert sleeper.read_text() == "x"  # started once: the others were never stopped
     assert "stopped" in out
 
 
