@@ -1,7 +1,7 @@
 """conversation context: the answer engine's typed record, stored with the conversation
 
-Revision ID: b0004
-Revises: b0002, b0003
+Revision ID: b0005
+Revises: b0003, b0004
 Create Date: 2026-12-01 18:40:00
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "b0004"
-down_revision = ("b0002", "b0003")
+revision = "b0005"
+down_revision = ("b0003", "b0004")
 branch_labels = None
 depends_on = None
 
