@@ -7,7 +7,7 @@
   patron's name from ``contacts``) are persisted in the inbox (deduplicated by ``wamid``),
   ``statuses`` update the outbox rows they belong to (:mod:`bot.receipts`), and only then the
   webhook is acknowledged. A signed body that is not the expected shape is acknowledged with 200
-  and the skip logged: WhatsApp retries anything else for days, and a retry cannot fix it.
+  and the skip logged: WhatsApp keeps retrying anything else for hours, and a retry cannot fix it.
 
 Handled: text, reply-button and list replies (their id is the button payload), template
 quick-reply buttons. Images, stickers, audio and voice notes, video, documents, locations,
