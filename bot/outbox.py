@@ -44,6 +44,7 @@ K = TypeVar("K", bound=Hashable)
 Step = Callable[[K], Awaitable["bool | float"]]
 
 WEB = "web"
+RECEIPT_RETENTION = timedelta(days=30)  # delivery reports arrive within days
 HUMAN_AGENT = "HUMAN_AGENT"
 CHANNEL_NAMES = {"messenger": "Messenger", "instagram": "Instagram", "telegram": "Telegram", "whatsapp": "WhatsApp"}
 
@@ -247,25 +248,25 @@ class Outbox:
             return None, None  # approved templates may be sent at any time
         name = CHANNEL_NAMES.get(conv.channel, conv.channel)
         if conv.last_inbound_at is None:
-            return None, f"Pesan tidak bisa dikirim: pasien belum pernah mengirim pesan di {name}."
+            return None, f"Pesan tidak bisa dikirim: pemustaka belum pernah mengirim pesan di {name}."
         age = utcnow() - aware(conv.last_inbound_at)
         if age <= timedelta(hours=BOT_WINDOW_HOURS):
             return None, None
         if author in ("bot", "system"):
             return None, (
-                f"Pesan otomatis tidak bisa dikirim: sudah lebih dari 24 jam sejak pesan terakhir pasien di {name}."
+                f"Pesan otomatis tidak bisa dikirim: sudah lebih dari 24 jam sejak pesan terakhir pemustaka di {name}."
             )
         if channel.uses_templates:
             problem = channel.template_problem()
             if problem is not None:
                 return None, (
-                    f"Pesan tidak bisa dikirim: sudah lebih dari 24 jam sejak pesan terakhir pasien di {name}, "
+                    f"Pesan tidak bisa dikirim: sudah lebih dari 24 jam sejak pesan terakhir pemustaka di {name}, "
                     f"dan {problem}"
                 )
             return TEMPLATE_TAG, None
         if age <= timedelta(days=HUMAN_AGENT_DAYS):
             return HUMAN_AGENT, None
-        return None, f"Pesan tidak bisa dikirim: sudah lebih dari 7 hari sejak pesan terakhir pasien di {name}."
+        return None, f"Pesan tidak bisa dikirim: sudah lebih dari 7 hari sejak pesan terakhir pemustaka di {name}."
 
     # --- worker ----------------------------------------------------------------------------
 
@@ -298,6 +299,8 @@ class Outbox:
             await asyncio.sleep(self.sweep_interval)
             try:
                 await self.resume()
+                before = utcnow() - RECEIPT_RETENTION
+                await self.writer.run(lambda session: receipts.expire(session, before))
             except Exception:  # noqa: BLE001
                 log.exception("outbox sweep failed")
 

@@ -13,7 +13,9 @@ Both functions run inside a :class:`~bot.group_commit.GroupCommit` job and are i
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from datetime import datetime
+
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channel_models import FAILED, OutboxItem, Receipt
@@ -74,3 +76,9 @@ async def apply_status(
         await _fail_outbox(session, row.outbox_id, reason)
     await session.flush()
     return row.outbox_id
+
+
+async def expire(session: AsyncSession, before: datetime) -> int:
+    """Delete receipts last updated before ``before`` (reports come within days); returns how many."""
+    result = await session.execute(delete(Receipt).where(Receipt.updated_at < before))
+    return int(getattr(result, "rowcount", 0) or 0)

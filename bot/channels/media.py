@@ -34,7 +34,7 @@ LABELS_EN = {
     "lokasi": "locations",
     "kontak": "contact cards",
     "pesanan": "orders",
-    "pesan": "this kind of message",
+    "jenis pesan ini": "this kind of message",
 }
 
 
@@ -49,7 +49,7 @@ def unsupported_label(msg: Incoming) -> str | None:
     """The Indonesian label of the unreadable content of ``msg``, or None for a normal message."""
     for attachment in msg.attachments:
         if attachment.get("unsupported"):
-            return str(attachment.get("label") or "pesan")
+            return str(attachment.get("label") or "jenis pesan ini")
     return None
 
 

@@ -66,8 +66,8 @@ UNSUPPORTED = {
     "location": "lokasi",
     "contacts": "kontak",
     "order": "pesanan",
-    "unsupported": "pesan",
-    "unknown": "pesan",
+    "unsupported": "jenis pesan ini",
+    "unknown": "jenis pesan ini",
 }
 IGNORED = {"reaction", "system", "request_welcome", "ephemeral"}
 
@@ -232,7 +232,7 @@ def _parse_message(message: dict[str, Any], names: dict[str, str]) -> Incoming |
         return None
     if kind == "audio" and isinstance(message.get("audio"), dict) and message["audio"].get("voice"):
         kind = "voice"
-    label = UNSUPPORTED.get(kind, "pesan")
+    label = UNSUPPORTED.get(kind, "jenis pesan ini")
     detail = message.get(kind) if isinstance(message.get(kind), dict) else {}
     attachment = {"type": kind or "unknown", "unsupported": True, "label": label}
     for key in ("id", "mime_type"):

@@ -210,7 +210,7 @@ async def test_odd_signed_bodies_are_acknowledged_and_skipped(aiohttp_client, wa
     # Only the well-formed-enough interactive message (an unsupported kind) is answered politely.
     if b"wamid.odd2" in raw:
         (reply,) = await fake_whatsapp.wait_for_sent(1)
-        assert "belum bisa membuka pesan" in reply["text"]["body"]
+        assert "belum bisa membuka jenis pesan ini" in reply["text"]["body"]
     else:
         assert await _count(app, InboxItem) == 0
 
@@ -258,6 +258,9 @@ async def test_a_failed_report_before_the_send_returned_still_fails_the_row(wa_s
         async with sessions() as session:
             row = await session.get(OutboxItem, item_id)
             assert row is not None and row.status == FAILED and row.reason == "ditolak"
+        async with sessions.begin() as session:  # the outbox sweeper forgets old receipts
+            assert await receipts.expire(session, utcnow() - timedelta(days=30)) == 0
+            assert await receipts.expire(session, utcnow() + timedelta(seconds=1)) == 1
     finally:
         await engine.dispose()
 
