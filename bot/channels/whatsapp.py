@@ -173,13 +173,16 @@ def parse_webhook(payload: dict[str, Any], phone_number_id: str = "") -> Parsed:
                 continue
             for error in _dicts(value.get("errors")):
                 log.warning("WhatsApp reported error %s: %s", error.get("code"), error.get("title"))
-            names = {
-                str(c.get("wa_id")): str((c.get("profile") or {}).get("name") or "")
-                for c in _dicts(value.get("contacts"))
-                if isinstance(c.get("profile") or {}, dict)
-            }
+            contacts = [c for c in _dicts(value.get("contacts")) if isinstance(c.get("profile") or {}, dict)]
+            names: dict[str, str] = {}
+            for c in contacts:
+                name = str((c.get("profile") or {}).get("name") or "")
+                for key in ("wa_id", "user_id"):
+                    if c.get(key):
+                        names[str(c[key])] = name
+            only_user = str(contacts[0].get("user_id") or "") if len(contacts) == 1 else ""
             for message in _dicts(value.get("messages")):
-                item = _parse_message(message, names)
+                item = _parse_message(message, names, only_user)
                 if item is not None:
                     found.append((int(item.timestamp.timestamp()) if item.timestamp else 0, item))
             for status in _dicts(value.get("statuses")):
@@ -191,8 +194,15 @@ def parse_webhook(payload: dict[str, Any], phone_number_id: str = "") -> Parsed:
     return out
 
 
-def _parse_message(message: dict[str, Any], names: dict[str, str]) -> Incoming | None:
-    sender = str(message.get("from") or "")
+def is_bsuid(external_id: str) -> bool:
+    """True for a business-scoped user id (``ID.1234…``, ``US.ENT.1234…``), False for a phone number."""
+    return not external_id.isdigit() and "." in external_id
+
+
+def _parse_message(message: dict[str, Any], names: dict[str, str], only_user: str = "") -> Incoming | None:
+    # A patron who adopted a WhatsApp username may come without a phone number: then the
+    # business-scoped user id (BSUID) is the conversation (and the send recipient).
+    sender = str(message.get("from") or message.get("from_user_id") or only_user or "")
     wamid = str(message.get("id") or "")
     kind = str(message.get("type") or "")
     if not sender or not wamid:
@@ -255,6 +265,11 @@ def _parse_status(status: dict[str, Any]) -> Status | None:
         details = first.get("error_data", {}).get("details") if isinstance(first.get("error_data"), dict) else None
         reason, _ = error_reason(first.get("code"), str(first.get("title") or first.get("message") or details or ""))
     return Status(wamid=wamid, status=state, recipient=str(status.get("recipient_id") or ""), reason=reason)
+
+
+def _address(external_id: str) -> dict[str, str]:
+    """``to`` for a phone number, ``recipient`` for a business-scoped user id."""
+    return {"recipient": external_id} if is_bsuid(external_id) else {"to": external_id}
 
 
 def template_message(
@@ -370,7 +385,7 @@ class WhatsAppChannel(Channel):
             DeliveryError: the Cloud API refused (see ``permanent``).
         """
         await self.pacer.wait(to)
-        body = {"recipient_type": "individual", "to": to, **template_body(name, language or self.language, parameters)}
+        body = {"recipient_type": "individual", **_address(to), **template_body(name, language or self.language, parameters)}
         return await self._post(body, template=name)
 
     def _parts(self, message: Outgoing, tag: str | None) -> tuple[list[dict[str, Any]], str | None]:
@@ -403,7 +418,7 @@ class WhatsAppChannel(Channel):
             if i < skip:
                 continue
             await self.pacer.wait(external_id)
-            wamid = await self._post({"recipient_type": "individual", "to": external_id, **part}, template=template)
+            wamid = await self._post({"recipient_type": "individual", **_address(external_id), **part}, template=template)
             if wamid:
                 ids.append(wamid)
             if progress is not None and i + 1 < len(parts):

@@ -137,7 +137,7 @@ class FakeWhatsApp:
             self._changed.notify_all()
         if request.match_info["phone_number_id"] != self.phone_number_id:
             return self._error(100, message="(#100) Unsupported post request. Object does not exist", status=400)
-        if body.get("messaging_product") != "whatsapp" or not body.get("to") or not body.get("type"):
+        if body.get("messaging_product") != "whatsapp" or not (body.get("to") or body.get("recipient")) or not body.get("type"):
             return self._error(100, message="(#100) The parameter messaging_product is required.", status=400)
         problem = _invalid(body)
         if problem:
@@ -145,13 +145,14 @@ class FakeWhatsApp:
         if self._failures:
             f = self._failures.popleft()
             return self._error(f.code, status=f.status)
-        wamid = "wamid." + base64.b64encode(f"HBgN{body['to']}FQIAERgS{next(self._ids):020d}".encode()).decode()
+        to = body.get("to") or body["recipient"]
+        wamid = "wamid." + base64.b64encode(f"HBgN{to}FQIAERgS{next(self._ids):020d}".encode()).decode()
         async with self._changed:
             self.sent.append({**body, "token": auth.removeprefix("Bearer "), "phone_number_id": self.phone_number_id, "wamid": wamid})
             self._changed.notify_all()
         response: dict[str, Any] = {
             "messaging_product": "whatsapp",
-            "contacts": [{"input": body["to"], "wa_id": body["to"]}],
+            "contacts": [{"input": to, **({"user_id": to} if "recipient" in body else {"wa_id": to})}],
             "messages": [{"id": wamid}],
         }
         if body["type"] == "template":

@@ -430,3 +430,18 @@ async def _transcript_with(client, conv_id: int, needle: str):  # noqa: ANN001, 
     text = await (await client.get(f"/console/c/{conv_id}/transcript")).text()
     return text if needle in text else None
 
+
+
+async def test_patron_with_a_username_and_no_phone_number_is_answered_by_bsuid(aiohttp_client, wa_settings, fake_whatsapp) -> None:
+    app = create_app(wa_settings)
+    client = await aiohttp_client(app)
+    bsuid = "ID.13491208655302741918"
+    body = text_message(WA_ID, "halo, jam buka?", wamid="wamid.HBgNbsuid1")
+    value = body["entry"][0]["changes"][0]["value"]
+    value["contacts"] = [{"profile": {"name": "Budi", "username": "budi.baca"}, "user_id": bsuid}]
+    del value["messages"][0]["from"]  # the phone number is withheld for username users
+    assert await _post(client, body) == 200
+    (reply,) = await fake_whatsapp.wait_for_sent(1)
+    assert reply["recipient"] == bsuid and "to" not in reply
+    conv = await _conversation(app, bsuid)
+    assert conv.patron_name == "Budi"
