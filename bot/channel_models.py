@@ -76,3 +76,26 @@ class TelegramCallback(Base):
     key: Mapped[str] = mapped_column(String(32), primary_key=True)
     payload: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Receipt(Base):
+    """A platform's delivery report of one message part we sent (WhatsApp ``statuses``).
+
+    ``platform_id`` is the platform's id of the part (WhatsApp ``wamid``); ``outbox_id`` is set
+    once the send call returned it (a status callback may arrive first). A ``failed`` report
+    marks the outbox row failed with ``reason``.
+    """
+
+    __tablename__ = "receipts"
+    __table_args__ = (
+        UniqueConstraint("channel", "platform_id", name="uq_receipts_channel_platform_id"),
+        Index("ix_receipts_outbox_id", "outbox_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    platform_id: Mapped[str] = mapped_column(String(255))
+    outbox_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    status: Mapped[str] = mapped_column(String(10), default=SENT)  # sent | delivered | read | failed
+    reason: Mapped[str | None] = mapped_column(Text, default=None)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

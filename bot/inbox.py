@@ -25,12 +25,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channel_models import DONE, FAILED, PENDING, InboxItem
 from bot.channels.base import Channel
+from bot.channels.media import Handler
 from bot.group_commit import GroupCommit
 from bot.messages import Incoming
 from bot.models import Conversation, utcnow
 from bot.outbox import KeyedWorkers, Outbox
 from bot.render import incoming_from_json, incoming_to_json
-from bot.router import Router
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ class Inbox:
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
-        router: Router,
+        router: Handler,
         outbox: Outbox,
         channels: dict[str, Channel],
         *,

@@ -10,6 +10,7 @@ from bot.console.hub import ConsoleHub
 from bot.console.limiter import LoginLimiter
 from bot.handoff import HandoffService
 from bot.channels.telegram import TelegramChannel
+from bot.channels.whatsapp import WhatsAppChannel
 from bot.inbox import Inbox
 from bot.outbox import Outbox
 from bot.nlu import NluClient
@@ -32,3 +33,4 @@ login_limiter_key = web.AppKey("login_limiter", LoginLimiter)
 outbox_key = web.AppKey("outbox", Outbox)
 inbox_key = web.AppKey("inbox", Inbox)
 telegram_key = web.AppKey("telegram", TelegramChannel)
+whatsapp_key = web.AppKey("whatsapp", WhatsAppChannel)

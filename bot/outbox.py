@@ -12,6 +12,10 @@ are remembered (``parts_sent``) and not sent twice.
 Meta messaging window: bot messages only within 24 hours of the patron's last message; staff
 messages (author other than ``bot``/``system``) between 24 hours and 7 days go out with the
 ``HUMAN_AGENT`` tag; later ones are refused with a clear reason (:meth:`Outbox.check_window`).
+WhatsApp (``uses_templates``): after 24 hours staff messages go out as the configured
+staff-reply template (refused with the reason when none is configured); template messages
+themselves (reminders, announcements) may go out at any time. Ids the channel returns for the
+parts it sent are kept as receipts, so later status reports update the row (:mod:`bot.receipts`).
 """
 
 from __future__ import annotations
@@ -27,7 +31,8 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channel_models import FAILED, PENDING, SENT, OutboxItem
-from bot.channels.base import BOT_WINDOW_HOURS, HUMAN_AGENT_DAYS, Channel, DeliveryError
+from bot import receipts
+from bot.channels.base import BOT_WINDOW_HOURS, HUMAN_AGENT_DAYS, TEMPLATE_TAG, Channel, DeliveryError
 from bot.group_commit import GroupCommit
 from bot.messages import Outgoing
 from bot.models import Conversation, utcnow
@@ -39,8 +44,9 @@ K = TypeVar("K", bound=Hashable)
 Step = Callable[[K], Awaitable["bool | float"]]
 
 WEB = "web"
+RECEIPT_RETENTION = timedelta(days=30)  # delivery reports arrive within days
 HUMAN_AGENT = "HUMAN_AGENT"
-CHANNEL_NAMES = {"messenger": "Messenger", "instagram": "Instagram", "telegram": "Telegram"}
+CHANNEL_NAMES = {"messenger": "Messenger", "instagram": "Instagram", "telegram": "Telegram", "whatsapp": "WhatsApp"}
 
 
 def aware(value: datetime) -> datetime:
@@ -231,24 +237,36 @@ class Outbox:
         _tag, reason = self._window(conv, author)
         return reason
 
-    def _window(self, conv: Conversation, author: str) -> tuple[str | None, str | None]:
-        """(tag, reason): tag HUMAN_AGENT for late staff messages; reason when undeliverable."""
+    def _window(
+        self, conv: Conversation, author: str, message: Outgoing | None = None
+    ) -> tuple[str | None, str | None]:
+        """(tag, reason): tag HUMAN_AGENT/TEMPLATE for late staff messages; reason when undeliverable."""
         channel = self.channels.get(conv.channel)
         if channel is None or not channel.has_window:
             return None, None
+        if message is not None and channel.is_template(message):
+            return None, None  # approved templates may be sent at any time
         name = CHANNEL_NAMES.get(conv.channel, conv.channel)
         if conv.last_inbound_at is None:
-            return None, f"Pesan tidak bisa dikirim: pasien belum pernah mengirim pesan di {name}."
+            return None, f"Pesan tidak bisa dikirim: pemustaka belum pernah mengirim pesan di {name}."
         age = utcnow() - aware(conv.last_inbound_at)
         if age <= timedelta(hours=BOT_WINDOW_HOURS):
             return None, None
         if author in ("bot", "system"):
             return None, (
-                f"Pesan otomatis tidak bisa dikirim: sudah lebih dari 24 jam sejak pesan terakhir pasien di {name}."
+                f"Pesan otomatis tidak bisa dikirim: sudah lebih dari 24 jam sejak pesan terakhir pemustaka di {name}."
             )
+        if channel.uses_templates:
+            problem = channel.template_problem()
+            if problem is not None:
+                return None, (
+                    f"Pesan tidak bisa dikirim: sudah lebih dari 24 jam sejak pesan terakhir pemustaka di {name}, "
+                    f"dan {problem}"
+                )
+            return TEMPLATE_TAG, None
         if age <= timedelta(days=HUMAN_AGENT_DAYS):
             return HUMAN_AGENT, None
-        return None, f"Pesan tidak bisa dikirim: sudah lebih dari 7 hari sejak pesan terakhir pasien di {name}."
+        return None, f"Pesan tidak bisa dikirim: sudah lebih dari 7 hari sejak pesan terakhir pemustaka di {name}."
 
     # --- worker ----------------------------------------------------------------------------
 
@@ -281,6 +299,8 @@ class Outbox:
             await asyncio.sleep(self.sweep_interval)
             try:
                 await self.resume()
+                before = utcnow() - RECEIPT_RETENTION
+                await self.writer.run(lambda session: receipts.expire(session, before))
             except Exception:  # noqa: BLE001
                 log.exception("outbox sweep failed")
 
@@ -311,7 +331,8 @@ class Outbox:
         if channel is None:
             await self._finish(item.id, status=FAILED, reason=f"Kanal {item.channel} belum dikonfigurasi di gateway.")
             return True
-        tag, reason = self._window(conv, item.author)
+        message = outgoing_from_json(item.message)
+        tag, reason = self._window(conv, item.author, message)
         if reason is not None:
             log.info("outbox %s not delivered: %s", item.id, reason)
             await self._finish(item.id, status=FAILED, reason=reason)
@@ -322,8 +343,8 @@ class Outbox:
 
         attempts = item.attempts + 1
         try:
-            await channel.send(
-                item.external_id, outgoing_from_json(item.message), skip=item.parts_sent, tag=tag, progress=progress
+            platform_ids = await channel.send(
+                item.external_id, message, skip=item.parts_sent, tag=tag, progress=progress
             )
         except DeliveryError as exc:
             if exc.permanent or attempts >= self.max_attempts:
@@ -336,5 +357,15 @@ class Outbox:
                 item.id, attempts=attempts, reason=exc.reason, next_attempt_at=utcnow() + timedelta(seconds=delay)
             )
             return delay
-        await self._finish(item.id, status=SENT, attempts=attempts, sent_at=utcnow(), reason=None)
+        sent = update(OutboxItem).where(OutboxItem.id == item.id).values(
+            status=SENT, attempts=attempts, sent_at=utcnow(), reason=None
+        )
+        item_id, channel_name = item.id, item.channel
+
+        async def done(session: AsyncSession) -> None:
+            await session.execute(sent)
+            if platform_ids:  # after the update: an early 'failed' report must win
+                await receipts.record_sent(session, channel_name, item_id, platform_ids)
+
+        await self.writer.run(done)
         return True

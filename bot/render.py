@@ -8,6 +8,10 @@ Pure functions, no I/O. Limits (see /work/shared/reference/channels.md):
 - Messenger: 2000 characters of text; at most 13 quick replies, titles at most 20 characters,
   payloads at most 1000 characters.
 - Instagram: 1000 UTF-8 *bytes* of text; quick replies as on Messenger.
+- WhatsApp (Cloud API): 4096 characters of text body; interactive reply buttons at most 3
+  (titles at most 20 characters, ids at most 256) with a body of at most 1024 characters;
+  interactive lists at most 10 rows (titles 24, descriptions 72, ids 200 characters; the list
+  button label 20). See docs/whatsapp.en.md for the sources.
 
 Long texts are split on paragraph, line and sentence boundaries, then between words, and only
 as a last resort inside a word.
@@ -33,6 +37,17 @@ QUICK_REPLY_MAX = 13
 QUICK_REPLY_TITLE = 20
 QUICK_REPLY_PAYLOAD = 1000
 CALLBACK_PREFIX = "cb:"
+WHATSAPP_TEXT_LIMIT = 4096
+WHATSAPP_BUTTON_BODY = 1024
+WHATSAPP_BUTTONS_MAX = 3
+WHATSAPP_BUTTON_TITLE = 20
+WHATSAPP_BUTTON_ID = 256
+WHATSAPP_LIST_ROWS = 10
+WHATSAPP_ROW_TITLE = 24
+WHATSAPP_ROW_DESCRIPTION = 72
+WHATSAPP_ROW_ID = 200
+WHATSAPP_LIST_BUTTON = "Pilih"
+WHATSAPP_MORE_CHOICES = "Pilihan lainnya:"
 
 _MARKDOWN_V2_SPECIAL = re.compile(r"([_*\[\]()~`>#+\-=|{}.!\\])")
 _BOUNDARY = re.compile(r"\n\s*|(?<=[.!?…])\s+")
@@ -209,6 +224,101 @@ def render_meta(message: Outgoing, *, channel: str) -> list[dict[str, Any]]:
         if not parts:
             parts.append({"text": "Silakan pilih:"})
         parts[-1]["quick_replies"] = quick_replies(message.buttons)
+    return parts
+
+
+def _cut_title(title: str, limit: int) -> str:
+    title = " ".join(title.split()) or "…"
+    return title if len(title) <= limit else title[: limit - 1].rstrip() + "…"
+
+
+def _reply_id(button: Button, limit: int) -> str:
+    """The button's payload as a WhatsApp reply id; a payload too long falls back to its title."""
+    payload = button.payload.strip()
+    return payload if 0 < len(payload) <= limit else _cut_title(button.title, limit)
+
+
+def _whatsapp_buttons(body: str, buttons: tuple[Button, ...]) -> dict[str, Any]:
+    return {
+        "type": "interactive",
+        "interactive": {
+            "type": "button",
+            "body": {"text": body},
+            "action": {
+                "buttons": [
+                    {
+                        "type": "reply",
+                        "reply": {"id": _reply_id(b, WHATSAPP_BUTTON_ID), "title": _cut_title(b.title, WHATSAPP_BUTTON_TITLE)},
+                    }
+                    for b in buttons
+                ]
+            },
+        },
+    }
+
+
+def _whatsapp_list(body: str, buttons: tuple[Button, ...]) -> dict[str, Any]:
+    rows = []
+    for b in buttons:
+        row: dict[str, Any] = {"id": _reply_id(b, WHATSAPP_ROW_ID), "title": _cut_title(b.title, WHATSAPP_ROW_TITLE)}
+        full = " ".join(b.title.split())
+        if len(full) > WHATSAPP_ROW_TITLE:  # the whole title stays readable in the description
+            row["description"] = _cut_title(full, WHATSAPP_ROW_DESCRIPTION)
+        rows.append(row)
+    return {
+        "type": "interactive",
+        "interactive": {
+            "type": "list",
+            "body": {"text": body},
+            "action": {"button": WHATSAPP_LIST_BUTTON, "sections": [{"title": _cut_title("Pilihan", WHATSAPP_ROW_TITLE), "rows": rows}]},
+        },
+    }
+
+
+def _unique(buttons: tuple[Button, ...]) -> tuple[Button, ...]:
+    seen: set[str] = set()
+    out = []
+    for b in buttons:
+        key = _reply_id(b, WHATSAPP_ROW_ID)
+        if key not in seen:
+            seen.add(key)
+            out.append(b)
+    return tuple(out)
+
+
+def render_whatsapp(message: Outgoing) -> list[dict[str, Any]]:
+    """The Cloud API message objects for ``message`` (without ``messaging_product`` and ``to``).
+
+    Text chunks (4096 characters, split on sentence boundaries) come first, then an image;
+    choices ride on the last text: up to 3 short ones as reply buttons (body at most 1024
+    characters, so a longer last chunk is split again), more as an interactive list of at most
+    10 rows (further lists follow for more than 10 choices).
+    """
+    text = _text_with_links(message)
+    chunks = split_text(text, WHATSAPP_TEXT_LIMIT)
+    buttons = _unique(message.buttons)
+    use_buttons = 0 < len(buttons) <= WHATSAPP_BUTTONS_MAX and all(
+        len(" ".join(b.title.split())) <= WHATSAPP_BUTTON_TITLE for b in buttons
+    )
+    body = ""
+    if buttons:
+        last = chunks.pop() if chunks else ""
+        if use_buttons and len(last) > WHATSAPP_BUTTON_BODY:
+            pieces = split_text(last, WHATSAPP_BUTTON_BODY)
+            chunks += pieces[:-1]
+            last = pieces[-1]
+        body = last or "Silakan pilih:"
+    parts: list[dict[str, Any]] = [
+        {"type": "text", "text": {"preview_url": bool(message.links), "body": chunk}} for chunk in chunks
+    ]
+    if message.image:
+        parts.append({"type": "image", "image": {"link": message.image}})
+    if use_buttons:
+        parts.append(_whatsapp_buttons(body, buttons))
+    elif buttons:
+        for start in range(0, len(buttons), WHATSAPP_LIST_ROWS):
+            group = buttons[start : start + WHATSAPP_LIST_ROWS]
+            parts.append(_whatsapp_list(body if start == 0 else WHATSAPP_MORE_CHOICES, group))
     return parts
 
 

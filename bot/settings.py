@@ -156,6 +156,30 @@ class Settings(BaseSettings):
         description="Send API base URL for Instagram; empty uses GRAPH_API_BASE_URL "
         "(set https://graph.instagram.com/v25.0 for the Instagram Login setup).",
     )
+    whatsapp_token: SecretStr = Field(
+        SecretStr(""),
+        description="WhatsApp Cloud API access token (a system user's permanent token); empty disables WhatsApp.",
+    )
+    whatsapp_phone_number_id: str = Field(
+        "", description="Phone number ID of the library's WhatsApp number (WhatsApp Manager / API Setup); empty disables WhatsApp."
+    )
+    whatsapp_app_secret: SecretStr = Field(
+        SecretStr(""), description="App Secret of the Meta app with the WhatsApp product; empty uses META_APP_SECRET."
+    )
+    whatsapp_verify_token: SecretStr = Field(
+        SecretStr(""), description="Verify token typed in the WhatsApp webhook setup; empty uses META_VERIFY_TOKEN."
+    )
+    whatsapp_api_base_url: str = Field(
+        "", description="Cloud API base URL with version; empty uses GRAPH_API_BASE_URL."
+    )
+    whatsapp_template_staff_reply: str = Field(
+        "",
+        description="Approved WhatsApp template (category utility, one body parameter {{1}}: the librarian's "
+        "text) for staff replies after the 24-hour window; empty means such replies are refused with a reason.",
+    )
+    whatsapp_template_language: str = Field(
+        "id", description="Language code of the WhatsApp templates as registered in WhatsApp Manager (e.g. id, en_US)."
+    )
     outbox_max_attempts: int = Field(
         8, description="Delivery attempts of one outgoing message before it is recorded as failed."
     )
@@ -169,6 +193,12 @@ class Settings(BaseSettings):
     def effective_database_url(self) -> str:
         """SQLAlchemy URL of the main database."""
         return self.database_url or f"sqlite:///{self.data_dir / 'pustakabot.db'}"
+
+    @property
+    def whatsapp_configured(self) -> bool:
+        """True when WhatsApp can receive (an app secret) and send (token and phone number id)."""
+        secret = self.whatsapp_app_secret.get_secret_value() or self.meta_app_secret.get_secret_value()
+        return bool(secret and self.whatsapp_token.get_secret_value() and self.whatsapp_phone_number_id)
 
     @property
     def catalog_sync_configured(self) -> bool:

@@ -14,13 +14,15 @@ Progress = Callable[[int], Awaitable[None]]
 
 BOT_WINDOW_HOURS = 24
 HUMAN_AGENT_DAYS = 7
+#: ``tag`` for :meth:`Channel.send`: a staff message after the window goes out as the channel's template
+TEMPLATE_TAG = "TEMPLATE"
 
 
 class DeliveryError(Exception):
     """A platform did not accept a message.
 
     Attributes:
-        reason: short Indonesian reason, shown to staff (e.g. "Pasien memblokir bot.").
+        reason: short Indonesian reason, shown to staff (e.g. "Pemustaka memblokir bot.").
         permanent: True when retrying cannot help (blocked, user gone, window closed).
         retry_after: seconds the platform asked us to wait (Telegram 429), if any.
     """
@@ -73,6 +75,9 @@ class Channel(ABC):
     name: str = ""
     #: True when the platform limits replies to a window after the patron's last message (Meta)
     has_window: bool = False
+    #: True when, after the window, staff messages must go out as an approved template (WhatsApp)
+    #: instead of Meta's HUMAN_AGENT tag
+    uses_templates: bool = False
 
     @abstractmethod
     def parse(self, payload: dict[str, Any]) -> list[Incoming]:
@@ -87,19 +92,35 @@ class Channel(ABC):
         skip: int = 0,
         tag: str | None = None,
         progress: Progress | None = None,
-    ) -> None:
+    ) -> list[str] | None:
         """Deliver ``message`` to conversation ``external_id``.
 
         Args:
             external_id: the platform's chat/user id.
             message: what to send; the channel renders and splits it.
             skip: parts already accepted in an earlier attempt (not sent again).
-            tag: Meta message tag (``HUMAN_AGENT``) when sending outside the 24-hour window.
+            tag: Meta message tag (``HUMAN_AGENT``) when sending outside the 24-hour window, or
+                :data:`TEMPLATE_TAG` (send as the channel's staff-reply template).
             progress: awaited with the number of parts accepted so far, after each part.
+
+        Returns:
+            The platform ids of the parts sent by this call, when the platform reports delivery
+            later (WhatsApp ``statuses``; see :mod:`bot.receipts`); None otherwise.
 
         Raises:
             DeliveryError: the platform refused; see its ``permanent`` and ``retry_after``.
         """
+
+    def template_problem(self) -> str | None:
+        """Why staff messages after the window cannot go out as a template (Indonesian), or None.
+
+        Only asked when :attr:`uses_templates` is True.
+        """
+        return None
+
+    def is_template(self, message: Outgoing) -> bool:
+        """True when ``message`` is an approved template, deliverable outside the window."""
+        return False
 
     async def typing(self, external_id: str) -> None:  # noqa: B027 - optional hook
         """Show a typing indicator in ``external_id`` (best effort, errors are swallowed)."""

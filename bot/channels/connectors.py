@@ -1,7 +1,9 @@
 """Wires the external channels into the gateway: routes, inbox, outbox and their workers.
 
 Telegram is active when ``TELEGRAM_TOKEN`` is set and ``TELEGRAM_MODE`` is not ``off``;
-Messenger/Instagram when ``META_APP_SECRET`` is set (sending needs the Page/Instagram token).
+Messenger/Instagram when ``META_APP_SECRET`` is set (sending needs the Page/Instagram token);
+WhatsApp when its token, phone number id and an app secret are set (``whatsapp_configured``).
+Messages the bot cannot read (WhatsApp media) get a text-only note (:mod:`bot.channels.media`).
 The outbox always exists (the staff console queues through it, also for the web chat).
 """
 
@@ -11,10 +13,20 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from bot.channels import meta, telegram
+from bot.channels import meta, telegram, whatsapp
 from bot.channels.base import Channel
+from bot.channels.media import MediaReplies
 from bot.inbox import Inbox
-from bot.keys import http_key, inbox_key, outbox_key, router_key, sessions_key, settings_key, telegram_key
+from bot.keys import (
+    http_key,
+    inbox_key,
+    outbox_key,
+    router_key,
+    sessions_key,
+    settings_key,
+    telegram_key,
+    whatsapp_key,
+)
 from bot.outbox import Outbox
 
 
@@ -35,8 +47,12 @@ async def _context(app: web.Application) -> AsyncIterator[None]:
         app[telegram_key] = tg
     if settings.meta_app_secret.get_secret_value():
         channels.update(meta.channels(settings, app[http_key]))
+    if settings.whatsapp_configured:
+        wa = whatsapp.channel(settings, app[http_key])
+        channels[whatsapp.NAME] = wa
+        app[whatsapp_key] = wa
     outbox = Outbox(sessions, channels, max_attempts=settings.outbox_max_attempts)
-    inbox = Inbox(sessions, app[router_key], outbox, channels)
+    inbox = Inbox(sessions, MediaReplies(app[router_key], sessions), outbox, channels)
     app[outbox_key] = outbox
     app[inbox_key] = inbox
     if tg is not None:
@@ -70,4 +86,6 @@ def setup(app: web.Application) -> None:
         telegram.setup(app, settings)
     if settings.meta_app_secret.get_secret_value():
         meta.setup(app)
+    if settings.whatsapp_configured:
+        whatsapp.setup(app)
     app.cleanup_ctx.append(_context)

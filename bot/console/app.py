@@ -25,7 +25,7 @@ from bot.keys import (
 )
 
 HERE = Path(__file__).resolve().parent
-CHANNELS = {"web": "Web chat", "telegram": "Telegram", "messenger": "Messenger", "instagram": "Instagram"}
+CHANNELS = {"web": "Web chat", "telegram": "Telegram", "messenger": "Messenger", "instagram": "Instagram", "whatsapp": "WhatsApp"}
 REASONS = {
     "patron_request": "minta petugas",
     "not_understood": "bot tidak paham",

@@ -13,7 +13,8 @@ import pytest
 
 from bot.cli import upgrade_database
 from bot.settings import Settings
-from tests.fakes import FakeGraph, FakeTelegram
+from tests.fakes import FakeGraph, FakeTelegram, FakeWhatsApp
+from tests.fakes.whatsapp import PHONE_NUMBER_ID
 
 TOKEN = "123:ABC"
 TG_SECRET = "test-secret_123"
@@ -33,6 +34,30 @@ async def fake_graph() -> AsyncIterator[FakeGraph]:
     """A fake Graph API Send API."""
     async with FakeGraph() as fake:
         yield fake
+
+
+@pytest.fixture
+async def fake_whatsapp() -> AsyncIterator[FakeWhatsApp]:
+    """A fake WhatsApp Cloud API messages endpoint (token WA-TOKEN)."""
+    async with FakeWhatsApp() as fake:
+        yield fake
+
+
+WA_APP_SECRET = "wa-app-secret"
+WA_VERIFY_TOKEN = "wa-verify-me"
+
+
+def whatsapp_settings(tmp_path: Path, dead_port: int, fake: FakeWhatsApp, **overrides: Any) -> Settings:
+    """Gateway settings with WhatsApp pointed at ``fake`` (no staff-reply template unless given)."""
+    values: dict[str, Any] = {
+        "whatsapp_token": fake.token,
+        "whatsapp_phone_number_id": PHONE_NUMBER_ID,
+        "whatsapp_app_secret": WA_APP_SECRET,
+        "whatsapp_verify_token": WA_VERIFY_TOKEN,
+        "whatsapp_api_base_url": fake.base_url,
+        **overrides,
+    }
+    return channel_settings(tmp_path, dead_port, **values)
 
 
 def channel_settings(tmp_path: Path, dead_port: int, **overrides: Any) -> Settings:
