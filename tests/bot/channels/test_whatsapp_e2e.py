@@ -1,7 +1,7 @@
-"""WhatsApp with real answers: gateway in-process, the stack's real Rasa and action server.
+"""WhatsApp with real answers: gateway (and its answer engine) in-process, the stack's real NLU.
 
 Only Meta's servers are fake (``FakeWhatsApp``); the message goes webhook → inbox → router →
-Rasa → actions → knowledge base → outbox → Cloud API messages endpoint, then to a librarian in
+Rasa NLU → answer engine → knowledge base → outbox → Cloud API messages endpoint, then to a librarian in
 the staff console and back to the bot.
 """
 
@@ -22,7 +22,7 @@ from bot.models import Conversation
 from bot.settings import Settings
 from tests.bot.channels.conftest import WA_APP_SECRET
 from tests.bot.handoff.conftest import ALWAYS_OPEN, login, make_staff
-from tests.conftest import Stack
+from tests.conftest import Stack, load_demo_data
 from tests.fakes import FakeWhatsApp
 from tests.fakes.whatsapp import PHONE_NUMBER_ID, post_signed, text_message
 
@@ -50,7 +50,7 @@ async def test_whatsapp_patron_gets_real_answers_a_librarian_and_back(
     settings = Settings(
         data_dir=tmp_path,
         rasa_url=stack.rasa_url,
-        action_server_url=stack.action_url,
+        rasa_token=stack.rasa_token,
         database_url=f"sqlite:///{tmp_path / 'gateway.db'}",
         rasa_timeout=60,
         whatsapp_token=fake_whatsapp.token,
@@ -61,6 +61,7 @@ async def test_whatsapp_patron_gets_real_answers_a_librarian_and_back(
         console_cookie_secure="false",
     )
     upgrade_database(settings)
+    load_demo_data(settings.effective_database_url)  # the engine runs in this gateway, on this database
     app = create_app(settings)
     client = await aiohttp_client(app)
     await make_staff(app, "rina", "Rina")
