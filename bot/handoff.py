@@ -27,6 +27,7 @@ from bot.handoff_models import AuditEntry, Claim, Handoff, Note, Staff, WebchatC
 from bot.messages import Outgoing, Reply
 from bot.models import Conversation, ConversationState, Message, utcnow
 from bot.staff import StaffUser, audit
+from nlu.language import language_of
 
 log = logging.getLogger(__name__)
 
@@ -109,22 +110,8 @@ _COMPLAINT = re.compile(
 )
 
 
-_ENGLISH = frozenset(
-    "i you the is are do can could please want talk speak with to a an my me what when where how hello hi "
-    "person human librarian someone complaint back cancel".split()
-)
-_INDONESIAN = frozenset(
-    "saya aku mau ingin bisa dengan sama ke dong ya kak min tolong minta bicara petugas pustakawan "
-    "yang ada tidak gak ga apa kapan".split()
-)
-
-
-def guess_language(message: str) -> str:
-    """``"en"`` when ``message`` has more English than Indonesian marker words, else ``"id"``."""
-    words = normalize(message).split()
-    english = sum(word in _ENGLISH for word in words)
-    indonesian = sum(word in _INDONESIAN for word in words)
-    return "en" if english > indonesian else "id"
+# The patron's language for handoff texts: the shared detector, Indonesian when unclear.
+guess_language = language_of
 
 
 def is_cancel(message: str) -> bool:
