@@ -12,14 +12,12 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
+from knowledge.datenames import day_name, day_names, month_name
+
 log = logging.getLogger(__name__)
 
-DAYS = ("senin", "selasa", "rabu", "kamis", "jumat", "sabtu", "minggu")
-DAYS_EN = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-MONTHS = ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus", "September",
-          "Oktober", "November", "Desember")
-MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
-             "October", "November", "December")
+# The day keys of ``schedule.yml``: "senin" … "minggu", Monday first.
+DAYS = tuple(name.lower() for name in day_names("id"))
 
 
 class ScheduleError(ValueError):
@@ -123,7 +121,7 @@ def format_moment(moment: datetime, language: str) -> str:
     """``Senin, 1 Desember 2026 pukul 08.00 WIB`` (or the English equivalent)."""
     zone = moment.tzname() or ""
     if language == "en":
-        return (f"{DAYS_EN[moment.weekday()]} {moment.day} {MONTHS_EN[moment.month - 1]} "
+        return (f"{day_name(moment.weekday(), 'en')} {moment.day} {month_name(moment.month, 'en')} "
                 f"{moment.year} at {moment:%H:%M} {zone}").strip()
-    return (f"{DAYS[moment.weekday()].capitalize()}, {moment.day} {MONTHS[moment.month - 1]} "
+    return (f"{day_name(moment.weekday())}, {moment.day} {month_name(moment.month)} "
             f"{moment.year} pukul {moment:%H.%M} {zone}").strip()
