@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from knowledge.catalog import CatalogQuery, CatalogSearch, isbn_forms, normalize_isbn
 from knowledge.demo import load_demo
 from knowledge.models import Record
-from knowledge.sources.csv_catalog import Change, RecordData
+from knowledge.sources.records import Change, RecordData
 from knowledge.sources.report import SyncReport
 from knowledge.sources.sync import delete_records, run_sync
 
