@@ -5,7 +5,7 @@ engine) and the Rasa runtime (:class:`nlu.components.language.LanguageDetector`)
 
 A message is scored by counting marker words of each language: function words, question words
 and the library's everyday vocabulary, including chat spellings ("gmn", "brp", "ga", "min").
-Words both languages use in chat ("online", "ebook", "wifi", "ok", "free", "member") count for
+Words both languages use in chat ("online", "ebook", "wifi", "ok", "free", "member", "admin") count for
 neither, so "ok" or "👍" gives no signal and code-mixed messages go to the side with more markers.
 """
 
@@ -26,7 +26,7 @@ ENGLISH_WORDS = frozenset(
     i i'm i'd i've me my mine we our us you your you're it it's its this that these those
     there here what what's when where which who whom whose how why can can't could would
     should will won't shall may might must have has had having please thanks thank hello hi
-    hey bye goodbye yes not of to for in on at with without about from by after before if
+    hey bye goodbye yes no not of to for in on at with without about from by after before if
     and or but any some much many more than want need like get got tell show let talk speak
     someone somebody anyone person human librarian complaint cancel back open opening opens
     close closed closes hours time library libraries book books borrow borrowing return renew
@@ -48,7 +48,7 @@ INDONESIAN_WORDS = frozenset(
     acara kegiatan hari ini itu besok bsk kemarin kmrn minggu mggu sabtu senin selasa rabu
     kamis jumat jum'at ahad karya karangan tentang ttg judul penulis pengarang dong nih sih
     deh kah ya iya yaa halo hai selamat pagi siang sore malam petugas pustakawan manusia
-    orang admin bicara ngobrol sambungkan hubungkan kapan kpn dimana dmn mana kalau kalo klo
+    orang bicara ngobrol sambungkan hubungkan kapan kpn dimana dmn mana kalau kalo klo
     untuk utk buat dengan dgn sama sm juga jg aja saja lagi lg tersedia dipinjam buka tutup
     jam buku bukunya cara harus hrs pakai pake gratis bayar biaya sekarang skrg masih msh
     kenapa knp mengapa tapi tp karena krn lebih banyak gitu gini cari nyari carikan

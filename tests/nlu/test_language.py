@@ -41,11 +41,16 @@ from nlu.language import detect_language, is_english, language_of
         ("How much is the late fine?", "en"),
         ("I don\u2019t have a card", "en"),
         ("Thanks!", "en"),
+        ("no", "en"),
+        ("any events this weekend?", "en"),
+        ("hello admin", "en"),
         # code-mixed: the side with more marker words wins
         ("kak, do you have laskar pelangi?", "en"),
         ("min, ada ebook english grammar ga?", "id"),
         ("jam buka library hari sabtu?", "id"),
         ("apakah free?", "id"),
+        ("admin manusia dong", "id"),
+        ("pengen perpus punya the midnight library", None),
         # no signal: neutral words, titles, emoji, ties
         ("ok", None),
         ("laskar pelangi", None),
