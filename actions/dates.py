@@ -11,23 +11,27 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from knowledge.datenames import day_name, day_names, month_name, month_names
 from knowledge.text import fold
 
-DAYS = {
-    "senin": 0, "selasa": 1, "rabu": 2, "kamis": 3, "jumat": 4, "sabtu": 5, "minggu": 6,
-    "ahad": 6, "monday": 0, "tuesday": 1, "wednesday": 2, "thursday": 3, "friday": 4,
-    "saturday": 5, "sunday": 6,
-}
-MONTHS = {
-    "januari": 1, "jan": 1, "februari": 2, "feb": 2, "pebruari": 2, "maret": 3, "mar": 3,
-    "april": 4, "apr": 4, "mei": 5, "juni": 6, "jun": 6, "juli": 7, "jul": 7, "agustus": 8,
-    "agu": 8, "agt": 8, "ags": 8, "september": 9, "sep": 9, "sept": 9, "oktober": 10,
-    "okt": 10, "november": 11, "nov": 11, "nopember": 11, "desember": 12, "des": 12,
-    "january": 1, "february": 2, "march": 3, "may": 5, "june": 6, "july": 7, "august": 8,
-    "october": 10, "oct": 10, "december": 12, "dec": 12,
-}
-DAY_NAMES_ID = ("Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu")
-DAY_NAMES_EN = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+def _lookup(names: list[tuple[str, ...]], extra: dict[str, int], *, first: int) -> dict[str, int]:
+    table: dict[str, int] = {}
+    for group in names:
+        for number, name in enumerate(group, start=first):
+            table.setdefault(fold(name), number)
+    table.update((spelling, number) for spelling, number in extra.items() if spelling not in table)
+    return table
+
+
+# Day and month names a patron may type (folded, as ``parse_period`` compares them): Babel's
+# Indonesian then English names, plus chat and old spellings ("jum'at" folds to "jum at").
+DAYS = _lookup([day_names("id"), day_names("en")], {"ahad": 6, "jum at": 4}, first=0)
+MONTHS = _lookup(
+    [month_names("id"), month_names("id", "abbreviated"), month_names("en"), month_names("en", "abbreviated")],
+    {"pebruari": 2, "agt": 8, "ags": 8, "sept": 9, "nopember": 11},
+    first=1,
+)
 
 
 @dataclass(frozen=True)
@@ -71,8 +75,8 @@ def parse_period(text: str, today: date) -> DateRange | None:
 
     def on(d: date) -> tuple[str, str]:
         return (
-            f"pada {DAY_NAMES_ID[d.weekday()]}, {d.day} {_month_name(d.month)}",
-            f"on {DAY_NAMES_EN[d.weekday()]}, {d.day} {_month_name(d.month, 'en')}",
+            f"pada {day_name(d.weekday())}, {d.day} {month_name(d.month)}",
+            f"on {day_name(d.weekday(), 'en')}, {d.day} {month_name(d.month, 'en')}",
         )
 
     # "17 agustus", "17 agt 2027"
@@ -148,14 +152,8 @@ def parse_period(text: str, today: date) -> DateRange | None:
             year = today.year + (month < today.month)
             start, end = _month_range(year, month)
             start = max(start, today)
-            return DateRange(start, end, f"bulan {_month_name(month)}", f"in {_month_name(month, 'en')}")
+            return DateRange(start, end, f"bulan {month_name(month)}", f"in {month_name(month, 'en')}")
     return None
-
-
-def _month_name(month: int, lang: str = "id") -> str:
-    from knowledge.availability import MONTHS_EN, MONTHS_ID
-
-    return (MONTHS_EN if lang == "en" else MONTHS_ID)[month - 1]
 
 
 def default_period(today: date) -> DateRange:

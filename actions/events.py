@@ -11,9 +11,9 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import KnowledgeAction
-from actions.dates import DAY_NAMES_EN, DAY_NAMES_ID, default_period, parse_period
+from actions.dates import default_period, parse_period
 from actions.i18n import language, t
-from knowledge.availability import MONTHS_EN, MONTHS_ID
+from knowledge.datenames import day_name, month_name
 from knowledge.events import EventInfo
 from knowledge.faq_search import FaqHit
 
@@ -21,9 +21,7 @@ from knowledge.faq_search import FaqHit
 def format_event(event: EventInfo, lang: str, zone: Any) -> str:
     """"• Sabtu, 28 November, 09.00 — Dongeng Anak (Ruang Anak)"."""
     start = event.starts_at.astimezone(zone)
-    days = DAY_NAMES_EN if lang == "en" else DAY_NAMES_ID
-    months = MONTHS_EN if lang == "en" else MONTHS_ID
-    when = f"{days[start.weekday()]}, {start.day} {months[start.month - 1]}, {start:%H.%M}"
+    when = f"{day_name(start.weekday(), lang)}, {start.day} {month_name(start.month, lang)}, {start:%H.%M}"
     line = f"\u2022 {when} \u2014 {event.title}"
     if event.location:
         line += f" ({event.location})"

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.console.hub import ConsoleHub
 from bot.console.limiter import LoginLimiter
-from bot.handoff import HandoffService
+from bot.handoff.service import HandoffService
 from bot.channels.telegram import TelegramChannel
 from bot.channels.whatsapp import WhatsAppChannel
 from bot.inbox import Inbox

@@ -7,22 +7,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from knowledge.datenames import month_name
 from knowledge.models import Copy, CopyStatus
-
-MONTHS_ID = (
-    "Januari", "Februari", "Maret", "April", "Mei", "Juni",
-    "Juli", "Agustus", "September", "Oktober", "November", "Desember",
-)
-MONTHS_EN = (
-    "January", "February", "March", "April", "May", "June",
-    "July", "August", "September", "October", "November", "December",
-)
 
 
 def format_date(d: date, lang: str = "id") -> str:
     """``28 November`` (``28 November 2027`` in another year)."""
-    months = MONTHS_EN if lang == "en" else MONTHS_ID
-    text = f"{d.day} {months[d.month - 1]}"
+    text = f"{d.day} {month_name(d.month, lang)}"
     if d.year != date.today().year:
         text += f" {d.year}"
     return text

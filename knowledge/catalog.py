@@ -17,7 +17,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -27,6 +27,8 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, Text, delete, f
 from sqlalchemy import text as sql
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
+from stdnum import isbn as stdnum_isbn
+from stdnum.exceptions import InvalidChecksum, ValidationError
 
 from knowledge.availability import Availability, availability
 from knowledge.models import Copy, Record
@@ -173,42 +175,41 @@ def _author_forms(name: str) -> list[str]:
 # --- ISBN -------------------------------------------------------------------------------------
 
 
-def _isbn10_to_13(isbn10: str) -> str:
-    core = "978" + isbn10[:9]
-    total = sum(int(d) * (1 if i % 2 == 0 else 3) for i, d in enumerate(core))
-    return core + str((10 - total % 10) % 10)
+def _isbns(value: str | None) -> Iterator[tuple[str, bool]]:
+    """The ISBN-shaped numbers in ``value``, compact, each with whether its check digit is right.
 
-
-def _isbn13_to_10(isbn13: str) -> str | None:
-    if not isbn13.startswith("978"):
-        return None
-    core = isbn13[3:12]
-    total = sum(int(d) * (10 - i) for i, d in enumerate(core))
-    check = (11 - total % 11) % 11
-    return core + ("X" if check == 10 else str(check))
+    A number with a wrong check digit is still yielded (catalogs contain typos, and patrons type
+    the number printed on the book); anything else that is not an ISBN (wrong length, an EAN
+    outside 978/979) is skipped. Checks and conversions are python-stdnum's.
+    """
+    for chunk in _ISBN_CHUNK.findall(value or ""):
+        number = stdnum_isbn.compact(chunk)
+        try:
+            yield stdnum_isbn.validate(number), True
+        except InvalidChecksum:
+            yield number, False
+        except ValidationError:
+            continue
 
 
 def normalize_isbn(value: str | None) -> str | None:
-    """The first ISBN in ``value`` as bare digits (``0-596-00108-8 (pbk.)`` -> ``0596001088``)."""
-    for chunk in _ISBN_CHUNK.findall(value or ""):
-        digits = re.sub(r"[^0-9xX]", "", chunk).upper()
-        if len(digits) in (10, 13) and "X" not in digits[:-1]:
-            return digits
-    return None
+    """The first valid ISBN in ``value`` as bare digits (``0-596-00108-8 (pbk.)`` -> ``0596001088``).
+
+    Falls back to the first ISBN with a wrong check digit, so a catalog typo keeps its identity.
+    """
+    found = list(_isbns(value))
+    return next((number for number, valid in found if valid), found[0][0] if found else None)
 
 
 def isbn_forms(value: str | None) -> list[str]:
     """The ISBN-10 and ISBN-13 forms of the ISBNs in ``value`` (for exact lookups)."""
     forms: list[str] = []
-    for chunk in _ISBN_CHUNK.findall(value or ""):
-        digits = re.sub(r"[^0-9xX]", "", chunk).upper()
-        if len(digits) == 10 and digits[:9].isdigit():
-            forms += [digits, _isbn10_to_13(digits)]
-        elif len(digits) == 13 and digits.isdigit():
-            forms.append(digits)
-            ten = _isbn13_to_10(digits)
-            if ten:
-                forms.append(ten)
+    for number, valid in _isbns(value):
+        forms.append(number)
+        if len(number) == 10:
+            forms.append(stdnum_isbn.to_isbn13(number))
+        elif valid and number.startswith("978"):
+            forms.append(stdnum_isbn.to_isbn10(number))
     return list(dict.fromkeys(f.lower() for f in forms))
 
 

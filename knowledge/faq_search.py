@@ -19,7 +19,8 @@ import numpy as np
 from rapidfuzz import fuzz
 
 from knowledge.faq import FaqItem
-from knowledge.text import fold, is_english, terms
+from knowledge.text import fold, terms
+from nlu.language import is_english
 
 
 class Embedder(Protocol):

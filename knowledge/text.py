@@ -12,15 +12,16 @@ from types import MappingProxyType
 
 from Sastrawi.Stemmer.StemmerFactory import StemmerFactory
 
+from nlu.normalization.normalize import SLANG_FILE
+
 log = logging.getLogger(__name__)
 
 _NON_WORD = re.compile(r"[^0-9a-z]+")
 _REPEATS = re.compile(r"([a-z])\1{2,}")
 _REDUP = re.compile(r"\b([a-z]+)2\b")
 
-# The librarians' slang dictionary, shared with the NLU normaliser (read as a data file; the
-# knowledge package never imports ``nlu``). ``chat<TAB>standard`` per line, ``#`` comments.
-SLANG_FILE = Path(__file__).resolve().parent.parent / "nlu" / "normalization" / "slang.tsv"
+# The librarians' slang dictionary (``chat<TAB>standard`` per line, ``#`` comments) is the NLU
+# normaliser's file: SLANG_FILE comes from the pure-Python ``nlu.normalization`` package.
 
 
 @lru_cache(maxsize=4)
@@ -94,28 +95,6 @@ def words(text: str) -> list[str]:
 def terms(text: str, *, drop_stopwords: bool = True) -> list[str]:
     """Stemmed content terms of ``text`` for lexical matching."""
     return [stem(w) for w in words(text) if not (drop_stopwords and w in STOPWORDS)]
-
-
-# Function words that tell English from Indonesian chat (content words are shared too often:
-# "buku", "online", "wifi"). Used to weigh the English-only embedding model per question.
-_ENGLISH_MARKERS = frozenset(
-    """the is are was were do does did i my me we our you your what when where which who how why
-    can could would should will there here it its this that if have has need much many any of to
-    for in on at with about be am get after before""".split()
-)
-_INDONESIAN_MARKERS = frozenset(
-    """ada apa apakah yang di ke dari dan atau saya aku gue gw min kak kakak gimana bagaimana gmn
-    berapa brp tidak ga gak nggak enggak mau bisa bs boleh kalau kalo untuk utk dengan sama juga
-    aja saja dong nih ya sih kah udah sudah belum kapan dimana mana buat pakai harus""".split()
-)
-
-
-def is_english(text: str) -> bool:
-    """True when ``text`` reads as English rather than Indonesian (function-word count)."""
-    ws = fold(text).split()
-    en = sum(1 for w in ws if w in _ENGLISH_MARKERS)
-    ind = sum(1 for w in ws if w in _INDONESIAN_MARKERS)
-    return en > ind
 
 
 def display_name(name: str) -> str:

@@ -14,7 +14,9 @@ from aiohttp import web
 from bot.console import security, views
 from bot.console.hub import ConsoleHub
 from bot.console.limiter import LoginLimiter
-from bot.handoff import HandoffService, OutboxLike, ScheduleFile
+from bot.handoff.base import OutboxLike
+from bot.handoff.schedule import ScheduleFile
+from bot.handoff.service import HandoffService
 from bot.keys import (
     console_hub_key,
     handoff_key,

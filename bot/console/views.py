@@ -13,7 +13,7 @@ from aiohttp import WSMsgType, web
 from sqlalchemy import select
 
 from bot.console import security
-from bot.handoff import HandoffError
+from bot.handoff.base import HandoffError
 from bot.handoff_models import AuditEntry, Staff
 from bot.keys import console_hub_key, handoff_key, login_limiter_key, sessions_key, settings_key
 from bot.models import Conversation

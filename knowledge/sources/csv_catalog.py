@@ -11,16 +11,14 @@ Panggil", "Nomor Barcode"...; :data:`HEADER_ALIASES`), in any case and punctuati
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload, sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from knowledge.catalog import reindex
-from knowledge.models import Copy, CopyStatus, Record
+from knowledge.models import CopyStatus
+from knowledge.sources.records import RecordData, upsert_records
 from knowledge.sources.report import SyncReport
 
 STATUS_WORDS = {
@@ -56,23 +54,6 @@ def column_name(header: str) -> str:
         if key == column.replace("_", ""):
             return column
     return HEADER_ALIASES.get(key, header.strip())
-
-
-@dataclass
-class RecordData:
-    """A record and its copies as read from a source, before it touches the database."""
-
-    source_id: str
-    fields: dict[str, Any]
-    copies: list[dict[str, Any]] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class Change:
-    """One change from a source: a record to upsert, or (``record`` None) an id to delete."""
-
-    source_id: str
-    record: RecordData | None = None
 
 
 def _split(value: str | None) -> list[str]:
@@ -131,75 +112,6 @@ def read_csv(path: Path, report: SyncReport) -> list[RecordData]:
                 }
             )
     return list(records.values())
-
-
-def upsert_records(
-    session: Session,
-    source: str,
-    records: list[RecordData],
-    report: SyncReport,
-    *,
-    existing: dict[str, Record] | None = None,
-) -> None:
-    """Insert or update ``records`` of ``source`` (keyed by source id); copies keyed by barcode.
-
-    Args:
-        session: the open transaction.
-        source: the source name (``csv``, ``marc``, ``slims``...).
-        records: records to write.
-        report: counts added / updated / unchanged.
-        existing: the records of ``source`` already stored, by source id (default: all of
-            them, loaded here); batch callers pass just the ones in their batch.
-    """
-    if existing is None:
-        existing = {
-            r.source_id: r
-            for r in session.scalars(
-                select(Record).where(Record.source == source).options(selectinload(Record.copies))
-            )
-        }
-    for data in records:
-        upsert_one(session, source, data, existing.get(data.source_id), report)
-
-
-def upsert_one(
-    session: Session, source: str, data: RecordData, record: Record | None, report: SyncReport
-) -> Record:
-    """Insert ``data`` as a new record, or update ``record`` (its stored version) in place."""
-    if record is None:
-        record = Record(source=source, source_id=data.source_id, **data.fields)
-        record.copies = [Copy(**c) for c in data.copies]
-        session.add(record)
-        report.added += 1
-        return record
-    changed = False
-    for key, value in data.fields.items():
-        if getattr(record, key) != value:
-            setattr(record, key, value)
-            changed = True
-    old = [(c.barcode, c.call_number, c.location, c.status, c.due_date) for c in record.copies]
-    new = [
-        (c["barcode"], c["call_number"], c["location"], c["status"], c["due_date"])
-        for c in data.copies
-    ]
-    if old != new:
-        by_barcode = {c.barcode: c for c in record.copies if c.barcode}
-        kept = []
-        for c in data.copies:
-            copy = by_barcode.pop(c["barcode"], None) if c["barcode"] else None
-            if copy is None:
-                copy = Copy(**c)
-            else:
-                for key, value in c.items():
-                    setattr(copy, key, value)
-            kept.append(copy)
-        record.copies = kept
-        changed = True
-    if changed:
-        report.updated += 1
-    else:
-        report.unchanged += 1
-    return record
 
 
 def import_csv(sessions: sessionmaker[Session], path: Path, *, source: str = "csv") -> SyncReport:

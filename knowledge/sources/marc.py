@@ -24,7 +24,7 @@ import pymarc
 
 from knowledge.catalog import normalize_isbn
 from knowledge.models import CopyStatus
-from knowledge.sources.csv_catalog import RecordData
+from knowledge.sources.records import RecordData
 from knowledge.sources.report import SyncReport
 
 log = logging.getLogger(__name__)

@@ -20,8 +20,8 @@ from sickle import Sickle
 from sickle.oaiexceptions import NoRecordsMatch, OAIError
 
 from knowledge.catalog import normalize_isbn
-from knowledge.sources.csv_catalog import Change, RecordData
 from knowledge.sources.marc import BadRecord, records_from_marcxml, to_record_data
+from knowledge.sources.records import Change, RecordData
 from knowledge.sources.report import SyncReport
 
 log = logging.getLogger(__name__)

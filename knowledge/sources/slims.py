@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from knowledge.catalog import normalize_isbn
 from knowledge.models import Copy, CopyStatus, Record
-from knowledge.sources.csv_catalog import Change, RecordData
+from knowledge.sources.records import Change, RecordData
 from knowledge.sources.report import SyncReport
 
 log = logging.getLogger(__name__)

@@ -28,10 +28,11 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 from knowledge.catalog import CATALOG_INDEX, index_row, reindex
 from knowledge.models import Copy, Record, utcnow
 from knowledge.sources import oai_pmh, slims
-from knowledge.sources.csv_catalog import Change, RecordData, read_csv, upsert_one
+from knowledge.sources.csv_catalog import read_csv
 from knowledge.sources.formats import detect_format
 from knowledge.sources.ical import import_ics
 from knowledge.sources.marc import read_marc
+from knowledge.sources.records import Change, RecordData, upsert_one
 from knowledge.sources.report import SyncReport
 
 log = logging.getLogger(__name__)

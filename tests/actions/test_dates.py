@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from actions.dates import default_period, parse_period
+from actions.events import format_event
+from knowledge.events import EventInfo
 
 WED = date(2026, 11, 25)  # a Wednesday
 
@@ -35,6 +38,12 @@ WED = date(2026, 11, 25)  # a Wednesday
         ("next week", date(2026, 11, 30), date(2026, 12, 7), "minggu depan"),
         ("on saturday", date(2026, 11, 28), date(2026, 11, 29), None),
         ("bulan januari", date(2027, 1, 1), date(2027, 2, 1), "bulan Januari"),
+        ("hari jum'at buka?", date(2026, 11, 27), date(2026, 11, 28), None),
+        ("kalau jumat?", date(2026, 11, 27), date(2026, 11, 28), None),
+        ("hari ahad ada acara?", date(2026, 11, 29), date(2026, 11, 30), None),
+        ("5 Des", date(2026, 12, 5), date(2026, 12, 6), None),
+        ("5 nopember 2027", date(2027, 11, 5), date(2027, 11, 6), None),
+        ("events on 5 aug", date(2027, 8, 5), date(2027, 8, 6), None),
     ],
 )
 def test_periods(text: str, start: date, end: date, label: str | None) -> None:
@@ -64,3 +73,12 @@ def test_sunday_is_this_weekend_and_weekday_today() -> None:
     assert parse_period("akhir pekan", sunday).start == sunday  # type: ignore[union-attr]
     saturday = date(2026, 11, 28)
     assert parse_period("sabtu ini", saturday).start == saturday  # type: ignore[union-attr]
+
+
+def test_event_lines_name_the_day_and_month() -> None:
+    wib = ZoneInfo("Asia/Jakarta")
+    event = EventInfo("Dongeng Anak", None, "Ruang Anak", datetime(2026, 11, 28, 9, 0, tzinfo=wib), None)
+    assert format_event(event, "id", wib) == "\u2022 Sabtu, 28 November, 09.00 \u2014 Dongeng Anak (Ruang Anak)"
+    assert format_event(event, "en", wib) == "\u2022 Saturday, 28 November, 09.00 \u2014 Dongeng Anak (Ruang Anak)"
+    august = EventInfo("Lomba", None, None, datetime(2027, 8, 17, 8, 30, tzinfo=wib), None)
+    assert format_event(august, "id", wib) == "\u2022 Selasa, 17 Agustus, 08.30 \u2014 Lomba"

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from knowledge.catalog import CatalogQuery, CatalogSearch, isbn_forms, normalize_isbn
 from knowledge.demo import load_demo
 from knowledge.models import Record
-from knowledge.sources.csv_catalog import Change, RecordData
+from knowledge.sources.records import Change, RecordData
 from knowledge.sources.report import SyncReport
 from knowledge.sources.sync import delete_records, run_sync
 
@@ -93,3 +93,16 @@ def test_isbn_normalisation() -> None:
     assert normalize_isbn("978-979-3062-79-2") == "9789793062792"
     assert normalize_isbn("no isbn") is None
     assert set(isbn_forms("979-3062-79-7")) == {"9793062797", "9789793062792"}
+    assert set(isbn_forms("ISBN 0-8044-2957-X")) == {"080442957x", "9780804429573"}
+
+
+def test_isbn_check_digits() -> None:
+    # A valid ISBN wins over an earlier one with a wrong check digit ...
+    assert normalize_isbn("0-596-00108-9; 978-979-3062-79-2") == "9789793062792"
+    # ... but a catalog typo alone keeps its number (it identifies the record).
+    assert normalize_isbn("0-596-00108-9") == "0596001089"
+    # A barcode that is not an ISBN (EAN outside 978/979) is not one.
+    assert normalize_isbn("4006381333931") is None
+    # A 978 ISBN-13 with a wrong check digit has no ISBN-10 form.
+    assert isbn_forms("978-979-3062-79-3") == ["9789793062793"]
+    assert isbn_forms("979-10-90636-07-1") == ["9791090636071"]

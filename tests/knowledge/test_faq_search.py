@@ -11,7 +11,7 @@ from knowledge.faq import FaqItem, FaqStore
 from knowledge.db import upgrade
 from knowledge.faq_search import HYBRID_THRESHOLDS, SYNONYMS_FILE, FaqIndex, Thresholds, load_embedder, load_synonyms
 from knowledge.kb import KnowledgeBase
-from knowledge.text import is_english
+from nlu.language import is_english
 
 ROOT = Path(__file__).resolve().parents[2]
 HELDOUT = ROOT / "tests" / "data" / "heldout" / "faq.yml"

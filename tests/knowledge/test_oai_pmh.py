@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from knowledge.models import Record
-from knowledge.sources.csv_catalog import Change, RecordData
+from knowledge.sources.records import Change, RecordData
 from knowledge.sources.report import SyncReport
 from knowledge.sources.sync import SyncFailed, get_watermark, run_sync, sync_oai, sync_state
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from knowledge.db import alembic_config, make_engine, upgrade
 from knowledge.models import Copy, CopyStatus, Record
-from knowledge.sources.csv_catalog import Change, RecordData
+from knowledge.sources.records import Change, RecordData
 from knowledge.sources.report import SyncReport
 from knowledge.sources.sync import SyncFailed, import_file, run_sync, sync_state
 

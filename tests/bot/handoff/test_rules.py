@@ -9,15 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 
-from bot.handoff import (
-    Schedule,
-    ScheduleError,
-    ScheduleFile,
-    detect_trigger,
-    format_moment,
-    guess_language,
-    is_cancel,
-)
+from bot.handoff.schedule import Schedule, ScheduleError, ScheduleFile, format_moment
+from bot.handoff.triggers import detect_trigger, guess_language, is_cancel
 from bot.settings import ROOT
 
 WIB = ZoneInfo("Asia/Jakarta")
