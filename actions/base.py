@@ -15,7 +15,7 @@ from actions.i18n import t
 from knowledge.faq import FaqItem
 from knowledge.faq_search import FaqHit
 from knowledge.kb import KnowledgeBase
-from knowledge.text import fold
+from nlu.language import is_english
 
 if TYPE_CHECKING:
     from actions.evidence import Evidence
@@ -104,16 +104,10 @@ def answered(item: FaqItem, question: str) -> list[dict[str, Any]]:
     ]
 
 
-def detect_english(text: str) -> bool:
-    """Rough check that a FAQ question variant is English (for English button titles)."""
-    words = set(fold(text).split())
-    return bool(words & {"the", "is", "what", "how", "can", "do", "where", "when", "does", "are", "i"})
-
-
 def faq_title(item: FaqItem, lang: str) -> str:
     """The button title of an entry: its first question in the patron's language."""
     if lang == "en":
-        english = next((q for q in item.questions if detect_english(q)), None)
+        english = next((q for q in item.questions if is_english(q)), None)
         if english:
             return english
     return item.questions[0]

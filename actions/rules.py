@@ -3,9 +3,12 @@
 The NLU reads the wording; the evidence says what the library's knowledge holds. The rules
 below combine both, in order, and name the winner and why (the decision's explanation):
 
+0. Before the NLU is asked (the gateway applies these): a complaint or an explicit request for a
+   person ("mau bicara dengan petugas") is handed to a librarian (:func:`detect_trigger`), and
+   while a patron waits for one, a cancel word ("batal", "gak jadi") takes them back to the bot
+   (:func:`is_cancel`).
 1. A button the patron tapped is what they chose.
-2. A request for a person is handed over (the gateway catches complaints and explicit
-   "mau bicara dengan petugas" before the NLU is even asked: ``bot/handoff``).
+2. A request for a person the NLU read is handed over.
 3. A follow-up ("kalau sabtu?", "yang karya Tere Liye") continues the last topic.
 4. A catalog title that is clearly what the message is about answers from the catalog, whatever
    the NLU read ("laskar pelangi andrea hirata" is no greeting), unless the FAQ is sure of a
@@ -22,12 +25,50 @@ below combine both, in order, and name the winner and why (the decision's explan
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from actions.context import ConversationContext
 from actions.evidence import Evidence
 from actions.understanding import Entity, Parse
 from knowledge.text import fold, terms
+
+def normalize(value: str) -> str:
+    """Lower case, no accents or punctuation, single spaces."""
+    value = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode("ascii").lower()
+    return " ".join(re.sub(r"[^a-z0-9 ]+", " ", value).split())
+
+
+CANCEL_WORDS = frozenset(
+    {"batal", "batalkan", "gak jadi", "ga jadi", "nggak jadi", "tidak jadi", "kembali ke bot",
+     "balik ke bot", "cancel", "back to bot", "back to the bot"}
+)
+_PEOPLE = r"(petugas|pustakawan|admin|orang|manusia|cs|operator|librarian|person|human|staff)"
+_REQUEST = re.compile(
+    r"\b(bicara|ngobrol|chat|chatting|hubungkan|sambungkan|ketemu|bertemu|ngomong|talk|speak)\b"
+    r"( (dengan|sama|ke|with|to))?( (a|an|the|seorang))? " + _PEOPLE + r"\b"
+    r"|\b(admin|cs|petugas|operator) (manusia|asli)\b|\breal (person|human)\b"
+)
+_COMPLAINT = re.compile(
+    r"\b(komplain|complain|complaint|keluhan|mengeluh|kecewa|mengecewakan|tidak puas|gak puas|"
+    r"ga puas|nggak puas|pelayanan buruk|pelayanan jelek|payah|lapor petugas|melaporkan petugas)\b"
+)
+
+
+def is_cancel(message: str) -> bool:
+    """Whether the patron wants to stop waiting for a librarian and go back to the bot."""
+    return normalize(message) in CANCEL_WORDS
+
+
+def detect_trigger(message: str) -> str | None:
+    """A reason to hand off before asking the NLU: ``"complaint"``, ``"patron_request"`` or None."""
+    norm = normalize(message)
+    if _COMPLAINT.search(norm):
+        return "complaint"
+    if _REQUEST.search(norm):
+        return "patron_request"
+    return None
+
 
 # Intents and the action answering each.
 ACTIONS = {

@@ -19,11 +19,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from actions.context import ConversationContext
 from actions.engine import AnswerEngine, Decision
 from actions.understanding import Parse
-from bot.handoff import HandoffService, detect_trigger, guess_language
+from actions.rules import detect_trigger
+from bot.handoff import HandoffService
 from bot.handoff import text as handoff_text
 from bot.messages import Button, Incoming, Outgoing, Reply
 from bot.models import Conversation, ConversationState, Message
 from bot.nlu import NluClient, NluUnavailable
+from nlu.language import language_of
 
 log = logging.getLogger(__name__)
 
@@ -159,7 +161,7 @@ class Router:
 
 
 def _language(text: str) -> str:
-    return guess_language(text)
+    return language_of(text)
 
 
 def _reply(decision: Decision, *, debug: bool) -> Reply:

@@ -7,7 +7,7 @@ updates in place instead of duplicating.
 from __future__ import annotations
 
 import enum
-from datetime import UTC, date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from sqlalchemy import (
     JSON,

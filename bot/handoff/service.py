@@ -21,7 +21,7 @@ from bot.handoff.polling import WebchatPolling
 from bot.handoff.queries import ConsoleQueries
 from bot.handoff.schedule import ScheduleFile, format_moment
 from bot.handoff.texts import text
-from bot.handoff.triggers import is_cancel
+from actions.rules import is_cancel
 from bot.handoff_models import Claim, Handoff, Note, Staff
 from bot.messages import Outgoing, Reply
 from bot.models import Conversation, ConversationState, Message, utcnow

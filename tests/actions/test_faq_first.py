@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from actions.base import ActionContext, detect_english
+from actions.base import ActionContext
+from nlu.language import is_english
 from actions.catalog import ActionSearchCatalog, looks_like_title
 from knowledge.models import PurchaseSuggestion
 from tests.actions.conftest import Conversation, Turn
@@ -197,4 +198,4 @@ async def test_the_faq_offered_in_english_uses_the_english_question(ctx: ActionC
     assert turn.text.startswith("Library events") and "Or did you mean one of these questions?" in turn.text
     assert faq_offered(turn, "kegiatan-perpustakaan")
     entry = next(i for i in ctx.kb.faq_store.entries() if i.id == "kegiatan-perpustakaan")
-    assert all(b["title"] in entry.questions and detect_english(b["title"]) for b in turn.buttons)
+    assert all(b["title"] in entry.questions and is_english(b["title"]) for b in turn.buttons)

@@ -20,9 +20,7 @@ from bot.keys import outbox_key, sessions_key
 from bot.messages import Button, Incoming, Outgoing
 from bot.models import Conversation, Message
 from bot.render import incoming_to_json
-from bot.settings import Settings
 from tests.bot.channels.conftest import TG_SECRET, TOKEN, channel_settings, tg_update
-from tests.fakes import FakeTelegram
 
 HEADERS = {"X-Telegram-Bot-Api-Secret-Token": TG_SECRET}
 CHAT = 5123498877

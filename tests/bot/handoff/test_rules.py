@@ -10,7 +10,8 @@ import pytest
 import yaml
 
 from bot.handoff.schedule import Schedule, ScheduleError, ScheduleFile, format_moment
-from bot.handoff.triggers import detect_trigger, guess_language, is_cancel
+from actions.rules import detect_trigger, is_cancel
+from nlu.language import language_of as guess_language
 from bot.settings import ROOT
 
 WIB = ZoneInfo("Asia/Jakarta")
