@@ -22,6 +22,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     ),
     "smalltalk.affirm": ("Baik, Kak! Ada lagi yang ingin ditanyakan?", "Great! What else would you like to know?"),
     "smalltalk.deny": ("Baik, Kak. Silakan tanya apa saja seputar perpustakaan.", "Alright. Feel free to ask anything about the library."),
+    "hold": (
+        "Sebentar ya, Kak. Pesan Kakak sudah kami terima dan akan segera kami jawab.",
+        "One moment please: we've got your message and will answer it shortly.",
+    ),
     "degraded": (
         "Maaf Kak, layanan chat kami sedang gangguan. Silakan coba lagi beberapa saat lagi, atau "
         "hubungi perpustakaan langsung di jam layanan.",

@@ -8,7 +8,12 @@ once. A worker then takes each conversation's messages strictly in arrival order
 (conversations in parallel), asks the :class:`~bot.router.Router`, and in one transaction
 (again grouped with other workers') marks the message done and queues the answers in the
 :class:`~bot.outbox.Outbox`. Messages still pending at shutdown are processed
-after the next start. Processed rows are kept for ``retention`` (Telegram's ``update_id`` may
+after the next start, once the NLU answers (:meth:`Inbox.start` waits for it).
+
+A message whose answer cannot be computed yet (the NLU is down and the knowledge alone is not
+sure: :class:`~bot.router.AnswerDeferred`) is never marked done with an apology: it stays
+pending and is retried with backoff until the NLU is back, without using up its attempts;
+after ``hold_notice_after`` seconds the patron gets one short "sebentar ya" first. Processed rows are kept for ``retention`` (Telegram's ``update_id`` may
 restart at a random value after a week without updates, so dedupe keys expire).
 """
 
@@ -16,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -23,14 +29,17 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from actions.i18n import t
 from bot.channel_models import DONE, FAILED, PENDING, InboxItem
 from bot.channels.base import Channel
 from bot.channels.media import Handler
 from bot.group_commit import GroupCommit
-from bot.messages import Incoming
+from bot.messages import Incoming, Outgoing
 from bot.models import Conversation, utcnow
-from bot.outbox import KeyedWorkers, Outbox
+from bot.outbox import KeyedWorkers, Outbox, aware
 from bot.render import incoming_from_json, incoming_to_json
+from bot.router import AnswerDeferred
+from nlu.language import language_of
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +61,9 @@ class Inbox:
         retention: timedelta = timedelta(days=3),
         sweep_interval: float = 30.0,
         writer: GroupCommit | None = None,
+        ready: Callable[[], Awaitable[bool]] | None = None,
+        hold_notice_after: float = 20.0,
+        max_defer_delay: float = 15.0,
     ) -> None:
         self.sessions = sessions
         self.writer = writer or outbox.writer
@@ -61,6 +73,9 @@ class Inbox:
         self.max_attempts = max_attempts
         self.retention = retention
         self.sweep_interval = sweep_interval
+        self.ready = ready
+        self.hold_notice_after = hold_notice_after
+        self.max_defer_delay = max_defer_delay
         self.workers: KeyedWorkers[Key] = KeyedWorkers(self._step, concurrency=concurrency, name="inbox")
         self._sweeper: asyncio.Task[None] | None = None
         self._side_tasks: set[asyncio.Task[Any]] = set()
@@ -99,9 +114,19 @@ class Inbox:
         return len(inserted)
 
     async def start(self) -> None:
-        """Resume pending messages and start the periodic sweep (resume + expiry)."""
-        await self.resume()
+        """Start the periodic sweep (resume + expiry); the backlog is resumed once the NLU
+        answers (new messages are taken in and processed meanwhile)."""
         self._sweeper = asyncio.get_running_loop().create_task(self._sweep(), name="inbox-sweeper")
+
+    async def _wait_ready(self, timeout: float = 300.0) -> None:
+        if self.ready is None:
+            return
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not await self.ready():
+            if asyncio.get_running_loop().time() > deadline:
+                log.warning("the NLU is not ready after %.0f s; resuming the inbox backlog anyway", timeout)
+                return
+            await asyncio.sleep(0.5)
 
     async def stop(self) -> None:
         """Stop the workers; unprocessed messages stay pending for the next start."""
@@ -136,6 +161,8 @@ class Inbox:
         return int(getattr(result, "rowcount", 0) or 0)
 
     async def _sweep(self) -> None:
+        await self._wait_ready()
+        await self.resume()
         while True:
             await asyncio.sleep(self.sweep_interval)
             try:
@@ -169,9 +196,11 @@ class Inbox:
         if channel is not None:
             self._typing(channel, external_id)
         try:
-            reply = await self.router.handle(incoming)
+            reply = await self.router.handle(incoming, defer=True)
         except asyncio.CancelledError:
             raise
+        except AnswerDeferred as exc:
+            return await self._defer(row, incoming, str(exc))
         except Exception as exc:  # noqa: BLE001 - record, retry a few times, then give up
             attempts = row.attempts + 1
             log.exception("inbox %s attempt %d failed", row.id, attempts)
@@ -205,6 +234,42 @@ class Inbox:
         if conv_id is not None:
             self.outbox.kick(conv_id)
         return True
+
+
+    async def _defer(self, row: InboxItem, incoming: Incoming, reason: str) -> float:
+        """Keep ``row`` pending (its attempts untouched); send the hold notice once when it has
+        waited ``hold_notice_after`` seconds. Returns the delay before the next try."""
+        data = dict(row.data)
+        deferrals = int(data.get("deferrals") or 0) + 1
+        data["deferrals"] = deferrals
+        waited = (utcnow() - aware(row.received_at)).total_seconds()
+        notify = waited >= self.hold_notice_after and not data.get("held")
+        if notify:
+            data["held"] = True
+        channel_name, external_id = row.channel, row.external_id
+
+        async def keep(session: AsyncSession) -> int | None:
+            await session.execute(
+                update(InboxItem).where(InboxItem.id == row.id).values(data=data, error=f"deferred: {reason}")
+            )
+            if not notify:
+                return None
+            conv = await session.scalar(
+                select(Conversation).where(
+                    Conversation.channel == channel_name, Conversation.external_id == external_id
+                )
+            )
+            if conv is None:
+                return None
+            lang = language_of(incoming.text)
+            self.outbox.add(session, conv, [Outgoing(text=t("hold", lang))], author="system")
+            return conv.id
+
+        conv_id = await self.writer.run(keep)
+        if conv_id is not None:
+            log.info("inbox %s: the NLU is still down after %.0f s; the patron was told to wait", row.id, waited)
+            self.outbox.kick(conv_id)
+        return min(self.max_defer_delay, 0.5 * 2 ** min(deferrals, 6))
 
 
 async def _insert_new(session: AsyncSession, rows: list[dict[str, Any]]) -> set[tuple[str, str]]:

@@ -30,6 +30,11 @@ from nlu.language import language_of
 log = logging.getLogger(__name__)
 
 
+class AnswerDeferred(Exception):
+    """The answer could not be computed now (the NLU is down and the knowledge alone is not
+    sure); the message stays pending and is answered for real when the NLU is back."""
+
+
 class KeyedLocks:
     """One asyncio lock per key, forgotten when no one holds or waits for it."""
 
@@ -77,27 +82,33 @@ class Router:
             await session.flush()
         return conv
 
-    async def handle(self, msg: Incoming) -> Reply:
-        """Answer ``msg``; messages of one conversation are answered in the order received."""
-        async with self._locks.get(f"{msg.channel}:{msg.conversation_id}"):
-            return await self._handle(msg)
+    async def handle(self, msg: Incoming, *, defer: bool = False) -> Reply:
+        """Answer ``msg``; messages of one conversation are answered in the order received.
 
-    async def _handle(self, msg: Incoming) -> Reply:
+        ``defer`` (the inbox's channels): when the answer cannot be computed now, raise
+        :class:`AnswerDeferred` instead of replying with the degraded apology; the patron's
+        message is recorded once however often it is retried.
+        """
+        async with self._locks.get(f"{msg.channel}:{msg.conversation_id}"):
+            return await self._handle(msg, defer=defer)
+
+    async def _handle(self, msg: Incoming, *, defer: bool = False) -> Reply:
         async with self.sessions.begin() as session:
             conv = await self.conversation(session, msg)
             conv.last_inbound_at = msg.timestamp or datetime.now(timezone.utc)
             if msg.patron_name and not conv.patron_name:
                 conv.patron_name = msg.patron_name
-            session.add(
-                Message(
-                    conversation_id=conv.id,
-                    direction="in",
-                    author="patron",
-                    text=msg.text,
-                    payload={"payload": msg.payload} if msg.payload else None,
-                    platform_message_id=msg.platform_message_id,
+            if not await _recorded(session, conv.id, msg):
+                session.add(
+                    Message(
+                        conversation_id=conv.id,
+                        direction="in",
+                        author="patron",
+                        text=msg.text,
+                        payload={"payload": msg.payload} if msg.payload else None,
+                        platform_message_id=msg.platform_message_id,
+                    )
                 )
-            )
             sender = conv.sender_key
             state = conv.state
             conv_id = conv.id
@@ -120,6 +131,8 @@ class Router:
             except NluUnavailable as exc:
                 log.warning("NLU unavailable (%s); answering %s from the knowledge alone", exc.reason, msg.channel)
         decision = await self.engine.decide(msg.for_nlu, parse, context, sender_id=sender)
+        if decision.degraded and defer:
+            raise AnswerDeferred("NLU unavailable")
         reply = _reply(decision, debug=self.debug)
         await self._record(conv_id, reply.messages, author="system" if decision.degraded else "bot",
                            context=decision.context)
@@ -158,6 +171,19 @@ class Router:
                 session.add(
                     Message(conversation_id=conv_id, direction="out", author=author, text=out.text, payload=payload)
                 )
+
+
+async def _recorded(session: AsyncSession, conv_id: int, msg: Incoming) -> bool:
+    """True when this platform message is already in the transcript (a retried turn)."""
+    if not msg.platform_message_id:
+        return False
+    found = await session.scalar(
+        select(Message.id).where(
+            Message.conversation_id == conv_id, Message.direction == "in",
+            Message.platform_message_id == msg.platform_message_id,
+        ).limit(1)
+    )
+    return found is not None
 
 
 def _language(text: str) -> str:

@@ -45,6 +45,12 @@ class Settings(BaseSettings):
         True, description="Load the demo knowledge base on `run` when the catalog is empty."
     )
     rasa_timeout: float = Field(15.0, description="Seconds to wait for the NLU before answering from the knowledge alone.")
+    hold_notice_seconds: float = Field(
+        20.0,
+        description="When a Telegram/Messenger/Instagram/WhatsApp message cannot be answered yet (the NLU "
+        "is down), seconds before the patron gets one short \"sebentar ya\" notice; the real answer follows "
+        "when the NLU is back.",
+    )
     debug_replies: bool = Field(
         False, description="Add a `debug` field to web chat answers: which evidence won the decision and why."
     )

@@ -20,6 +20,7 @@ from bot.inbox import Inbox
 from bot.keys import (
     http_key,
     inbox_key,
+    nlu_key,
     outbox_key,
     router_key,
     sessions_key,
@@ -52,7 +53,10 @@ async def _context(app: web.Application) -> AsyncIterator[None]:
         channels[whatsapp.NAME] = wa
         app[whatsapp_key] = wa
     outbox = Outbox(sessions, channels, max_attempts=settings.outbox_max_attempts)
-    inbox = Inbox(sessions, MediaReplies(app[router_key], sessions), outbox, channels)
+    inbox = Inbox(
+        sessions, MediaReplies(app[router_key], sessions), outbox, channels,
+        ready=app[nlu_key].ready, hold_notice_after=settings.hold_notice_seconds,
+    )
     app[outbox_key] = outbox
     app[inbox_key] = inbox
     if tg is not None:

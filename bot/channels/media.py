@@ -41,8 +41,9 @@ LABELS_EN = {
 class Handler(Protocol):
     """What the inbox calls for each patron message (the router)."""
 
-    async def handle(self, msg: Incoming) -> Reply:
-        """Answer ``msg``."""
+    async def handle(self, msg: Incoming, *, defer: bool = False) -> Reply:
+        """Answer ``msg`` (``defer``: raise :class:`bot.router.AnswerDeferred` rather than send a
+        degraded reply)."""
 
 
 def unsupported_label(msg: Incoming) -> str | None:
@@ -67,11 +68,11 @@ class MediaReplies:
         self.router = router
         self.sessions = sessions
 
-    async def handle(self, msg: Incoming) -> Reply:
+    async def handle(self, msg: Incoming, *, defer: bool = False) -> Reply:
         """Answer ``msg``: unreadable content gets the note, the rest goes to the router."""
         label = unsupported_label(msg)
         if label is None:
-            return await self.router.handle(msg)
+            return await self.router.handle(msg, defer=defer)
         async with self.sessions.begin() as session:
             conv = await session.scalar(
                 select(Conversation).where(
@@ -98,5 +99,5 @@ class MediaReplies:
                 )
                 session.add(Message(conversation_id=conv.id, direction="out", author="bot", text=reply.text))
         if handed:
-            return await self.router.handle(msg)
+            return await self.router.handle(msg, defer=defer)
         return Reply(messages=[reply])
