@@ -52,11 +52,18 @@ def _drain(proc: subprocess.Popen[str]) -> None:
         pass
 
 
+#: web chat API key: the benchmark is a server-side integration that names its own conversations
+#: (an external --gateway needs the same key in its PUSTAKABOT_CHAT_API_KEYS)
+API_KEY = (os.environ.get("PUSTAKABOT_CHAT_API_KEYS", "").split(",")[0].strip() or "benchmark-key-" + uuid.uuid4().hex)
+API_HEADERS = {"Authorization": f"Bearer {API_KEY}"}
+
+
 def start_stack() -> tuple[subprocess.Popen[str], str, str]:
     data = Path(tempfile.mkdtemp(prefix="pb-bench-"))
     ports = {k: str(free_port()) for k in ("PORT", "RASA_PORT", "ACTION_PORT")}
     env = {**os.environ, "PUSTAKABOT_DATA_DIR": str(data), "PUSTAKABOT_LOG_LEVEL": "WARNING", "HF_HUB_OFFLINE": "1"}
     env.update({f"PUSTAKABOT_{k}": v for k, v in ports.items()})
+    env["PUSTAKABOT_CHAT_API_KEYS"] = API_KEY
     proc = subprocess.Popen(
         [sys.executable, "-m", "bot", "run"], cwd=ROOT, env=env, text=True,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
@@ -82,13 +89,15 @@ def stop_stack(proc: subprocess.Popen[str] | None) -> None:
 
 async def one(session: aiohttp.ClientSession, target: str, url: str, sender: str, text: str) -> float:
     started = time.perf_counter()
+    headers: dict[str, str] = {}
     if target == "gateway":
         body = {"sender_id": sender, "text": text}
         endpoint = f"{url}/api/chat"
+        headers = API_HEADERS
     else:
         body = {"sender": sender, "message": text}
         endpoint = f"{url}/webhooks/rest/webhook"
-    async with session.post(endpoint, json=body) as response:
+    async with session.post(endpoint, json=body, headers=headers) as response:
         await response.read()
         if response.status != 200:
             raise RuntimeError(f"{target} answered {response.status}")

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import aiohttp
 from aiohttp import web
 
-from bot import health
+from bot import health, http_security, logs
 from bot.channels import connectors, webchat
 from bot.db_sessions import gateway_sessions
 from bot.console import app as console
@@ -48,6 +48,8 @@ def create_app(settings: Settings) -> web.Application:
     """Build the gateway for ``settings`` (the database must already be migrated)."""
     app = web.Application(client_max_size=1024**2)
     app[settings_key] = settings
+    logs.setup(app, settings)  # first: quiet request loggers before any client starts
+    http_security.setup(app)
     app.cleanup_ctx.append(_database)
     console.setup(app)  # handoff service + /console/ (before the router is built)
     app.cleanup_ctx.append(_clients)

@@ -64,6 +64,13 @@ TEXTS: dict[str, tuple[str, str]] = {
         "All right, the request for a librarian is cancelled and you're back with the automatic "
         "assistant. How can I help?",
     ),
+    "declined": (
+        "Maaf Kak, saat ini sudah terlalu banyak permintaan bicara dengan pustakawan dari jaringan "
+        "Kakak. Silakan coba lagi nanti atau hubungi perpustakaan langsung; asisten otomatis tetap "
+        "siap membantu.",
+        "Sorry, there are too many requests for a librarian from your network right now. Please try "
+        "again later or contact the library directly; the automatic assistant is still here to help.",
+    ),
     "claimed": (
         "Kakak sekarang terhubung dengan pustakawan {name}.",
         "You are now chatting with {name}, a librarian.",
@@ -391,6 +398,33 @@ class HandoffService:
             return Reply(messages=[Outgoing(text=text("cancelled", lang))], handoff=False)
         await self.notify({"type": "message", "conversation_id": conversation_id, "author": "patron"})
         return Reply(messages=[], handoff=True)
+
+    async def decline(self, conversation_id: int, *, why: str) -> list[Outgoing]:
+        """Take back a handoff just started (over a limit): the conversation returns to the bot.
+
+        Returns what to tell the patron; the transcript row is written here.
+        """
+        async with self.sessions.begin() as session:
+            conv = await session.get(Conversation, conversation_id)
+            lang = conv.language if conv else "id"
+            await self._close(session, conversation_id, status="declined", staff_id=None)
+            await audit(session, "handoff_declined", conversation_id=conversation_id, detail={"why": why})
+            message = text("declined", lang)
+            session.add(Message(conversation_id=conversation_id, direction="out", author="system", text=message))
+        await self.notify({"type": "queue", "conversation_id": conversation_id})
+        return [Outgoing(text=message)]
+
+    async def web_conversation(self, external_id: str) -> tuple[int, ConversationState] | None:
+        """(id, state) of a web chat conversation; None before its first message."""
+        async with self.sessions() as session:
+            row = (
+                await session.execute(
+                    select(Conversation.id, Conversation.state).where(
+                        Conversation.channel == WEB_CHANNEL, Conversation.external_id == external_id
+                    )
+                )
+            ).first()
+        return (row[0], row[1]) if row is not None else None
 
     async def _position(self, session: AsyncSession, conversation_id: int) -> int:
         mine = await session.scalar(
@@ -732,5 +766,10 @@ class HandoffService:
         return [{"id": m.id, "text": m.text, "author": m.author} for m in rows], handoff, max(newest, after)
 
 
+def short_id(external_id: str) -> str:
+    """A platform id as staff see it: enough to tell conversations apart, never the whole id."""
+    return external_id if len(external_id) <= 6 else f"{external_id[:6]}…"
+
+
 def _patron(conv: Conversation) -> str:
-    return conv.patron_name or f"{conv.channel}:{conv.external_id[-8:]}"
+    return conv.patron_name or f"{conv.channel}:{short_id(conv.external_id)}"

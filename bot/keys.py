@@ -15,6 +15,7 @@ from bot.outbox import Outbox
 from bot.rasa import RasaClient
 from bot.router import Router
 from bot.settings import Settings
+from bot.webchat_identity import ChatIdentity, ChatLimits
 
 settings_key = web.AppKey("settings", Settings)
 engine_key = web.AppKey("engine", AsyncEngine)
@@ -28,3 +29,5 @@ login_limiter_key = web.AppKey("login_limiter", LoginLimiter)
 outbox_key = web.AppKey("outbox", Outbox)
 inbox_key = web.AppKey("inbox", Inbox)
 telegram_key = web.AppKey("telegram", TelegramChannel)
+chat_identity_key = web.AppKey("chat_identity", ChatIdentity)
+chat_limits_key = web.AppKey("chat_limits", ChatLimits)

@@ -238,17 +238,17 @@ class Outbox:
             return None, None
         name = CHANNEL_NAMES.get(conv.channel, conv.channel)
         if conv.last_inbound_at is None:
-            return None, f"Pesan tidak bisa dikirim: pasien belum pernah mengirim pesan di {name}."
+            return None, f"Pesan tidak bisa dikirim: pemustaka belum pernah mengirim pesan di {name}."
         age = utcnow() - aware(conv.last_inbound_at)
         if age <= timedelta(hours=BOT_WINDOW_HOURS):
             return None, None
         if author in ("bot", "system"):
             return None, (
-                f"Pesan otomatis tidak bisa dikirim: sudah lebih dari 24 jam sejak pesan terakhir pasien di {name}."
+                f"Pesan otomatis tidak bisa dikirim: sudah lebih dari 24 jam sejak pesan terakhir pemustaka di {name}."
             )
         if age <= timedelta(days=HUMAN_AGENT_DAYS):
             return HUMAN_AGENT, None
-        return None, f"Pesan tidak bisa dikirim: sudah lebih dari 7 hari sejak pesan terakhir pasien di {name}."
+        return None, f"Pesan tidak bisa dikirim: sudah lebih dari 7 hari sejak pesan terakhir pemustaka di {name}."
 
     # --- worker ----------------------------------------------------------------------------
 

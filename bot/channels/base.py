@@ -20,7 +20,7 @@ class DeliveryError(Exception):
     """A platform did not accept a message.
 
     Attributes:
-        reason: short Indonesian reason, shown to staff (e.g. "Pasien memblokir bot.").
+        reason: short Indonesian reason, shown to staff (e.g. "Pemustaka memblokir bot.").
         permanent: True when retrying cannot help (blocked, user gone, window closed).
         retry_after: seconds the platform asked us to wait (Telegram 429), if any.
     """

@@ -185,10 +185,10 @@ class MetaChannel(Channel):
             raise DeliveryError(f"Gangguan server Meta ({text}).")
         if code == 10 and subcode in WINDOW_SUBCODES or code == 1545041:
             raise DeliveryError(
-                "Pesan tidak bisa dikirim: di luar jendela 24 jam; pasien harus menulis lebih dulu.", permanent=True
+                "Pesan tidak bisa dikirim: di luar jendela 24 jam; pemustaka harus menulis lebih dulu.", permanent=True
             )
         if code in UNAVAILABLE_CODES:
-            raise DeliveryError("Pasien tidak bisa dihubungi (memblokir atau menonaktifkan akun).", permanent=True)
+            raise DeliveryError("Pemustaka tidak bisa dihubungi (memblokir atau menonaktifkan akun).", permanent=True)
         if code == 190:
             raise DeliveryError("Token akses Meta tidak valid atau kedaluwarsa.", permanent=True)
         raise DeliveryError(f"Meta menolak pesan (kode {code}: {text}).", permanent=True)

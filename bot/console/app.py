@@ -14,7 +14,7 @@ from aiohttp import web
 from bot.console import security, views
 from bot.console.hub import ConsoleHub
 from bot.console.limiter import LoginLimiter
-from bot.handoff import HandoffService, OutboxLike, ScheduleFile
+from bot.handoff import HandoffService, OutboxLike, ScheduleFile, short_id
 from bot.keys import (
     console_hub_key,
     handoff_key,
@@ -90,6 +90,7 @@ def _filters(tz: ZoneInfo) -> dict[str, Callable[..., str]]:
         "channel": lambda c: CHANNELS.get(c, c),
         "reason": lambda r: REASONS.get(r or "", r or ""),
         "author": lambda a: AUTHORS.get(a, a),
+        "short_id": short_id,
     }
 
 

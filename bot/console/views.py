@@ -13,10 +13,12 @@ from aiohttp import WSMsgType, web
 from sqlalchemy import select
 
 from bot.console import security
+from bot.console.limiter import Reservation
 from bot.handoff import HandoffError
 from bot.handoff_models import AuditEntry, Staff
 from bot.keys import console_hub_key, handoff_key, login_limiter_key, sessions_key, settings_key
 from bot.models import Conversation
+from bot.ratelimit import retry_after_header
 from bot.staff import StaffUser, audit, authenticate, close_session, open_session
 
 log = logging.getLogger(__name__)
@@ -73,19 +75,20 @@ async def login_form(request: web.Request) -> web.StreamResponse:
 
 
 async def login(request: web.Request) -> web.StreamResponse:
-    """Check username and password, rate-limited per address and per username."""
+    """Check username and password, rate-limited per address and per username (see limiter.py)."""
     form = await request.post()
     username = str(form.get("username", "")).strip().lower()[:64]
     password = str(form.get("password", ""))[:1024]
     limiter = request.config_dict[login_limiter_key]
-    keys = (f"ip:{request.remote}", f"user:{username}")
-    wait = limiter.retry_after(*keys)
-    if wait > 0:
-        minutes = max(1, int(wait // 60) + 1)
-        return _login_page(
+    reservation = limiter.reserve(str(request.remote), username)  # before hashing: no await in between
+    if not isinstance(reservation, Reservation):
+        minutes = max(1, int(reservation // 60) + 1)
+        response = _login_page(
             request, username=username, status=429,
             error=f"Terlalu banyak percobaan masuk. Coba lagi dalam {minutes} menit.",
         )
+        response.headers["Retry-After"] = retry_after_header(reservation)
+        return response
     settings = request.config_dict[settings_key]
     async with request.config_dict[sessions_key].begin() as session:
         staff = await authenticate(session, username, password)
@@ -95,9 +98,8 @@ async def login(request: web.Request) -> web.StreamResponse:
             token = await open_session(session, staff, ttl=timedelta(hours=settings.console_session_hours))
             await audit(session, "login", staff_id=staff.id, detail={"remote": request.remote})
     if staff is None:
-        limiter.fail(*keys)
         return _login_page(request, username=username, status=401, error="Nama pengguna atau kata sandi salah.")
-    limiter.reset(*keys)
+    reservation.succeeded()
     response = web.HTTPSeeOther(request.app.router["queue_page"].url_for())
     security.set_cookie(
         response, request, security.SESSION_COOKIE, token, max_age=int(settings.console_session_hours * 3600)

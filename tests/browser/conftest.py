@@ -13,6 +13,7 @@ from aiohttp import web
 from bot.app import create_app
 from bot.cli import upgrade_database
 from bot.settings import Settings
+from tests.conftest import TEST_API_KEY
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -44,6 +45,7 @@ def browser_settings(tmp_path: Path, **values: Any) -> Settings:
     """Settings for a gateway on a throw-away migrated database, staffed around the clock."""
     schedule = tmp_path / "schedule.yml"
     schedule.write_text(ALWAYS_OPEN, encoding="utf-8")
+    values.setdefault("chat_api_keys", TEST_API_KEY)
     settings = Settings(
         data_dir=tmp_path, staff_schedule_file=schedule, console_cookie_secure="false", **values
     )

@@ -221,7 +221,7 @@ async def test_window_bot_24h_staff_human_agent_then_refused(aiohttp_client, met
     assert await outbox.check_window(conv.id, author="bot")
     assert await outbox.check_window(conv.id, author="agent") is None
     reason = await outbox.check_window(old.id, author="agent")
-    assert reason == "Pesan tidak bisa dikirim: sudah lebih dari 7 hari sejak pesan terakhir pasien di Instagram."
+    assert reason == "Pesan tidak bisa dikirim: sudah lebih dari 7 hari sejak pesan terakhir pemustaka di Instagram."
     await outbox.enqueue(conv.id, Outgoing(text="otomatis"), author="bot", transcript_id=1)
     await outbox.enqueue(conv.id, Outgoing(text="Halo Kak, ini petugas."), author="agent", transcript_id=2)
     await outbox.enqueue(old.id, Outgoing(text="terlambat"), author="agent", transcript_id=3)
