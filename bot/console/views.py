@@ -19,7 +19,7 @@ from bot.handoff_models import AuditEntry, Staff
 from bot.keys import console_hub_key, handoff_key, login_limiter_key, sessions_key, settings_key
 from bot.models import Conversation
 from bot.ratelimit import retry_after_header
-from bot.staff import StaffUser, audit, authenticate, close_session, open_session
+from bot.staff import StaffUser, audit, authenticate, close_session, open_session, user_for_token
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +114,7 @@ async def logout(request: web.Request) -> web.StreamResponse:
     async with request.config_dict[sessions_key].begin() as session:
         await close_session(session, token)
         await audit(session, "logout", staff_id=_user(request).id)
+    await request.config_dict[console_hub_key].close_session(token)
     response = web.HTTPSeeOther(request.app.router["login"].url_for())
     response.del_cookie(security.SESSION_COOKIE, path=security.COOKIE_PATH)
     raise response
@@ -247,17 +248,32 @@ async def audit_page(request: web.Request) -> web.StreamResponse:
 
 
 async def websocket(request: web.Request) -> web.StreamResponse:
-    """Live hints to refresh the queue or a transcript; same-origin only."""
+    """Live hints to refresh the queue or a transcript; same-origin only.
+
+    Closed (code 4401) on logout, and within ``CONSOLE_SESSION_CHECK_SECONDS`` once the session
+    is no longer valid (expired, or the account disabled).
+    """
     if not security.origin_ok(request, required=True):
         raise web.HTTPForbidden(text="Asal halaman tidak dikenal.")
     hub = request.config_dict[console_hub_key]
+    token = request.cookies.get(security.SESSION_COOKIE, "")
+    check = max(0.05, request.config_dict[settings_key].console_session_check_seconds)
     ws = web.WebSocketResponse(heartbeat=30)
     await ws.prepare(request)
-    hub.add(ws)
+    hub.add(ws, token)
     try:
         await ws.send_json({"type": "hello"})
-        async for msg in ws:
-            if msg.type == WSMsgType.ERROR:
+        while not ws.closed:
+            try:
+                msg = await ws.receive(timeout=check)
+            except TimeoutError:
+                async with request.config_dict[sessions_key]() as session:
+                    still = await user_for_token(session, token)
+                if still is None:
+                    await ws.close(code=hub.SESSION_ENDED, message=b"session ended")
+                    break
+                continue
+            if msg.type in (WSMsgType.ERROR, WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED):
                 break
     finally:
         hub.discard(ws)
