@@ -31,7 +31,7 @@ from bot.staff import StaffUser, audit
 log = logging.getLogger(__name__)
 
 WEB_CHANNEL = "web"
-REASONS = ("patron_request", "not_understood", "complaint", "staff_takeover")
+REASONS = ("patron_request", "not_understood", "complaint", "staff_takeover", "platform_inbox", "handover", "story")
 
 # --- patron-facing texts -------------------------------------------------------------------
 
@@ -398,6 +398,32 @@ class HandoffService:
             return Reply(messages=[Outgoing(text=text("cancelled", lang))], handoff=False)
         await self.notify({"type": "message", "conversation_id": conversation_id, "author": "patron"})
         return Reply(messages=[], handoff=True)
+
+    async def hold(self, conversation_id: int, *, reason: str) -> None:
+        """Pause the bot for a conversation and put it in the console queue, telling the patron nothing.
+
+        For events that show a person should look (a story reply, a person answering in the
+        platform's own inbox, another app taking the thread); no-op when staff already have it.
+        """
+        async with self.sessions.begin() as session:
+            conv = await session.get(Conversation, conversation_id)
+            if conv is None or conv.state is not ConversationState.BOT:
+                return
+            conv.state = ConversationState.WAITING
+            session.add(Handoff(conversation_id=conversation_id, reason=reason, status="waiting", requested_at=utcnow()))
+            await audit(session, "handoff_requested", conversation_id=conversation_id, detail={"reason": reason})
+        await self.notify({"type": "queue", "conversation_id": conversation_id})
+
+    async def release(self, conversation_id: int, *, reason: str) -> bool:
+        """Give a conversation held for ``reason`` back to the bot (e.g. the thread was passed back)."""
+        async with self.sessions.begin() as session:
+            handoff = await self._active(session, conversation_id)
+            if handoff is None or handoff.reason != reason:
+                return False
+            await self._close(session, conversation_id, status="resolved", staff_id=None)
+            await audit(session, "handoff_released", conversation_id=conversation_id, detail={"reason": reason})
+        await self.notify({"type": "queue", "conversation_id": conversation_id})
+        return True
 
     async def decline(self, conversation_id: int, *, why: str) -> list[Outgoing]:
         """Take back a handoff just started (over a limit): the conversation returns to the bot.

@@ -158,6 +158,11 @@ class Settings(BaseSettings):
     meta_app_secret: SecretStr = Field(
         SecretStr(""), description="Meta App Secret: verifies X-Hub-Signature-256; empty disables Messenger and Instagram."
     )
+    meta_app_id: str = Field(
+        "",
+        description="Our Meta app's ID: an echo sent by any other app (a person answering in the Page's "
+        "inbox) pauses the bot for that conversation; empty treats every echo as our own.",
+    )
     meta_verify_token: SecretStr = Field(
         SecretStr(""), description="Verify token you type in the Meta App Dashboard webhook setup."
     )

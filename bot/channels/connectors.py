@@ -13,8 +13,18 @@ from aiohttp import web
 
 from bot.channels import meta, telegram
 from bot.channels.base import Channel
+from bot.events import GatewayEvents
 from bot.inbox import Inbox
-from bot.keys import http_key, inbox_key, outbox_key, router_key, sessions_key, settings_key, telegram_key
+from bot.keys import (
+    handoff_key,
+    http_key,
+    inbox_key,
+    outbox_key,
+    router_key,
+    sessions_key,
+    settings_key,
+    telegram_key,
+)
 from bot.outbox import Outbox
 
 
@@ -36,7 +46,7 @@ async def _context(app: web.Application) -> AsyncIterator[None]:
     if settings.meta_app_secret.get_secret_value():
         channels.update(meta.channels(settings, app[http_key]))
     outbox = Outbox(sessions, channels, max_attempts=settings.outbox_max_attempts)
-    inbox = Inbox(sessions, app[router_key], outbox, channels)
+    inbox = Inbox(sessions, app[router_key], outbox, channels, events=GatewayEvents(sessions, app[handoff_key]))
     app[outbox_key] = outbox
     app[inbox_key] = inbox
     if tg is not None:

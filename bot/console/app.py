@@ -31,6 +31,9 @@ REASONS = {
     "not_understood": "bot tidak paham",
     "complaint": "keluhan",
     "staff_takeover": "diambil alih petugas",
+    "platform_inbox": "dijawab dari inbox Meta",
+    "handover": "diambil aplikasi lain (handover)",
+    "story": "story Instagram",
 }
 AUTHORS = {"patron": "Pemustaka", "bot": "Bot", "agent": "Pustakawan", "system": "Sistem", "note": "Catatan internal"}
 

@@ -160,12 +160,24 @@ async def test_quick_reply_and_postback_payloads_reach_the_router(aiohttp_client
 
 
 async def test_echoes_receipts_reactions_and_story_replies_are_not_answered(aiohttp_client, meta_settings, fake_graph) -> None:
-    app = create_app(meta_settings)
+    from bot.channel_models import PENDING
+    from bot.handoff_models import Handoff
+
+    app = create_app(meta_settings)  # META_APP_ID unset: every echo counts as our own
     client = await aiohttp_client(app)
     for body in (ECHO, READ, DELIVERY, IG_STORY_REPLY, IG_REACTION):
         assert await _post(client, body) == 200
-    await asyncio.sleep(0.4)
-    assert await _inbox(app) == 0 and fake_graph.calls == []
+    assert await _inbox(app) == 1  # only the story reply, which goes to the console
+    async with asyncio.timeout(10):
+        while True:
+            async with app[sessions_key]() as session:
+                handoff = await session.scalar(select(Handoff))
+                pending = await session.scalar(select(func.count()).select_from(InboxItem).where(InboxItem.status == PENDING))
+            if handoff is not None and not pending:
+                break
+            await asyncio.sleep(0.02)
+    assert handoff.reason == "story" and handoff.status == "waiting"
+    assert fake_graph.calls == []
 
 
 async def test_instagram_reply_uses_its_token_and_1000_byte_parts(aiohttp_client, meta_settings, fake_graph) -> None:

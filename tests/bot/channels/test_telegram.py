@@ -235,17 +235,21 @@ async def test_start_greets_and_edits_groups_channel_posts_are_ignored(aiohttp_c
     sticker = tg_update(6, CHAT, "x")
     del sticker["message"]["text"]
     sticker["message"]["sticker"] = {"file_id": "f", "file_unique_id": "u", "type": "regular", "width": 512, "height": 512, "is_animated": False, "is_video": False}
-    for update in (edited, group, post, sticker):
+    for update in (edited, group, post):
         response = await client.post("/webhooks/telegram", json=update, headers=HEADERS)
         assert response.status == 200
     assert await _count(app, InboxItem) == 0
+    # A sticker is no text: the patron gets the short text-only reply, not silence.
+    assert (await client.post("/webhooks/telegram", json=sticker, headers=HEADERS)).status == 200
+    (text_only,) = await fake_telegram.wait_for_sent(1)
+    assert "hanya bisa membaca pesan teks" in text_only["text"]
     start = tg_update(7, CHAT, "/start")
     start["message"]["entities"] = [{"type": "bot_command", "offset": 0, "length": 6}]
     await client.post("/webhooks/telegram", json=start, headers=HEADERS)
-    await fake_telegram.wait_for_sent(1)
+    await fake_telegram.wait_for_sent(2)
     async with app[sessions_key]() as session:
-        msg = await session.scalar(select(Message).where(Message.direction == "in"))
-        assert msg is not None and msg.payload == {"payload": "/greet"}
+        rows = (await session.scalars(select(Message).where(Message.direction == "in").order_by(Message.id))).all()
+    assert rows[0].text == "[Stiker]" and rows[1].payload == {"payload": "/greet"}
 
 
 async def test_pacing_keeps_one_chat_at_the_configured_interval(tmp_path: Path, dead_port: int, aiohttp_client, fake_telegram) -> None:
