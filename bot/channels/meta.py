@@ -132,9 +132,11 @@ def parse_meta(payload: dict[str, Any], *, app_id: str = "") -> list[Incoming]:
             continue
         standby = _list(entry.get("standby"))
         if standby:
-            log.info("not answering %d standby events: another app owns these threads", len(standby))
+            log.info("ignoring %d standby events: another app owns these threads", len(standby))
         if "changes" in entry and "messaging" not in entry:
             log.info("ignoring Meta 'changes' entry (dashboard test or feed event)")
+        elif "messaging" not in entry and not standby:
+            log.info("ignoring Meta entry without messaging events")
         for event in _list(entry.get("messaging")):
             item = _parse_event(channel, event, app_id) if isinstance(event, dict) else None
             if item is not None:
@@ -227,7 +229,7 @@ def _parse_event(channel: str, event: dict[str, Any], app_id: str) -> Incoming |
             # Handover protocol: another app took the thread (bot pauses), or it was passed to us.
             owner = str(control.get("new_owner_app_id") or "")
             if kind == "thread_passed" and app_id and owner and owner != app_id:
-                log.info("thread of %s passed to another app (%s): nothing to do", channel, owner)
+                log.info("ignoring %s thread passed to another app (%s)", channel, owner)
                 return None
             return Incoming(  # the sender of a handover event is the patron (PSID/IGSID)
                 channel=channel, conversation_id=sender, text="", patron_id=sender,
