@@ -367,7 +367,8 @@ async def receive(request: web.Request) -> web.StreamResponse:
     except ValueError:
         return web.Response(status=400)
     if not isinstance(data, dict):
-        return web.Response(status=400)
+        log.warning("ignoring a signed Meta webhook body that is not a JSON object")
+        return web.Response(text="EVENT_RECEIVED")
     try:
         items = parse_meta(data, app_id=settings.meta_app_id)
     except Exception:  # noqa: BLE001 - a signed body is acknowledged, never retried for hours

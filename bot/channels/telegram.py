@@ -358,8 +358,11 @@ async def webhook(request: web.Request) -> web.StreamResponse:
         data = json.loads(raw)
     except ValueError:
         return web.Response(status=400)
-    if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
-        return web.Response(status=400)
+    if not isinstance(data, dict) or not isinstance(data.get("update_id"), int) or isinstance(
+        data.get("update_id"), bool
+    ):
+        log.warning("ignoring a Telegram webhook body that is not an Update (no integer update_id)")
+        return web.Response(status=200)  # signed: acknowledge, or Telegram retries it for hours
     channel = request.app[telegram_key]
     try:
         items = channel.parse(data)

@@ -79,7 +79,9 @@ def new_csrf_token() -> str:
 
 
 def _same(a: str | None, b: str | None) -> bool:
-    return bool(a) and bool(b) and hmac.compare_digest(str(a), str(b))
+    if not a or not b:
+        return False
+    return hmac.compare_digest(str(a).encode("utf-8", "replace"), str(b).encode("utf-8", "replace"))
 
 
 def _route_name(request: web.Request) -> str | None:

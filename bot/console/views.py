@@ -19,6 +19,7 @@ from bot.handoff_models import AuditEntry, Staff
 from bot.keys import console_hub_key, handoff_key, login_limiter_key, sessions_key, settings_key
 from bot.models import Conversation
 from bot.ratelimit import retry_after_header
+from bot.sanitize import parse_id, scrub_text
 from bot.staff import StaffUser, audit, authenticate, close_session, open_session, user_for_token
 
 log = logging.getLogger(__name__)
@@ -31,10 +32,16 @@ def _user(request: web.Request) -> StaffUser:
 
 
 def _conversation_id(request: web.Request) -> int:
-    try:
-        return int(request.match_info["conversation_id"])
-    except ValueError as exc:
-        raise web.HTTPNotFound() from exc
+    conversation_id = parse_id(request.match_info["conversation_id"])
+    if conversation_id is None:  # "²", "-1", 20 digits: no such conversation, never a 500
+        raise web.HTTPNotFound(text="Percakapan tidak ditemukan.")
+    return conversation_id
+
+
+def _form_text(form: Any, name: str, limit: int) -> str:
+    """A form field as storable text (lone surrogates replaced), cut to ``limit`` characters."""
+    value = form.get(name, "")
+    return scrub_text(value if isinstance(value, str) else "")[:limit]
 
 
 def _canned(path: Path) -> list[dict[str, str]]:
@@ -77,8 +84,8 @@ async def login_form(request: web.Request) -> web.StreamResponse:
 async def login(request: web.Request) -> web.StreamResponse:
     """Check username and password, rate-limited per address and per username (see limiter.py)."""
     form = await request.post()
-    username = str(form.get("username", "")).strip().lower()[:64]
-    password = str(form.get("password", ""))[:1024]
+    username = _form_text(form, "username", 64).strip().lower()
+    password = _form_text(form, "password", 1024)
     limiter = request.config_dict[login_limiter_key]
     reservation = limiter.reserve(str(request.remote), username)  # before hashing: no await in between
     if not isinstance(reservation, Reservation):
@@ -138,11 +145,9 @@ async def queue_page(request: web.Request) -> web.StreamResponse:
 
 async def queue_fragment(request: web.Request) -> web.StreamResponse:
     """The queue alone (refreshed live by the page's script)."""
-    current = request.query.get("current")
     return aiohttp_jinja2.render_template(
         "_queue.html", request,
-        _base(request, current=int(current) if current and current.isdigit() else None,
-              **await _queue_context(request)),
+        _base(request, current=parse_id(request.query.get("current")), **await _queue_context(request)),
     )
 
 
@@ -196,9 +201,9 @@ async def _act(request: web.Request, action: str) -> web.StreamResponse:
         if action == "claim":
             await service.claim(conversation_id, user)
         elif action == "reply":
-            await service.reply(conversation_id, user, str(form.get("text", ""))[:4000])
+            await service.reply(conversation_id, user, _form_text(form, "text", 4000))
         elif action == "note":
-            await service.note(conversation_id, user, str(form.get("text", ""))[:4000])
+            await service.note(conversation_id, user, _form_text(form, "text", 4000))
         elif action == "resolve":
             await service.resolve(conversation_id, user)
             raise web.HTTPSeeOther(request.app.router["queue_page"].url_for())
