@@ -15,8 +15,9 @@ Deliberate choices (documented in docs/telegram.md):
 - ``edited_message``/``edited_channel_post`` are dropped: the original was already answered,
   and Telegram also sends edits for changes the bot does not use;
 - callback queries (inline buttons) are always answered with ``answerCallbackQuery`` and then
-  handled as the button's payload; non-text messages (stickers, photos without caption) are
-  dropped with a log line.
+  handled as the button's payload; non-text messages (stickers, photos without caption, voice,
+  locations…) reach the inbox with ``Incoming.attachment`` set and get the gateway's text-only
+  reply (``bot/events.py``).
 """
 
 from __future__ import annotations

@@ -129,7 +129,7 @@ FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
 def _no_5xx(response: requests.Response) -> None:
-    assert response.status_code < 500, (response.request.method, response.request.url, response.status_code, response.text[:300])
+    assert response.status_code < 500, ascii((response.request.method, response.request.url, response.status_code, response.text[:300]))
 
 
 texts = st.text(st.characters(codec=None, exclude_categories=()), max_size=60) | st.sampled_from(
@@ -204,7 +204,7 @@ def test_signed_telegram_webhooks_are_always_acknowledged(live: Live, update: ob
         f"{live.base}/webhooks/telegram", data=json.dumps(update).encode(),
         headers={"X-Telegram-Bot-Api-Secret-Token": TG_SECRET, "Content-Type": "application/json"}, timeout=30,
     )
-    assert response.status_code == 200, (update, response.status_code)
+    assert response.status_code == 200, ascii((update, response.status_code))
 
 
 meta_events = st.fixed_dictionaries(
@@ -232,7 +232,7 @@ def test_signed_meta_webhooks_are_always_acknowledged(live: Live, body: object) 
     signature = "sha256=" + hmac.new(APP_SECRET.encode(), raw, hashlib.sha256).hexdigest()
     response = requests.post(f"{live.base}/webhooks/meta", data=raw,
                              headers={"X-Hub-Signature-256": signature, "Content-Type": "application/json"}, timeout=30)
-    assert response.status_code == 200, (body, response.status_code)
+    assert response.status_code == 200, ascii((body, response.status_code))
 
 
 @FUZZ

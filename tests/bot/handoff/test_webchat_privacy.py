@@ -8,11 +8,12 @@ from aiohttp import CookieJar
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
-from bot.channels.webchat import COOKIE
 from bot.keys import sessions_key
 from bot.models import Conversation, ConversationState
 from tests.bot.handoff.conftest import csrf_of, login, make_staff
 from tests.conftest import API_HEADERS
+
+COOKIE = "pustakabot_chat"  # bot.channels.webchat.COOKIE
 
 
 async def _new_client(aiohttp_client, app) -> TestClient:
