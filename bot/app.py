@@ -9,8 +9,8 @@ from aiohttp import web
 
 from bot import health, http_security, logs
 from bot.channels import connectors, webchat
-from bot.db_sessions import gateway_sessions
 from bot.console import app as console
+from bot.db_sessions import gateway_sessions
 from bot.keys import (
     engine_key,
     handoff_key,

@@ -19,7 +19,7 @@ Connectors only translate platform shapes into :class:`~bot.messages.Incoming` (
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -120,13 +120,13 @@ class GatewayEvents:
         async with self.sessions.begin() as session:
             conv = await _get_or_create(session, incoming)
             if inbound:
-                conv.last_inbound_at = incoming.timestamp or datetime.now(timezone.utc)
+                conv.last_inbound_at = incoming.timestamp or datetime.now(UTC)
             return conv.id, conv.state
 
     async def _record_in(self, incoming: Incoming, text: str) -> tuple[int, ConversationState]:
         async with self.sessions.begin() as session:
             conv = await _get_or_create(session, incoming)
-            conv.last_inbound_at = incoming.timestamp or datetime.now(timezone.utc)
+            conv.last_inbound_at = incoming.timestamp or datetime.now(UTC)
             payload: dict[str, Any] = {"attachment": incoming.attachment or incoming.kind}
             urls = [
                 a["payload"]["url"] for a in incoming.attachments

@@ -6,10 +6,10 @@ import aiohttp
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.channels.telegram import TelegramChannel
 from bot.console.hub import ConsoleHub
 from bot.console.limiter import LoginLimiter
 from bot.handoff import HandoffService
-from bot.channels.telegram import TelegramChannel
 from bot.inbox import Inbox
 from bot.outbox import Outbox
 from bot.rasa import RasaClient

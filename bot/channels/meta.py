@@ -21,12 +21,11 @@ handled.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import json
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
@@ -66,7 +65,7 @@ def signature_ok(raw: bytes, header: str, secrets: list[str]) -> bool:
 
 def _ts(ms: Any) -> datetime | None:
     millis = _millis(ms)
-    return datetime.fromtimestamp(millis / 1000, tz=timezone.utc) if millis else None
+    return datetime.fromtimestamp(millis / 1000, tz=UTC) if millis else None
 
 
 def _millis(value: Any) -> int:
@@ -84,7 +83,7 @@ def _millis(value: Any) -> int:
         except ValueError:
             return 0
         if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=timezone.utc)
+            moment = moment.replace(tzinfo=UTC)
         return int(moment.timestamp() * 1000)
     return 0
 
@@ -282,7 +281,7 @@ class MetaChannel(Channel):
                 except ValueError:
                     data = {}
                 status = response.status
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiohttp.ClientError) as exc:
             raise DeliveryError(f"Gangguan jaringan ke Meta ({type(exc).__name__}).") from exc
         if status < 300:
             return data if isinstance(data, dict) else {}

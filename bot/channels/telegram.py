@@ -27,7 +27,7 @@ import hmac
 import json
 import logging
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiohttp import web
@@ -162,7 +162,7 @@ def parse_update(payload: dict[str, Any]) -> list[Incoming]:
             text = text[1:].replace("_", " ").strip() or text
     date = msg.get("date")
     when = (
-        datetime.fromtimestamp(date, tz=timezone.utc)
+        datetime.fromtimestamp(date, tz=UTC)
         if isinstance(date, int | float) and not isinstance(date, bool) and 0 <= date < 2**33
         else None
     )
