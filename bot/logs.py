@@ -15,6 +15,7 @@ import logging
 from collections.abc import AsyncIterator, Iterable
 
 from aiohttp import web
+from pydantic import SecretStr
 
 from bot.settings import Settings
 
@@ -25,12 +26,11 @@ REDACTED = "[redacted]"
 
 def secrets_of(settings: Settings) -> list[str]:
     """Every secret value configured in ``settings`` (empty ones left out)."""
-    values: list[str] = []
-    for name, field in type(settings).model_fields.items():
-        value = getattr(settings, name)
-        if hasattr(value, "get_secret_value"):
-            values.append(value.get_secret_value())
-        del field
+    values = [
+        value.get_secret_value()
+        for name in type(settings).model_fields
+        if isinstance(value := getattr(settings, name), SecretStr)
+    ]
     values += settings.chat_api_key_list
     return sorted({v for v in values if len(v) >= MIN_SECRET}, key=len, reverse=True)
 
