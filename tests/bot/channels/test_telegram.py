@@ -303,3 +303,33 @@ async def test_cli_sets_inspects_and_deletes_the_webhook(fake_telegram, monkeypa
     assert result.exit_code == 0 and fake_telegram.webhook == {}
     assert TG_SECRET not in result.output
     assert os.environ.get("PUSTAKABOT_TELEGRAM_TOKEN") is None
+
+
+async def test_odd_updates_are_acknowledged_and_a_lone_surrogate_still_gets_an_answer(
+    aiohttp_client, tg_settings, fake_telegram
+) -> None:
+    import json
+
+    app = create_app(tg_settings)
+    client = await aiohttp_client(app)
+    number = tg_update(20, CHAT, "x")
+    number["message"]["text"] = 5
+    obj = tg_update(21, CHAT, "x")
+    obj["message"]["text"] = {"bold": "halo"}
+    callback = {"update_id": 22, "callback_query": {"id": "q1", "data": {"x": 1}, "from": {"id": CHAT},
+                                                    "message": {"chat": {"id": CHAT, "type": "private"}}}}
+    not_an_update = {"update_id": "23", "message": {}}
+    for update in (number, obj, callback, not_an_update):
+        response = await client.post("/webhooks/telegram", json=update, headers=HEADERS)
+        assert response.status == 200
+    assert await _count(app, InboxItem) == 0
+    surrogate = json.dumps(tg_update(24, CHAT, "halo")).replace('"halo"', '"halo \\ud800"')
+    response = await client.post(
+        "/webhooks/telegram", data=surrogate, headers={**HEADERS, "Content-Type": "application/json"}
+    )
+    assert response.status == 200
+    (answer,) = await fake_telegram.wait_for_sent(1)  # answered once, not failed three times
+    assert "gangguan" in answer["text"]
+    async with app[sessions_key]() as session:
+        row = await session.scalar(select(Message).where(Message.direction == "in"))
+    assert row is not None and row.text == "halo \ufffd"
