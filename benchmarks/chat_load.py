@@ -59,6 +59,12 @@ def _drain(proc: subprocess.Popen[str], sink: list[str] | None = None) -> None:
             sink.append(line)
 
 
+#: web chat API key: the benchmark is a server-side integration that names its own conversations
+#: (an external --gateway needs the same key in its PUSTAKABOT_CHAT_API_KEYS)
+API_KEY = (os.environ.get("PUSTAKABOT_CHAT_API_KEYS", "").split(",")[0].strip() or "benchmark-key-" + uuid.uuid4().hex)
+API_HEADERS = {"Authorization": f"Bearer {API_KEY}"}
+
+
 def start_bot() -> tuple[subprocess.Popen[str], str]:
     """`pustakabot run` on free ports in a throw-away data folder (reuses a trained model)."""
     data = Path(tempfile.mkdtemp(prefix="pb-bench-"))
@@ -66,6 +72,7 @@ def start_bot() -> tuple[subprocess.Popen[str], str]:
     env = {
         **os.environ, "PUSTAKABOT_DATA_DIR": str(data), "PUSTAKABOT_LOG_LEVEL": "WARNING",
         "HF_HUB_OFFLINE": "1", "PUSTAKABOT_PORT": port, "PUSTAKABOT_RASA_PORT": str(free_port()),
+        "PUSTAKABOT_CHAT_API_KEYS": API_KEY,
     }
     proc = subprocess.Popen(
         [sys.executable, "-m", "bot", "run"], cwd=ROOT, env=env, text=True,
@@ -143,7 +150,7 @@ async def send(session: aiohttp.ClientSession, target: str, url: str, sender: st
         endpoint, body = f"{url}/api/chat", {"sender_id": sender, "text": text}
     else:
         endpoint, body = f"{url}/webhooks/rest/webhook", {"sender": sender, "message": text}
-    async with session.post(endpoint, json=body) as response:
+    async with session.post(endpoint, json=body, headers=API_HEADERS if target == "bot" else {}) as response:
         data = await response.json(content_type=None)
         if response.status != 200:
             raise RuntimeError(f"{target} answered {response.status}: {data}")

@@ -31,7 +31,7 @@ import aiohttp
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.chat_load import start_bot, stop  # noqa: E402
+from benchmarks.chat_load import API_HEADERS, start_bot, stop  # noqa: E402
 from benchmarks.faq_retrieval import FAQ_DIR, load_heldout  # noqa: E402
 from knowledge.faq import FaqItem, FaqStore  # noqa: E402
 
@@ -63,7 +63,7 @@ def outcome(messages: list[dict], expected: str, items: list[FaqItem]) -> str:
 
 async def ask(session: aiohttp.ClientSession, gateway: str, text: str) -> list[dict]:
     body = {"sender_id": f"e2e-{uuid.uuid4().hex[:12]}", "text": text}
-    async with session.post(f"{gateway}/api/chat", json=body) as response:
+    async with session.post(f"{gateway}/api/chat", json=body, headers=API_HEADERS) as response:
         response.raise_for_status()
         return list((await response.json())["messages"])
 

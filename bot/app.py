@@ -10,11 +10,11 @@ from zoneinfo import ZoneInfo
 import aiohttp
 from aiohttp import web
 
-from bot import health
+from bot import health, http_security, logs
 from bot.channels import connectors, webchat
-from bot.db_sessions import gateway_sessions
 from bot.console import app as console
 from actions.engine import AnswerEngine
+from bot.db_sessions import gateway_sessions
 from bot.keys import (
     answer_engine_key,
     engine_key,
@@ -94,6 +94,8 @@ def create_app(settings: Settings) -> web.Application:
     """Build the gateway for ``settings`` (the database must already be migrated)."""
     app = web.Application(client_max_size=1024**2)
     app[settings_key] = settings
+    logs.setup(app, settings)  # first: quiet request loggers before any client starts
+    http_security.setup(app)
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_answering)
     console.setup(app)  # handoff service + /console/ (before the router is built)

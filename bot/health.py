@@ -44,13 +44,17 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 class AccessLogger(AbstractAccessLogger):
-    """aiohttp's access log without the health probes (the supervisor polls every second)."""
+    """aiohttp's access log without the health probes (the supervisor polls every second).
+
+    Logs the path only, never the query string: it can carry secrets (Meta's
+    ``hub.verify_token``) and identifiers (an integration's ``sender_id``).
+    """
 
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
         if request.path == "/healthz" and response.status == 200:
             return
         self.logger.info(
-            '%s "%s %s" %s %.1fms', request.remote, request.method, request.path_qs, response.status, time * 1000
+            '%s "%s %s" %s %.1fms', request.remote, request.method, request.path, response.status, time * 1000
         )
 
 

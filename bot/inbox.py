@@ -5,7 +5,9 @@ through the shared :class:`~bot.group_commit.GroupCommit` writer (a burst of con
 calls shares one commit); the unique (channel, platform_id) constraint turns a platform's
 retried delivery (Telegram ``update_id``, Meta ``mid``) into a no-op, so a message is answered
 once. A worker then takes each conversation's messages strictly in arrival order
-(conversations in parallel), asks the :class:`~bot.router.Router`, and in one transaction
+(conversations in parallel), asks the :class:`~bot.router.Router` (or, for attachments without
+text and channel events such as echoes and story replies, :class:`~bot.events.GatewayEvents`),
+and in one transaction
 (again grouped with other workers') marks the message done and queues the answers in the
 :class:`~bot.outbox.Outbox`. Messages still pending at shutdown are processed
 after the next start, once the NLU answers (:meth:`Inbox.start` waits for it).
@@ -33,6 +35,7 @@ from actions.i18n import t
 from bot.channel_models import DONE, FAILED, PENDING, InboxItem
 from bot.channels.base import Channel
 from bot.channels.media import Handler
+from bot.events import GatewayEvents
 from bot.group_commit import GroupCommit
 from bot.messages import Incoming, Outgoing
 from bot.models import Conversation, utcnow
@@ -61,6 +64,7 @@ class Inbox:
         retention: timedelta = timedelta(days=3),
         sweep_interval: float = 30.0,
         writer: GroupCommit | None = None,
+        events: GatewayEvents | None = None,
         ready: Callable[[], Awaitable[bool]] | None = None,
         hold_notice_after: float = 20.0,
         max_defer_delay: float = 15.0,
@@ -68,6 +72,7 @@ class Inbox:
         self.sessions = sessions
         self.writer = writer or outbox.writer
         self.router = router
+        self.events = events  # non-text items and channel events (bot/events.py)
         self.outbox = outbox
         self.channels = channels
         self.max_attempts = max_attempts
@@ -192,11 +197,16 @@ class Inbox:
         if row is None:
             return False
         incoming = incoming_from_json(row.data)
+        gateway_side = self.events is not None and self.events.handles(incoming)
         channel = self.channels.get(channel_name)
-        if channel is not None:
+        if channel is not None and not gateway_side:
             self._typing(channel, external_id)
         try:
-            reply = await self.router.handle(incoming, defer=True)
+            if gateway_side:
+                assert self.events is not None
+                reply = await self.events.handle(incoming)
+            else:
+                reply = await self.router.handle(incoming, defer=True)
         except asyncio.CancelledError:
             raise
         except AnswerDeferred as exc:

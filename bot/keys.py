@@ -6,9 +6,10 @@ import aiohttp
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.channels.telegram import TelegramChannel
 from bot.console.hub import ConsoleHub
 from bot.console.limiter import LoginLimiter
-from bot.handoff.service import HandoffService
+from bot.handoff import HandoffService
 from bot.channels.telegram import TelegramChannel
 from bot.channels.whatsapp import WhatsAppChannel
 from bot.inbox import Inbox
@@ -18,6 +19,7 @@ from actions.engine import AnswerEngine
 from knowledge.kb import KnowledgeBase
 from bot.router import Router
 from bot.settings import Settings
+from bot.webchat_identity import ChatIdentity, ChatLimits
 
 settings_key = web.AppKey("settings", Settings)
 engine_key = web.AppKey("engine", AsyncEngine)
@@ -34,3 +36,5 @@ outbox_key = web.AppKey("outbox", Outbox)
 inbox_key = web.AppKey("inbox", Inbox)
 telegram_key = web.AppKey("telegram", TelegramChannel)
 whatsapp_key = web.AppKey("whatsapp", WhatsAppChannel)
+chat_identity_key = web.AppKey("chat_identity", ChatIdentity)
+chat_limits_key = web.AppKey("chat_limits", ChatLimits)

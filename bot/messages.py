@@ -15,9 +15,21 @@ class Button:
     payload: str
 
 
+#: Incoming.kind values: a patron's message, or an event the gateway decides on without the bot
+KINDS = ("message", "echo", "story_reply", "story_mention", "thread_taken", "thread_passed")
+
+
 @dataclass(frozen=True)
 class Incoming:
-    """One message from a patron on any channel."""
+    """One message from a patron on any channel, or a channel event about the conversation.
+
+    ``attachment`` names non-text content the patron sent ("photo", "sticker", "voice",
+    "file", "location", ...), ``text`` then holds its caption if any. ``kind`` is "message"
+    for what the patron wrote; otherwise the connector saw an event the gateway handles itself
+    (see :mod:`bot.events`): "echo" (a person answered from the platform's own inbox),
+    "story_reply"/"story_mention" (Instagram), "thread_taken"/"thread_passed" (Meta's
+    handover protocol). Connectors only translate; the decisions live gateway-side.
+    """
 
     channel: str
     conversation_id: str
@@ -28,6 +40,8 @@ class Incoming:
     attachments: tuple[dict[str, Any], ...] = ()
     platform_message_id: str | None = None
     timestamp: datetime | None = None
+    attachment: str | None = None
+    kind: str = "message"
 
     @property
     def for_nlu(self) -> str:

@@ -359,6 +359,8 @@ def incoming_to_json(msg: Incoming) -> dict[str, Any]:
         "attachments": list(msg.attachments),
         "platform_message_id": msg.platform_message_id,
         "timestamp": msg.timestamp.isoformat() if msg.timestamp else None,
+        "attachment": msg.attachment,
+        "kind": msg.kind,
     }
 
 
@@ -375,4 +377,6 @@ def incoming_from_json(data: dict[str, Any]) -> Incoming:
         attachments=tuple(data.get("attachments") or ()),
         platform_message_id=data.get("platform_message_id"),
         timestamp=datetime.fromisoformat(ts) if ts else None,
+        attachment=data.get("attachment"),
+        kind=data.get("kind") or "message",
     )

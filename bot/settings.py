@@ -70,7 +70,24 @@ class Settings(BaseSettings):
     timezone: str = Field("Asia/Jakarta", description="Library time zone for events and hours.")
     library_name: str = Field("Perpustakaan Kota Prabumulih", description="Name shown to patrons.")
     secret_key: SecretStr = Field(
-        SecretStr(""), description="Key for signing console sessions; empty generates one per start."
+        SecretStr(""),
+        description="Key signing the web chat's conversation cookie; empty generates one once and keeps it "
+        "in DATA_DIR/secret.key.",
+    )
+    # --- web chat ---
+    chat_api_keys: SecretStr = Field(
+        SecretStr(""),
+        description="Comma-separated API keys for server-side integrations of POST /api/chat: with "
+        "Authorization: Bearer KEY they may name the conversation (sender_id) themselves.",
+    )
+    chat_rate_per_address: int = Field(
+        60, description="Web chat messages allowed per client address per minute (0 = no limit)."
+    )
+    chat_rate_per_conversation: int = Field(
+        20, description="Web chat messages allowed per conversation per minute (0 = no limit)."
+    )
+    chat_handoffs_per_address: int = Field(
+        10, description="New librarian handoffs a client address may start per hour (0 = no limit)."
     )
     # --- catalog sync (knowledge/sources) ---
     oai_url: str = Field(
@@ -115,7 +132,12 @@ class Settings(BaseSettings):
     )
     console_session_hours: float = Field(12.0, description="Hours a console login stays valid.")
     console_login_attempts: int = Field(
-        5, description="Failed console logins allowed per address and per username in 15 minutes."
+        5,
+        description="Failed console logins allowed per address in 15 minutes; a username is locked only "
+        "after ten times as many from all addresses together.",
+    )
+    console_session_check_seconds: float = Field(
+        15.0, description="Seconds between re-checks of an open console websocket's session (logout, disabled account)."
     )
     # --- channel connectors (Telegram, Messenger, Instagram) ---
     public_url: str = Field(
@@ -141,6 +163,11 @@ class Settings(BaseSettings):
     telegram_rate: float = Field(30.0, description="Most Telegram messages per second for the whole bot.")
     meta_app_secret: SecretStr = Field(
         SecretStr(""), description="Meta App Secret: verifies X-Hub-Signature-256; empty disables Messenger and Instagram."
+    )
+    meta_app_id: str = Field(
+        "",
+        description="Our Meta app's ID: an echo sent by any other app (a person answering in the Page's "
+        "inbox) pauses the bot for that conversation; empty treats every echo as our own.",
     )
     meta_verify_token: SecretStr = Field(
         SecretStr(""), description="Verify token you type in the Meta App Dashboard webhook setup."
@@ -189,6 +216,11 @@ class Settings(BaseSettings):
     outbox_max_attempts: int = Field(
         8, description="Delivery attempts of one outgoing message before it is recorded as failed."
     )
+
+    @property
+    def chat_api_key_list(self) -> list[str]:
+        """The configured web chat API keys."""
+        return [k.strip() for k in self.chat_api_keys.get_secret_value().split(",") if k.strip()]
 
     @property
     def effective_rasa_url(self) -> str:

@@ -23,6 +23,11 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"
 
 
+#: the web chat API key of test gateways: lets tests name conversations (``sender_id``) themselves
+TEST_API_KEY = "test-integration-key-4f1c"
+API_HEADERS = {"Authorization": f"Bearer {TEST_API_KEY}"}
+
+
 def free_port() -> int:
     """A TCP port free on 127.0.0.1 right now."""
     with socket.socket() as s:
@@ -85,9 +90,10 @@ class Stack:
     output: list[str] = field(default_factory=list)
 
     def chat(self, sender_id: str, text: str, **extra: object) -> dict:
-        """POST /api/chat and return the JSON answer (asserting 200)."""
+        """POST /api/chat as a server-side integration (API key) and return the JSON answer (asserting 200)."""
         response = requests.post(
-            f"{self.gateway_url}/api/chat", json={"sender_id": sender_id, "text": text, **extra}, timeout=60
+            f"{self.gateway_url}/api/chat", json={"sender_id": sender_id, "text": text, **extra},
+            headers=API_HEADERS, timeout=60,
         )
         assert response.status_code == 200, response.text
         return response.json()
@@ -120,6 +126,7 @@ def stack_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
             "PUSTAKABOT_RASA_TOKEN": f"test-{uuid.uuid4().hex}",
             "PUSTAKABOT_HOST": "127.0.0.1",
             "PUSTAKABOT_LOG_LEVEL": "INFO",
+            "PUSTAKABOT_CHAT_API_KEYS": TEST_API_KEY,
             "HF_HUB_OFFLINE": "1",
             # The FAQ fine-tuning costs minutes of CPU on a fresh clone; it is tested on its own
             # (tests/knowledge/test_faq_tune.py), so the stack serves the base embedding model.

@@ -16,8 +16,10 @@ from aiohttp import web
 from bot.channels import meta, telegram, whatsapp
 from bot.channels.base import Channel
 from bot.channels.media import MediaReplies
+from bot.events import GatewayEvents
 from bot.inbox import Inbox
 from bot.keys import (
+    handoff_key,
     http_key,
     inbox_key,
     nlu_key,
@@ -55,6 +57,7 @@ async def _context(app: web.Application) -> AsyncIterator[None]:
     outbox = Outbox(sessions, channels, max_attempts=settings.outbox_max_attempts)
     inbox = Inbox(
         sessions, MediaReplies(app[router_key], sessions), outbox, channels,
+        events=GatewayEvents(sessions, app[handoff_key]),
         ready=app[nlu_key].ready, hold_notice_after=settings.hold_notice_seconds,
     )
     app[outbox_key] = outbox

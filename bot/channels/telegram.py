@@ -15,8 +15,9 @@ Deliberate choices (documented in docs/telegram.md):
 - ``edited_message``/``edited_channel_post`` are dropped: the original was already answered,
   and Telegram also sends edits for changes the bot does not use;
 - callback queries (inline buttons) are always answered with ``answerCallbackQuery`` and then
-  handled as the button's payload; non-text messages (stickers, photos without caption) are
-  dropped with a log line.
+  handled as the button's payload; non-text messages (stickers, photos without caption, voice,
+  locations…) reach the inbox with ``Incoming.attachment`` set and get the gateway's text-only
+  reply (``bot/events.py``).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import hmac
 import json
 import logging
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiohttp import web
@@ -49,6 +50,7 @@ from bot.channel_models import TelegramCallback
 from bot.channels.base import Channel, DeliveryError, Pacer, Progress
 from bot.messages import Incoming, Outgoing
 from bot.render import CALLBACK_PREFIX, render_telegram
+from bot.sanitize import scrub
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -59,6 +61,118 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
 MAX_BODY = 1024 * 1024
 GREET_COMMANDS = {"start", "help", "mulai", "bantuan"}
+
+
+#: Message fields of non-text content, and the kind recorded for each (``Incoming.attachment``)
+ATTACHMENTS = {
+    "photo": "photo", "sticker": "sticker", "voice": "voice", "audio": "audio", "video": "video",
+    "video_note": "video", "animation": "video", "document": "file", "location": "location",
+    "venue": "location", "contact": "contact", "poll": "poll", "dice": "sticker", "story": "story",
+}
+
+
+def _str(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _full_name(user: dict[str, Any]) -> str | None:
+    name = " ".join(p for p in (_str(user.get("first_name")), _str(user.get("last_name"))) if p).strip()
+    return name or _str(user.get("username")) or None
+
+
+def _id(value: Any) -> str:
+    return str(value) if isinstance(value, int | str) and not isinstance(value, bool) and str(value) else ""
+
+
+def parse_update(payload: dict[str, Any]) -> list[Incoming]:
+    """The patron message in one Update (0 or 1 items), read from the JSON itself.
+
+    Lenient on purpose: Telegram (and older Bot API versions, and other libraries' recorded
+    updates) send shapes python-telegram-bot 22 refuses as a whole (a photo without
+    ``file_unique_id``, a sticker without ``type``, a contact without ``first_name``); reading
+    only the fields the bot needs keeps the caption or text. Wrongly typed fields (a number
+    where text belongs) are treated as absent. Every skip is logged with its reason.
+    """
+    payload = scrub(payload)
+    uid = str(payload.get("update_id"))
+    query = payload.get("callback_query")
+    if isinstance(query, dict):
+        message = _dict(query.get("message"))
+        chat = _dict(message.get("chat"))
+        if chat and chat.get("type") != ChatType.PRIVATE:
+            log.info("ignoring callback query from a %s chat (update %s)", chat.get("type"), uid)
+            return []
+        data = _str(query.get("data"))
+        user = _dict(query.get("from"))
+        conversation = _id(chat.get("id")) or _id(user.get("id"))
+        if not data or not conversation:
+            log.info("ignoring callback query without usable data or chat (update %s)", uid)
+            return []
+        title = data
+        keyboard = _dict(message.get("reply_markup")).get("inline_keyboard")
+        for row in keyboard if isinstance(keyboard, list) else []:
+            for button in row if isinstance(row, list) else []:
+                if isinstance(button, dict) and button.get("callback_data") == data and _str(button.get("text")):
+                    title = button["text"]
+        return [
+            Incoming(
+                channel=NAME, conversation_id=conversation, text=title,
+                patron_id=_id(user.get("id")) or conversation, patron_name=_full_name(user),
+                payload=data, platform_message_id=uid,
+            )
+        ]
+    for kind in ("edited_message", "edited_channel_post"):
+        if kind in payload:
+            log.info("ignoring %s (update %s): the original was answered", kind, uid)
+            return []
+    for kind in ("channel_post", "business_message", "message_reaction", "message_reaction_count",
+                 "my_chat_member", "chat_member", "poll_answer", "inline_query", "chosen_inline_result"):
+        if kind in payload and "message" not in payload:
+            log.info("ignoring %s (update %s): not a patron message", kind, uid)
+            return []
+    msg = payload.get("message")
+    if not isinstance(msg, dict):
+        log.info("ignoring update %s of another kind (%s)", uid, ",".join(k for k in payload if k != "update_id"))
+        return []
+    chat = _dict(msg.get("chat"))
+    if chat.get("type") != ChatType.PRIVATE:
+        log.info("ignoring message in a %s chat (update %s)", chat.get("type") or "unknown", uid)
+        return []
+    conversation = _id(chat.get("id"))
+    if not conversation:
+        log.info("ignoring message without a chat id (update %s)", uid)
+        return []
+    user = _dict(msg.get("from"))
+    text = (_str(msg.get("text")) or _str(msg.get("caption"))).strip()
+    attachment = next((ATTACHMENTS[k] for k in ATTACHMENTS if msg.get(k)), None)
+    if not text and attachment is None:
+        log.info("ignoring a message without text or content (update %s)", uid)
+        return []
+    payload_: str | None = None
+    if text.startswith("/"):
+        command = text[1:].split(maxsplit=1)[0].split("@", 1)[0].lower() if len(text) > 1 else ""
+        if command in GREET_COMMANDS:
+            lang = _str(user.get("language_code"))
+            payload_ = '/greet{"language":"en"}' if lang.startswith("en") else "/greet"
+        else:  # "/jam_buka" → "jam buka": never let a typed command reach Rasa as an intent
+            text = text[1:].replace("_", " ").strip() or text
+    date = msg.get("date")
+    when = (
+        datetime.fromtimestamp(date, tz=UTC)
+        if isinstance(date, int | float) and not isinstance(date, bool) and 0 <= date < 2**33
+        else None
+    )
+    return [
+        Incoming(
+            channel=NAME, conversation_id=conversation, text=text,
+            patron_id=_id(user.get("id")) or conversation, patron_name=_full_name(user),
+            payload=payload_, platform_message_id=uid, timestamp=when, attachment=attachment,
+        )
+    ]
 
 
 def _seconds(value: int | float | timedelta) -> float:
@@ -140,76 +254,8 @@ class TelegramChannel(Channel):
     # --- inbound ---------------------------------------------------------------------------
 
     def parse(self, payload: dict[str, Any]) -> list[Incoming]:
-        """The patron message in one Update (0 or 1 items)."""
-        update = Update.de_json(payload, self.bot)
-        uid = str(update.update_id)
-        if update.callback_query is not None:
-            query = update.callback_query
-            chat = query.message.chat if query.message is not None else None
-            if chat is not None and chat.type != ChatType.PRIVATE:
-                log.info("ignoring callback query from a %s chat", chat.type)
-                return []
-            data = query.data or ""
-            if not data:
-                return []
-            title = data
-            message = query.message
-            markup = getattr(message, "reply_markup", None) if message is not None else None
-            if isinstance(markup, InlineKeyboardMarkup):
-                for row in markup.inline_keyboard:
-                    for button in row:
-                        if button.callback_data == data:
-                            title = button.text
-            user = query.from_user
-            return [
-                Incoming(
-                    channel=NAME,
-                    conversation_id=str(chat.id if chat is not None else user.id),
-                    text=title,
-                    patron_id=str(user.id),
-                    patron_name=user.full_name,
-                    payload=data,
-                    platform_message_id=uid,
-                )
-            ]
-        if update.edited_message is not None or update.edited_channel_post is not None:
-            log.info("ignoring edited message (update %s): the original was answered", uid)
-            return []
-        if update.channel_post is not None:
-            log.info("ignoring channel post (update %s)", uid)
-            return []
-        msg = update.message
-        if msg is None:
-            log.debug("ignoring update %s of another kind", uid)
-            return []
-        if msg.chat.type != ChatType.PRIVATE:
-            log.info("ignoring message in a %s chat (update %s)", msg.chat.type, uid)
-            return []
-        text = (msg.text or msg.caption or "").strip()
-        if not text:
-            log.info("ignoring a non-text message (update %s)", uid)
-            return []
-        user = msg.from_user
-        payload_: str | None = None
-        if text.startswith("/"):
-            command = text[1:].split(maxsplit=1)[0].split("@", 1)[0].lower()
-            if command in GREET_COMMANDS:
-                lang = (user.language_code or "") if user is not None else ""
-                payload_ = '/greet{"language":"en"}' if lang.startswith("en") else "/greet"
-            else:  # "/jam_buka" → "jam buka": never let a typed command reach Rasa as an intent
-                text = text[1:].replace("_", " ").strip() or text
-        return [
-            Incoming(
-                channel=NAME,
-                conversation_id=str(msg.chat.id),
-                text=text,
-                patron_id=str(user.id) if user is not None else str(msg.chat.id),
-                patron_name=user.full_name if user is not None else None,
-                payload=payload_,
-                platform_message_id=uid,
-                timestamp=msg.date,
-            )
-        ]
+        """The patron message in one Update (0 or 1 items); see :func:`parse_update`."""
+        return parse_update(payload)
 
     async def resolve(self, items: list[Incoming]) -> list[Incoming]:
         """Replace short callback keys (``cb:...``) by the long payloads they stand for."""
@@ -273,7 +319,7 @@ class TelegramChannel(Channel):
             except RetryAfter as exc:
                 raise DeliveryError("Telegram membatasi kecepatan (429).", retry_after=_seconds(exc.retry_after)) from exc
             except Forbidden as exc:
-                raise DeliveryError(f"Pasien memblokir bot atau tidak bisa dihubungi ({exc.message}).", permanent=True) from exc
+                raise DeliveryError(f"Pemustaka memblokir bot atau tidak bisa dihubungi ({exc.message}).", permanent=True) from exc
             except ChatMigrated as exc:
                 raise DeliveryError("Chat sudah pindah ke supergroup.", permanent=True) from exc
             except BadRequest as exc:
@@ -313,13 +359,16 @@ async def webhook(request: web.Request) -> web.StreamResponse:
         data = json.loads(raw)
     except ValueError:
         return web.Response(status=400)
-    if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
-        return web.Response(status=400)
+    if not isinstance(data, dict) or not isinstance(data.get("update_id"), int) or isinstance(
+        data.get("update_id"), bool
+    ):
+        log.warning("ignoring a Telegram webhook body that is not an Update (no integer update_id)")
+        return web.Response(status=200)  # signed: acknowledge, or Telegram retries it for hours
     channel = request.app[telegram_key]
     try:
         items = channel.parse(data)
-    except (TelegramError, KeyError, TypeError, ValueError):
-        log.warning("unparseable Telegram update %s dropped", data.get("update_id"))
+    except Exception:  # noqa: BLE001 - a signed update is acknowledged, never retried for hours
+        log.warning("unparseable Telegram update %s dropped", data.get("update_id"), exc_info=True)
         return web.Response(status=200)
     items = await channel.resolve(items)
     await request.app[inbox_key].accept(items)  # raises → 500 → Telegram retries

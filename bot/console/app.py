@@ -14,9 +14,10 @@ from aiohttp import web
 from bot.console import security, views
 from bot.console.hub import ConsoleHub
 from bot.console.limiter import LoginLimiter
+from bot.handoff import HandoffService
 from bot.handoff.base import OutboxLike
+from bot.handoff.queries import short_id
 from bot.handoff.schedule import ScheduleFile
-from bot.handoff.service import HandoffService
 from bot.keys import (
     console_hub_key,
     handoff_key,
@@ -33,6 +34,9 @@ REASONS = {
     "not_understood": "bot tidak paham",
     "complaint": "keluhan",
     "staff_takeover": "diambil alih petugas",
+    "platform_inbox": "dijawab dari inbox Meta",
+    "handover": "diambil aplikasi lain (handover)",
+    "story": "story Instagram",
 }
 AUTHORS = {"patron": "Pemustaka", "bot": "Bot", "agent": "Pustakawan", "system": "Sistem", "note": "Catatan internal"}
 
@@ -92,6 +96,7 @@ def _filters(tz: ZoneInfo) -> dict[str, Callable[..., str]]:
         "channel": lambda c: CHANNELS.get(c, c),
         "reason": lambda r: REASONS.get(r or "", r or ""),
         "author": lambda a: AUTHORS.get(a, a),
+        "short_id": short_id,
     }
 
 

@@ -1,46 +1,62 @@
-"""Login rate limiting: failed attempts counted per address and per username in a time window."""
+"""Console login limits: an attempt is reserved *before* the password hash is checked.
+
+Design (issue 15, item 4):
+
+* **Reserve first.** :meth:`LoginLimiter.reserve` checks and counts the attempt in one
+  synchronous step on the event loop, before the (slow, threaded) password hash. Thirty
+  parallel guesses therefore cannot all pass the check while the first ones are still being
+  hashed: beyond the limit they get 429 without being evaluated, the right password included.
+* **Per address: ``limit`` failed attempts per window.** A successful login takes back only its
+  own reservation (so librarians sharing one address do not lock each other out by logging in);
+  it never clears the failures already counted, so one valid account cannot be used to reset
+  the counter between guesses at others (password spraying).
+* **Per username: ``limit * USER_FACTOR`` failed attempts per window, from all addresses
+  together.** Five wrong passwords from one address cannot lock the account for its librarian
+  logging in from elsewhere (that address is stopped long before), while guessing one account
+  from many addresses is still capped. Locking an account then needs ``USER_FACTOR`` addresses
+  each exhausting its own limit.
+"""
 
 from __future__ import annotations
 
 import time
-from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
+
+from bot.ratelimit import SlidingWindow
+
+USER_FACTOR = 10
+WINDOW = 900.0
+
+
+@dataclass
+class Reservation:
+    """One reserved login attempt; call :meth:`succeeded` when the password was right."""
+
+    limiter: LoginLimiter
+    address_key: str
+    user_key: str
+
+    def succeeded(self) -> None:
+        """Give the slot back: a successful login is not a failed attempt."""
+        self.limiter.by_address.undo(self.address_key)
+        self.limiter.by_user.undo(self.user_key)
 
 
 class LoginLimiter:
-    """Allows ``limit`` failed logins per key within ``window`` seconds."""
+    """Failed-login limits per address (``limit``) and per username (``limit * USER_FACTOR``)."""
 
-    def __init__(self, limit: int, window: float = 900.0, *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, limit: int, window: float = WINDOW, *, clock: Callable[[], float] = time.monotonic) -> None:
         self.limit = limit
-        self.window = window
-        self._clock = clock
-        self._failures: dict[str, deque[float]] = {}
+        self.by_address = SlidingWindow(limit, window, clock=clock)
+        self.by_user = SlidingWindow(limit * USER_FACTOR, window, clock=clock)
 
-    def _recent(self, key: str) -> deque[float]:
-        now = self._clock()
-        failures = self._failures.setdefault(key, deque())
-        while failures and now - failures[0] > self.window:
-            failures.popleft()
-        if not failures:
-            self._failures.pop(key, None)
-        return failures
-
-    def retry_after(self, *keys: str) -> float:
-        """Seconds until another attempt is allowed for all of ``keys`` (0 if allowed now)."""
-        wait = 0.0
-        for key in keys:
-            failures = self._recent(key)
-            if len(failures) >= self.limit:
-                wait = max(wait, self.window - (self._clock() - failures[0]))
-        return wait
-
-    def fail(self, *keys: str) -> None:
-        """Count one failed attempt for each of ``keys``."""
-        now = self._clock()
-        for key in keys:
-            self._failures.setdefault(key, deque()).append(now)
-
-    def reset(self, *keys: str) -> None:
-        """Forget the failures of ``keys`` (after a successful login)."""
-        for key in keys:
-            self._failures.pop(key, None)
+    def reserve(self, address: str, username: str) -> Reservation | float:
+        """Reserve an attempt; returns the reservation, or the seconds to wait (nothing counted)."""
+        address_key, user_key = f"ip:{address}", f"user:{username}"
+        wait = max(self.by_address.wait(address_key), self.by_user.wait(user_key))
+        if wait > 0:
+            return wait
+        self.by_address.hit(address_key)
+        self.by_user.hit(user_key)
+        return Reservation(self, address_key, user_key)

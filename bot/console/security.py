@@ -79,7 +79,9 @@ def new_csrf_token() -> str:
 
 
 def _same(a: str | None, b: str | None) -> bool:
-    return bool(a) and bool(b) and hmac.compare_digest(str(a), str(b))
+    if not a or not b:
+        return False
+    return hmac.compare_digest(str(a).encode("utf-8", "replace"), str(b).encode("utf-8", "replace"))
 
 
 def _route_name(request: web.Request) -> str | None:
@@ -130,6 +132,7 @@ async def headers_middleware(request: web.Request, handler: Handler) -> web.Stre
         "connect-src 'self' ws: wss:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
     )
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("Referrer-Policy", "same-origin")
     response.headers.setdefault("Cache-Control", "no-store")
     return response

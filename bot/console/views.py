@@ -13,11 +13,14 @@ from aiohttp import WSMsgType, web
 from sqlalchemy import select
 
 from bot.console import security
+from bot.console.limiter import Reservation
 from bot.handoff.base import HandoffError
 from bot.handoff_models import AuditEntry, Staff
 from bot.keys import console_hub_key, handoff_key, login_limiter_key, sessions_key, settings_key
 from bot.models import Conversation
-from bot.staff import StaffUser, audit, authenticate, close_session, open_session
+from bot.ratelimit import retry_after_header
+from bot.sanitize import parse_id, scrub_text
+from bot.staff import StaffUser, audit, authenticate, close_session, open_session, user_for_token
 
 log = logging.getLogger(__name__)
 
@@ -29,10 +32,16 @@ def _user(request: web.Request) -> StaffUser:
 
 
 def _conversation_id(request: web.Request) -> int:
-    try:
-        return int(request.match_info["conversation_id"])
-    except ValueError as exc:
-        raise web.HTTPNotFound() from exc
+    conversation_id = parse_id(request.match_info["conversation_id"])
+    if conversation_id is None:  # "²", "-1", 20 digits: no such conversation, never a 500
+        raise web.HTTPNotFound(text="Percakapan tidak ditemukan.")
+    return conversation_id
+
+
+def _form_text(form: Any, name: str, limit: int) -> str:
+    """A form field as storable text (lone surrogates replaced), cut to ``limit`` characters."""
+    value = form.get(name, "")
+    return scrub_text(value if isinstance(value, str) else "")[:limit]
 
 
 def _canned(path: Path) -> list[dict[str, str]]:
@@ -73,19 +82,20 @@ async def login_form(request: web.Request) -> web.StreamResponse:
 
 
 async def login(request: web.Request) -> web.StreamResponse:
-    """Check username and password, rate-limited per address and per username."""
+    """Check username and password, rate-limited per address and per username (see limiter.py)."""
     form = await request.post()
-    username = str(form.get("username", "")).strip().lower()[:64]
-    password = str(form.get("password", ""))[:1024]
+    username = _form_text(form, "username", 64).strip().lower()
+    password = _form_text(form, "password", 1024)
     limiter = request.config_dict[login_limiter_key]
-    keys = (f"ip:{request.remote}", f"user:{username}")
-    wait = limiter.retry_after(*keys)
-    if wait > 0:
-        minutes = max(1, int(wait // 60) + 1)
-        return _login_page(
+    reservation = limiter.reserve(str(request.remote), username)  # before hashing: no await in between
+    if not isinstance(reservation, Reservation):
+        minutes = max(1, int(reservation // 60) + 1)
+        response = _login_page(
             request, username=username, status=429,
             error=f"Terlalu banyak percobaan masuk. Coba lagi dalam {minutes} menit.",
         )
+        response.headers["Retry-After"] = retry_after_header(reservation)
+        return response
     settings = request.config_dict[settings_key]
     async with request.config_dict[sessions_key].begin() as session:
         staff = await authenticate(session, username, password)
@@ -95,9 +105,8 @@ async def login(request: web.Request) -> web.StreamResponse:
             token = await open_session(session, staff, ttl=timedelta(hours=settings.console_session_hours))
             await audit(session, "login", staff_id=staff.id, detail={"remote": request.remote})
     if staff is None:
-        limiter.fail(*keys)
         return _login_page(request, username=username, status=401, error="Nama pengguna atau kata sandi salah.")
-    limiter.reset(*keys)
+    reservation.succeeded()
     response = web.HTTPSeeOther(request.app.router["queue_page"].url_for())
     security.set_cookie(
         response, request, security.SESSION_COOKIE, token, max_age=int(settings.console_session_hours * 3600)
@@ -112,6 +121,7 @@ async def logout(request: web.Request) -> web.StreamResponse:
     async with request.config_dict[sessions_key].begin() as session:
         await close_session(session, token)
         await audit(session, "logout", staff_id=_user(request).id)
+    await request.config_dict[console_hub_key].close_session(token)
     response = web.HTTPSeeOther(request.app.router["login"].url_for())
     response.del_cookie(security.SESSION_COOKIE, path=security.COOKIE_PATH)
     raise response
@@ -135,11 +145,9 @@ async def queue_page(request: web.Request) -> web.StreamResponse:
 
 async def queue_fragment(request: web.Request) -> web.StreamResponse:
     """The queue alone (refreshed live by the page's script)."""
-    current = request.query.get("current")
     return aiohttp_jinja2.render_template(
         "_queue.html", request,
-        _base(request, current=int(current) if current and current.isdigit() else None,
-              **await _queue_context(request)),
+        _base(request, current=parse_id(request.query.get("current")), **await _queue_context(request)),
     )
 
 
@@ -193,9 +201,9 @@ async def _act(request: web.Request, action: str) -> web.StreamResponse:
         if action == "claim":
             await service.claim(conversation_id, user)
         elif action == "reply":
-            await service.reply(conversation_id, user, str(form.get("text", ""))[:4000])
+            await service.reply(conversation_id, user, _form_text(form, "text", 4000))
         elif action == "note":
-            await service.note(conversation_id, user, str(form.get("text", ""))[:4000])
+            await service.note(conversation_id, user, _form_text(form, "text", 4000))
         elif action == "resolve":
             await service.resolve(conversation_id, user)
             raise web.HTTPSeeOther(request.app.router["queue_page"].url_for())
@@ -245,17 +253,32 @@ async def audit_page(request: web.Request) -> web.StreamResponse:
 
 
 async def websocket(request: web.Request) -> web.StreamResponse:
-    """Live hints to refresh the queue or a transcript; same-origin only."""
+    """Live hints to refresh the queue or a transcript; same-origin only.
+
+    Closed (code 4401) on logout, and within ``CONSOLE_SESSION_CHECK_SECONDS`` once the session
+    is no longer valid (expired, or the account disabled).
+    """
     if not security.origin_ok(request, required=True):
         raise web.HTTPForbidden(text="Asal halaman tidak dikenal.")
     hub = request.config_dict[console_hub_key]
+    token = request.cookies.get(security.SESSION_COOKIE, "")
+    check = max(0.05, request.config_dict[settings_key].console_session_check_seconds)
     ws = web.WebSocketResponse(heartbeat=30)
     await ws.prepare(request)
-    hub.add(ws)
+    hub.add(ws, token)
     try:
         await ws.send_json({"type": "hello"})
-        async for msg in ws:
-            if msg.type == WSMsgType.ERROR:
+        while not ws.closed:
+            try:
+                msg = await ws.receive(timeout=check)
+            except TimeoutError:
+                async with request.config_dict[sessions_key]() as session:
+                    still = await user_for_token(session, token)
+                if still is None:
+                    await ws.close(code=hub.SESSION_ENDED, message=b"session ended")
+                    break
+                continue
+            if msg.type in (WSMsgType.ERROR, WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED):
                 break
     finally:
         hub.discard(ws)

@@ -8,7 +8,7 @@ from typing import Any, Protocol
 from bot.messages import Outgoing
 
 WEB_CHANNEL = "web"
-REASONS = ("patron_request", "not_understood", "complaint", "staff_takeover")
+REASONS = ("patron_request", "not_understood", "complaint", "staff_takeover", "platform_inbox", "handover", "story")
 
 
 class HandoffError(Exception):

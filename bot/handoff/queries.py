@@ -59,8 +59,13 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def short_id(external_id: str) -> str:
+    """A platform id as staff see it: enough to tell conversations apart, never the whole id."""
+    return external_id if len(external_id) <= 6 else f"{external_id[:6]}…"
+
+
 def _patron(conv: Conversation) -> str:
-    return conv.patron_name or f"{conv.channel}:{conv.external_id[-8:]}"
+    return conv.patron_name or f"{conv.channel}:{short_id(conv.external_id)}"
 
 
 class ConsoleQueries:

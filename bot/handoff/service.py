@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -84,6 +84,59 @@ class HandoffService(ConsoleQueries, WebchatPolling):
             return Reply(messages=[Outgoing(text=text("cancelled", lang))], handoff=False)
         await self.notify({"type": "message", "conversation_id": conversation_id, "author": "patron"})
         return Reply(messages=[], handoff=True)
+
+    async def hold(self, conversation_id: int, *, reason: str) -> None:
+        """Pause the bot for a conversation and put it in the console queue, telling the patron nothing.
+
+        For events that show a person should look (a story reply, a person answering in the
+        platform's own inbox, another app taking the thread); no-op when staff already have it.
+        """
+        async with self.sessions.begin() as session:
+            conv = await session.get(Conversation, conversation_id)
+            if conv is None or conv.state is not ConversationState.BOT:
+                return
+            conv.state = ConversationState.WAITING
+            session.add(Handoff(conversation_id=conversation_id, reason=reason, status="waiting", requested_at=utcnow()))
+            await audit(session, "handoff_requested", conversation_id=conversation_id, detail={"reason": reason})
+        await self.notify({"type": "queue", "conversation_id": conversation_id})
+
+    async def release(self, conversation_id: int, *, reason: str) -> bool:
+        """Give a conversation held for ``reason`` back to the bot (e.g. the thread was passed back)."""
+        async with self.sessions.begin() as session:
+            handoff = await self._active(session, conversation_id)
+            if handoff is None or handoff.reason != reason:
+                return False
+            await self._close(session, conversation_id, status="resolved", staff_id=None)
+            await audit(session, "handoff_released", conversation_id=conversation_id, detail={"reason": reason})
+        await self.notify({"type": "queue", "conversation_id": conversation_id})
+        return True
+
+    async def decline(self, conversation_id: int, *, why: str) -> list[Outgoing]:
+        """Take back a handoff just started (over a limit): the conversation returns to the bot.
+
+        Returns what to tell the patron; the transcript row is written here.
+        """
+        async with self.sessions.begin() as session:
+            conv = await session.get(Conversation, conversation_id)
+            lang = conv.language if conv else "id"
+            await self._close(session, conversation_id, status="declined", staff_id=None)
+            await audit(session, "handoff_declined", conversation_id=conversation_id, detail={"why": why})
+            message = text("declined", lang)
+            session.add(Message(conversation_id=conversation_id, direction="out", author="system", text=message))
+        await self.notify({"type": "queue", "conversation_id": conversation_id})
+        return [Outgoing(text=message)]
+
+    async def web_conversation(self, external_id: str) -> tuple[int, ConversationState] | None:
+        """(id, state) of a web chat conversation; None before its first message."""
+        async with self.sessions() as session:
+            row = (
+                await session.execute(
+                    select(Conversation.id, Conversation.state).where(
+                        Conversation.channel == WEB_CHANNEL, Conversation.external_id == external_id
+                    )
+                )
+            ).first()
+        return (row[0], row[1]) if row is not None else None
 
     # console actions
 

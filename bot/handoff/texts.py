@@ -33,6 +33,13 @@ TEXTS: dict[str, tuple[str, str]] = {
         "All right, the request for a librarian is cancelled and you're back with the automatic "
         "assistant. How can I help?",
     ),
+    "declined": (
+        "Maaf Kak, saat ini sudah terlalu banyak permintaan bicara dengan pustakawan dari jaringan "
+        "Kakak. Silakan coba lagi nanti atau hubungi perpustakaan langsung; asisten otomatis tetap "
+        "siap membantu.",
+        "Sorry, there are too many requests for a librarian from your network right now. Please try "
+        "again later or contact the library directly; the automatic assistant is still here to help.",
+    ),
     "claimed": (
         "Kakak sekarang terhubung dengan pustakawan {name}.",
         "You are now chatting with {name}, a librarian.",

@@ -1,16 +1,13 @@
 // Web chat client of POST /api/chat. Text is always inserted as text, never as HTML.
+// The conversation is identified by an HttpOnly cookie the server sets on the first message;
+// this script never sees or chooses an id.
 (() => {
   "use strict";
   const log = document.getElementById("log");
   const form = document.getElementById("composer");
   const input = document.getElementById("text");
   const status = document.getElementById("status");
-  const key = "pustakabot.sender";
-  let sender = localStorage.getItem(key);
-  if (!sender) {
-    sender = "web-" + (crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random().toString(16).slice(2));
-    localStorage.setItem(key, sender);
-  }
+  localStorage.removeItem("pustakabot.sender"); // ids chosen by older versions of this page
 
   // While a librarian has the conversation, poll for their replies.
   let cursor = 0;
@@ -22,7 +19,7 @@
   }
   async function poll() {
     try {
-      const res = await fetch(`/api/chat/updates?sender_id=${encodeURIComponent(sender)}&after=${cursor}`);
+      const res = await fetch(`/api/chat/updates?after=${cursor}`, { credentials: "same-origin" });
       if (!res.ok) return;
       const data = await res.json();
       for (const m of data.messages) add(m.text, m.author === "agent" ? "agent" : "bot");
@@ -56,11 +53,12 @@
     add(text, "me");
     status.textContent = "Sedang mengetik…";
     try {
-      const body = { sender_id: sender, text: text };
+      const body = { text: text };
       if (payload) body.payload = payload;
       const res = await fetch("/api/chat", {
         method: "POST",
         headers: { "Content-Type": "application/json" },
+        credentials: "same-origin",
         body: JSON.stringify(body),
       });
       const data = await res.json();
@@ -88,7 +86,7 @@
   });
   add("Halo Kak! Saya asisten virtual Perpustakaan Kota Prabumulih. Mau cari buku, tanya jam buka, atau info acara?", "bot");
   input.focus();
-  fetch(`/api/chat/updates?sender_id=${encodeURIComponent(sender)}`)
+  fetch("/api/chat/updates", { credentials: "same-origin" })
     .then((res) => (res.ok ? res.json() : null))
     .then((data) => { if (data) follow(data.handoff, data.cursor); })
     .catch(() => {});

@@ -8,7 +8,7 @@ import pytest
 
 from bot.cli import upgrade_database
 from bot.settings import Settings
-from tests.conftest import free_port
+from tests.conftest import TEST_API_KEY, free_port
 
 
 @pytest.fixture
@@ -26,6 +26,7 @@ def gateway_settings(tmp_path: Path, dead_port: int) -> Settings:
         rasa_url=f"http://127.0.0.1:{dead_port}",
         rasa_timeout=3,
         embedding_model="",
+        chat_api_keys=TEST_API_KEY,
     )
     upgrade_database(settings)
     return settings

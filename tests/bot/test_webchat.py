@@ -6,6 +6,7 @@ import json
 
 from bot.app import create_app
 from bot.settings import Settings
+from tests.conftest import API_HEADERS, TEST_API_KEY
 
 
 async def test_bad_input_gets_a_clear_4xx_json_error(aiohttp_client, gateway_settings: Settings) -> None:
@@ -23,7 +24,9 @@ async def test_bad_input_gets_a_clear_4xx_json_error(aiohttp_client, gateway_set
         (b"\xff\xfe", 400, "invalid_json"),
     ]
     for body, status, code in cases:
-        response = await client.post("/api/chat", data=body, headers={"Content-Type": "application/json"})
+        response = await client.post(
+            "/api/chat", data=body, headers={"Content-Type": "application/json", **API_HEADERS}
+        )
         assert response.status == status, (body[:40], await response.text())
         data = await response.json()
         assert data["error"]["code"] == code
@@ -32,7 +35,7 @@ async def test_bad_input_gets_a_clear_4xx_json_error(aiohttp_client, gateway_set
 
 async def test_nlu_down_answers_what_the_knowledge_is_sure_of(aiohttp_client, gateway_settings: Settings) -> None:
     client = await aiohttp_client(create_app(gateway_settings))
-    response = await client.post("/api/chat", json={"sender_id": "p1", "text": "jam buka perpustakaan hari sabtu?"})
+    response = await client.post("/api/chat", json={"sender_id": "p1", "text": "jam buka perpustakaan hari sabtu?"}, headers=API_HEADERS)
     assert response.status == 200
     data = await response.json()
     assert data["handoff"] is False
@@ -41,12 +44,12 @@ async def test_nlu_down_answers_what_the_knowledge_is_sure_of(aiohttp_client, ga
 
 async def test_nlu_down_gives_a_polite_reply_not_an_error(aiohttp_client, gateway_settings: Settings) -> None:
     client = await aiohttp_client(create_app(gateway_settings))
-    response = await client.post("/api/chat", json={"sender_id": "p1", "text": "qwerty zxcv"})
+    response = await client.post("/api/chat", json={"sender_id": "p1", "text": "qwerty zxcv"}, headers=API_HEADERS)
     assert response.status == 200
     data = await response.json()
     assert data["handoff"] is False
     assert "gangguan" in data["messages"][0]["text"]
-    response = await client.post("/api/chat", json={"sender_id": "p1", "text": "what do you think about it?"})
+    response = await client.post("/api/chat", json={"sender_id": "p1", "text": "what do you think about it?"}, headers=API_HEADERS)
     assert "trouble" in (await response.json())["messages"][0]["text"]
 
 
@@ -66,7 +69,7 @@ async def test_transcript_keeps_every_message(aiohttp_client, gateway_settings: 
 
     app = create_app(gateway_settings)
     client = await aiohttp_client(app)
-    await client.post("/api/chat", json={"sender_id": "p2", "text": "qwerty"})
+    await client.post("/api/chat", json={"sender_id": "p2", "text": "qwerty"}, headers=API_HEADERS)
     async with app[sessions_key]() as session:
         conv = await session.scalar(select(Conversation).where(Conversation.external_id == "p2"))
         assert conv is not None and conv.channel == "web"
@@ -87,11 +90,12 @@ async def test_gateway_runs_on_postgresql(aiohttp_client, pg_url: str, dead_port
         rasa_url=f"http://127.0.0.1:{dead_port}",
         rasa_timeout=3,
         embedding_model="",
+        chat_api_keys=TEST_API_KEY,
     )
     upgrade_database(settings)
     app = create_app(settings)
     client = await aiohttp_client(app)
-    response = await client.post("/api/chat", json={"sender_id": "pg1", "text": "qwerty"})
+    response = await client.post("/api/chat", json={"sender_id": "pg1", "text": "qwerty"}, headers=API_HEADERS)
     assert response.status == 200
     health = await (await client.get("/healthz")).json()
     assert health["components"]["database"] == "ok"

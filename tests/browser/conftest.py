@@ -14,6 +14,7 @@ from bot.app import create_app
 from bot.cli import upgrade_database
 from bot.settings import Settings
 from tests.conftest import load_demo_data
+from tests.conftest import TEST_API_KEY
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -46,6 +47,7 @@ def browser_settings(tmp_path: Path, **values: Any) -> Settings:
     schedule = tmp_path / "schedule.yml"
     schedule.write_text(ALWAYS_OPEN, encoding="utf-8")
     values.setdefault("embedding_model", "")  # lexical FAQ retrieval: the console is under test here
+    values.setdefault("chat_api_keys", TEST_API_KEY)
     settings = Settings(
         data_dir=tmp_path, staff_schedule_file=schedule, console_cookie_secure="false", **values
     )

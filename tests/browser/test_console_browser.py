@@ -21,7 +21,7 @@ from bot.models import Conversation, ConversationState
 from bot.staff import add_staff
 from tests.bot.channels.conftest import TG_SECRET, TOKEN, tg_update
 from tests.browser.conftest import browser_settings, serve
-from tests.conftest import ROOT, free_port
+from tests.conftest import API_HEADERS, ROOT, free_port
 from tests.fakes import FakeTelegram
 
 pytestmark = pytest.mark.browser
@@ -181,7 +181,7 @@ async def test_patron_html_is_text_and_forms_need_csrf(browser, tmp_path: Path) 
 
         async with aiohttp.ClientSession() as http:
             for text in ("mau bicara dengan petugas", '<img src=x onerror="alert(2)"><script>alert(1)</script>'):
-                await http.post(f"{base}/api/chat", json={"sender_id": "web-xss", "text": text})
+                await http.post(f"{base}/api/chat", json={"sender_id": "web-xss", "text": text}, headers=API_HEADERS)
         context = await browser.new_context()
         page = await context.new_page()
         dialogs: list[str] = []
@@ -234,7 +234,7 @@ async def test_two_agents_race_to_claim_in_two_browsers(browser, tmp_path: Path)
         import aiohttp
 
         async with aiohttp.ClientSession() as http:
-            await http.post(f"{base}/api/chat", json={"sender_id": "web-race", "text": "mau bicara dengan petugas"})
+            await http.post(f"{base}/api/chat", json={"sender_id": "web-race", "text": "mau bicara dengan petugas"}, headers=API_HEADERS)
         pages = []
         for username in ("rina", "budi"):
             context = await browser.new_context()
@@ -269,10 +269,10 @@ async def test_queue_updates_live_with_an_unread_badge_in_the_title(browser, tmp
         import aiohttp
 
         async with aiohttp.ClientSession() as http:
-            await http.post(f"{base}/api/chat", json={"sender_id": "web-live", "text": "mau bicara dengan petugas"})
+            await http.post(f"{base}/api/chat", json={"sender_id": "web-live", "text": "mau bicara dengan petugas"}, headers=API_HEADERS)
             await page.locator("#queue li.state-waiting", has_text="mau bicara dengan petugas").wait_for()
             await page.wait_for_function("document.title.startsWith('(1) ')")
-            await http.post(f"{base}/api/chat", json={"sender_id": "web-live", "text": "halo?"})
+            await http.post(f"{base}/api/chat", json={"sender_id": "web-live", "text": "halo?"}, headers=API_HEADERS)
             await page.wait_for_function("document.title.startsWith('(2) ')")
         await page.evaluate("window.dispatchEvent(new Event('focus'))")
         await page.wait_for_function("!document.title.startsWith('(')")

@@ -100,8 +100,9 @@
         if (t) t.dataset.stale = "1";
       }
     };
-    ws.onclose = () => {
+    ws.onclose = (ev) => {
       if (live) live.classList.remove("on");
+      if (ev.code === 4401) { location.reload(); return; } // session over: the server shows the login page
       setTimeout(() => connect(Math.min(delay * 2, 15000)), delay);
     };
   }

@@ -160,12 +160,24 @@ async def test_quick_reply_and_postback_payloads_reach_the_router(aiohttp_client
 
 
 async def test_echoes_receipts_reactions_and_story_replies_are_not_answered(aiohttp_client, meta_settings, fake_graph) -> None:
-    app = create_app(meta_settings)
+    from bot.channel_models import PENDING
+    from bot.handoff_models import Handoff
+
+    app = create_app(meta_settings)  # META_APP_ID unset: every echo counts as our own
     client = await aiohttp_client(app)
     for body in (ECHO, READ, DELIVERY, IG_STORY_REPLY, IG_REACTION):
         assert await _post(client, body) == 200
-    await asyncio.sleep(0.4)
-    assert await _inbox(app) == 0 and fake_graph.calls == []
+    assert await _inbox(app) == 1  # only the story reply, which goes to the console
+    async with asyncio.timeout(10):
+        while True:
+            async with app[sessions_key]() as session:
+                handoff = await session.scalar(select(Handoff))
+                pending = await session.scalar(select(func.count()).select_from(InboxItem).where(InboxItem.status == PENDING))
+            if handoff is not None and not pending:
+                break
+            await asyncio.sleep(0.02)
+    assert handoff.reason == "story" and handoff.status == "waiting"
+    assert fake_graph.calls == []
 
 
 async def test_instagram_reply_uses_its_token_and_1000_byte_parts(aiohttp_client, meta_settings, fake_graph) -> None:
@@ -254,3 +266,39 @@ async def test_batched_events_are_processed_in_timestamp_order(aiohttp_client, m
     async with app[sessions_key]() as session:
         texts = list(await session.scalars(select(Message.text).where(Message.direction == "in").order_by(Message.id)))
     assert texts == ["pesan 1", "pesan 2", "pesan 3"]
+
+
+async def test_a_person_answering_in_the_page_inbox_pauses_the_bot(aiohttp_client, meta_settings, fake_graph) -> None:
+    from bot.channel_models import PENDING
+    from bot.handoff_models import Handoff
+    from bot.keys import handoff_key
+    from tests.bot.handoff.conftest import derive
+
+    app = create_app(derive(meta_settings, meta_app_id="555000111"))
+    client = await aiohttp_client(app)
+    own = copy.deepcopy(ECHO)
+    own["entry"][0]["messaging"][0]["message"].update(app_id=555000111, mid="m_own_echo")
+    assert await _post(client, own) == 200  # our own echo: nothing happens
+    assert await _inbox(app) == 0
+    assert await _post(client, ECHO) == 200  # app 263902037430900: a person in Meta's inbox
+    assert await _post(client, MESSENGER_TEXT) == 200  # the patron answers the person
+    async with asyncio.timeout(10):
+        while True:
+            async with app[sessions_key]() as session:
+                pending = await session.scalar(
+                    select(func.count()).select_from(InboxItem).where(InboxItem.status == PENDING)
+                )
+            if not pending and await _inbox(app) == 2:
+                break
+            await asyncio.sleep(0.02)
+    async with app[sessions_key]() as session:
+        handoff = await session.scalar(select(Handoff))
+        lines = (await session.scalars(select(Message).order_by(Message.id))).all()
+    assert handoff is not None and handoff.reason == "platform_inbox" and handoff.status == "waiting"
+    assert [(m.direction, m.author, m.text) for m in lines] == [
+        ("out", "agent", "Hi! This is Jo."),
+        ("in", "patron", "Kapan perpustakaan tutup hari ini? äöå/"),
+    ]
+    assert [c for c in fake_graph.calls if "message" in c] == []  # the bot stays quiet, nothing re-sent
+    active, _recent = await app[handoff_key].queue()
+    assert [item.reason for item in active] == ["platform_inbox"]

@@ -79,10 +79,31 @@ def test_signature_check_uses_raw_bytes() -> None:
     assert not signature_ok(raw, good, [""])
 
 
-def test_parse_meta_ignores_other_objects_and_missing_text() -> None:
+def test_parse_meta_ignores_other_objects_and_deletions_and_marks_attachments() -> None:
     assert parse_meta({"object": "whatsapp_business_account", "entry": []}) == []
     body = {"object": "page", "entry": [{"id": "1", "messaging": [
         {"sender": {"id": "2"}, "timestamp": 5, "message": {"mid": "m1", "attachments": [{"type": "image", "payload": {"url": "u"}}]}},
         {"sender": {"id": "2"}, "timestamp": 6, "message": {"mid": "m2", "is_deleted": True}},
     ]}]}
-    assert parse_meta(body) == []
+    (photo,) = parse_meta(body)
+    assert photo.attachment == "photo" and photo.text == "" and photo.kind == "message"
+
+
+def test_parse_meta_reads_odd_types_as_absent_never_raises() -> None:
+    odd = [
+        {"object": "page", "entry": {"id": "1"}},
+        {"object": "page", "entry": "x"},
+        {"object": "page", "entry": [{"messaging": [{"sender": "2", "timestamp": 1, "message": {"mid": "a", "text": "hi"}}]}]},
+        {"object": "page", "entry": [{"messaging": {"sender": {"id": "2"}}}]},
+        {"object": "page", "entry": [{"messaging": [{"sender": {"id": ["2"]}, "message": {"text": "hi"}}]}]},
+        {"object": "page", "entry": [{"messaging": [{"sender": {"id": "2"}, "timestamp": "nope", "message": {"mid": 5, "text": 7}}]}]},
+        {"object": "page", "entry": [{"messaging": [{"sender": {"id": "2"}, "message": {"text": "\ud800", "quick_reply": 3}}]}]},
+    ]
+    results = [parse_meta(body) for body in odd]
+    assert results[:5] == [[], [], [], [], []]
+    assert results[5] == []  # a text that is a number is no text
+    (item,) = results[6]
+    assert item.text == "\ufffd"
+    (stamped,) = parse_meta({"object": "instagram", "entry": [{"messaging": [
+        {"sender": {"id": "2"}, "timestamp": "1527459824", "message": {"mid": "m", "text": "hi"}}]}]})
+    assert stamped.timestamp is not None and stamped.timestamp.year == 2018

@@ -233,17 +233,21 @@ async def test_start_greets_and_edits_groups_channel_posts_are_ignored(aiohttp_c
     sticker = tg_update(6, CHAT, "x")
     del sticker["message"]["text"]
     sticker["message"]["sticker"] = {"file_id": "f", "file_unique_id": "u", "type": "regular", "width": 512, "height": 512, "is_animated": False, "is_video": False}
-    for update in (edited, group, post, sticker):
+    for update in (edited, group, post):
         response = await client.post("/webhooks/telegram", json=update, headers=HEADERS)
         assert response.status == 200
     assert await _count(app, InboxItem) == 0
+    # A sticker is no text: the patron gets the short text-only reply, not silence.
+    assert (await client.post("/webhooks/telegram", json=sticker, headers=HEADERS)).status == 200
+    (text_only,) = await fake_telegram.wait_for_sent(1)
+    assert "hanya bisa membaca pesan teks" in text_only["text"]
     start = tg_update(7, CHAT, "/start")
     start["message"]["entities"] = [{"type": "bot_command", "offset": 0, "length": 6}]
     await client.post("/webhooks/telegram", json=start, headers=HEADERS)
-    await fake_telegram.wait_for_sent(1)
+    await fake_telegram.wait_for_sent(2)
     async with app[sessions_key]() as session:
-        msg = await session.scalar(select(Message).where(Message.direction == "in"))
-        assert msg is not None and msg.payload == {"payload": "/greet"}
+        rows = (await session.scalars(select(Message).where(Message.direction == "in").order_by(Message.id))).all()
+    assert rows[0].text == "[Stiker]" and rows[1].payload == {"payload": "/greet"}
 
 
 async def test_pacing_keeps_one_chat_at_the_configured_interval(tmp_path: Path, dead_port: int, aiohttp_client, fake_telegram) -> None:
@@ -297,3 +301,33 @@ async def test_cli_sets_inspects_and_deletes_the_webhook(fake_telegram, monkeypa
     assert result.exit_code == 0 and fake_telegram.webhook == {}
     assert TG_SECRET not in result.output
     assert os.environ.get("PUSTAKABOT_TELEGRAM_TOKEN") is None
+
+
+async def test_odd_updates_are_acknowledged_and_a_lone_surrogate_still_gets_an_answer(
+    aiohttp_client, tg_settings, fake_telegram
+) -> None:
+    import json
+
+    app = create_app(tg_settings)
+    client = await aiohttp_client(app)
+    number = tg_update(20, CHAT, "x")
+    number["message"]["text"] = 5
+    obj = tg_update(21, CHAT, "x")
+    obj["message"]["text"] = {"bold": "halo"}
+    callback = {"update_id": 22, "callback_query": {"id": "q1", "data": {"x": 1}, "from": {"id": CHAT},
+                                                    "message": {"chat": {"id": CHAT, "type": "private"}}}}
+    not_an_update = {"update_id": "23", "message": {}}
+    for update in (number, obj, callback, not_an_update):
+        response = await client.post("/webhooks/telegram", json=update, headers=HEADERS)
+        assert response.status == 200
+    assert await _count(app, InboxItem) == 0
+    surrogate = json.dumps(tg_update(24, CHAT, "halo")).replace('"halo"', '"halo \\ud800"')
+    response = await client.post(
+        "/webhooks/telegram", data=surrogate, headers={**HEADERS, "Content-Type": "application/json"}
+    )
+    assert response.status == 200
+    (answer,) = await fake_telegram.wait_for_sent(1)  # answered once, not failed three times
+    assert "gangguan" in answer["text"]
+    async with app[sessions_key]() as session:
+        row = await session.scalar(select(Message).where(Message.direction == "in"))
+    assert row is not None and row.text == "halo \ufffd"

@@ -12,6 +12,7 @@ from bot.handoff_models import AuditEntry, Claim
 from bot.keys import handoff_key, sessions_key
 from bot.models import Conversation, ConversationState, Message
 from tests.bot.handoff.conftest import PASSWORD, csrf_of, login, make_staff, patron_says
+from tests.conftest import API_HEADERS
 
 
 async def _state(app, sender: str, channel: str = "web") -> ConversationState:
@@ -37,7 +38,7 @@ async def test_patron_request_queues_and_agent_handles_web_chat_to_the_end(aioht
     client = await aiohttp_client(app)
     await make_staff(app, "rina", "Rina")
 
-    first = await client.post("/api/chat", json={"sender_id": "pemustaka-1", "text": "mau bicara dengan petugas"})
+    first = await client.post("/api/chat", json={"sender_id": "pemustaka-1", "text": "mau bicara dengan petugas"}, headers=API_HEADERS)
     data = await first.json()
     assert data["handoff"] is True
     assert "antrean nomor 1" in " ".join(m["text"] for m in data["messages"])
@@ -46,7 +47,7 @@ async def test_patron_request_queues_and_agent_handles_web_chat_to_the_end(aioht
     assert second.handoff and "antrean nomor 2" in second.messages[-1].text
 
     # While waiting the patron's messages go to the console, never to Rasa (which is down here).
-    held = await client.post("/api/chat", json={"sender_id": "pemustaka-1", "text": "halo, ada orang?"})
+    held = await client.post("/api/chat", json={"sender_id": "pemustaka-1", "text": "halo, ada orang?"}, headers=API_HEADERS)
     held_data = await held.json()
     assert held_data == {"messages": [], "handoff": True, "cursor": held_data["cursor"]}
 
@@ -71,7 +72,7 @@ async def test_patron_request_queues_and_agent_handles_web_chat_to_the_end(aioht
     await client.post(f"/console/c/{conv_id}/note", data={"_csrf": csrf, "text": "pemustaka tanya denda"})
 
     # The web chat page polls and sees the librarian (not the internal note).
-    updates = await (await client.get(f"/api/chat/updates?sender_id=pemustaka-1&after={cursor}")).json()
+    updates = await (await client.get(f"/api/chat/updates?sender_id=pemustaka-1&after={cursor}", headers=API_HEADERS)).json()
     texts = [m["text"] for m in updates["messages"]]
     assert updates["handoff"] is True
     assert "Kakak sekarang terhubung dengan pustakawan Rina." in texts
@@ -83,10 +84,10 @@ async def test_patron_request_queues_and_agent_handles_web_chat_to_the_end(aioht
     resolved = await client.post(f"/console/c/{conv_id}/resolve", data={"_csrf": csrf}, allow_redirects=False)
     assert resolved.status == 303
     assert await _state(app, "pemustaka-1") is ConversationState.BOT
-    after = await (await client.get(f"/api/chat/updates?sender_id=pemustaka-1&after={updates['cursor']}")).json()
+    after = await (await client.get(f"/api/chat/updates?sender_id=pemustaka-1&after={updates['cursor']}", headers=API_HEADERS)).json()
     assert after["handoff"] is False and "sudah selesai" in after["messages"][0]["text"]
     # Back to the bot: the engine answers again (the NLU is down here; the FAQ is sure of this one).
-    back = await (await client.post("/api/chat", json={"sender_id": "pemustaka-1", "text": "jam buka?"})).json()
+    back = await (await client.post("/api/chat", json={"sender_id": "pemustaka-1", "text": "jam buka?"}, headers=API_HEADERS)).json()
     assert back["handoff"] is False and "08.00" in back["messages"][0]["text"]
 
     async with app[sessions_key]() as session:

@@ -1,0 +1,92 @@
+"""Keeps secrets out of the gateway's logs.
+
+* ``httpx``/``httpcore`` log every request line at INFO, and python-telegram-bot's request URL
+  contains the bot token (``…/bot<TOKEN>/sendMessage``): those loggers are raised to WARNING.
+* As a second line of defence, a filter on the root handlers replaces any configured secret
+  (bot token, webhook secret, Meta tokens, API keys…) by ``[redacted]`` in every record, its
+  arguments and its traceback.
+
+Both are installed for the lifetime of the application (a cleanup context) and undone after.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Iterable
+
+from aiohttp import web
+from pydantic import SecretStr
+
+from bot.settings import Settings
+
+QUIET = ("httpx", "httpcore", "telegram.request", "telegram._bot", "telegram.ext.Updater")
+MIN_SECRET = 6  # shorter values would redact ordinary words
+REDACTED = "[redacted]"
+
+
+def secrets_of(settings: Settings) -> list[str]:
+    """Every secret value configured in ``settings`` (empty ones left out)."""
+    values = [
+        value.get_secret_value()
+        for name in type(settings).model_fields
+        if isinstance(value := getattr(settings, name), SecretStr)
+    ]
+    values += settings.chat_api_key_list
+    return sorted({v for v in values if len(v) >= MIN_SECRET}, key=len, reverse=True)
+
+
+class Redactor(logging.Filter):
+    """Replaces secret values in log records (message, arguments and traceback)."""
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        super().__init__()
+        self.secrets = [s for s in secrets if len(s) >= MIN_SECRET]
+
+    def _clean(self, text: str) -> str:
+        for secret in self.secrets:
+            if secret in text:
+                text = text.replace(secret, REDACTED)
+        return text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Rewrite ``record`` in place when it mentions a secret; never drops a record."""
+        if not self.secrets:
+            return True
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 - a broken format string is logged as is
+            return True
+        cleaned = self._clean(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self._clean(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self._clean(record.stack_info)
+        return True
+
+
+def setup(app: web.Application, settings: Settings) -> None:
+    """Quiet the request loggers and redact secrets while ``app`` runs."""
+
+    async def context(_app: web.Application) -> AsyncIterator[None]:
+        levels = {name: logging.getLogger(name).level for name in QUIET}
+        for name in QUIET:
+            logger = logging.getLogger(name)
+            if logger.getEffectiveLevel() < logging.WARNING:
+                logger.setLevel(logging.WARNING)
+        redactor = Redactor(secrets_of(settings))
+        handlers = list(logging.getLogger().handlers)
+        for handler in handlers:
+            handler.addFilter(redactor)
+        try:
+            yield
+        finally:
+            for handler in handlers:
+                handler.removeFilter(redactor)
+            for name, level in levels.items():
+                logging.getLogger(name).setLevel(level)
+
+    app.cleanup_ctx.append(context)
