@@ -10,7 +10,6 @@ from bot.channels.telegram import TelegramChannel
 from bot.console.hub import ConsoleHub
 from bot.console.limiter import LoginLimiter
 from bot.handoff import HandoffService
-from bot.channels.telegram import TelegramChannel
 from bot.channels.whatsapp import WhatsAppChannel
 from bot.inbox import Inbox
 from bot.outbox import Outbox
