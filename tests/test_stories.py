@@ -3,20 +3,22 @@
 Each story is a conversation: a ``user`` step is parsed by the stack's real Rasa NLU server
 (its ``intent`` and marked ``[entities](name)`` must be what the NLU reads), then decided by the
 answer engine with the conversation's context carried over; the ``action`` step after it names
-what the engine must choose, and optional ``says`` / ``not_says`` check the reply's text
+what the engine must choose; optional ``says`` / ``not_says`` check the reply's text, ``slots``
+the conversation's context after it and ``handoff`` the reason a librarian was called
 (``intent: "*"`` skips the NLU check: the engine must decide right whatever it reads). A step
-with ``intent`` but no ``user`` text gives the NLU's reading directly (``text`` optional), and
-one with ``entities`` such as ``faq_id`` is a tapped button.
+with ``intent`` but no ``user`` gives the NLU's reading directly (``text``, ``entities`` as a
+mapping, ``confidence``), and ``tap`` is a button the patron taps (its payload).
 
 The stories run against the engine in this process on a throw-away copy of the demo knowledge
-base; the stack fixture provides the NLU (one trained model shared with the other e2e tests).
+base; stories with a ``user`` step ask the stack's real NLU (one trained model shared with the
+other e2e tests), the others need no NLU at all.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -28,7 +30,7 @@ import yaml
 from actions.catalog import complete_title
 from actions.context import ConversationContext
 from actions.engine import AnswerEngine, Decision
-from actions.understanding import Parse
+from actions.understanding import Entity, Parse
 from bot.nlu import NluClient
 from bot.settings import ROOT, Settings
 from knowledge.db import upgrade
@@ -50,12 +52,18 @@ class Turn:
     action: str = ""
     says: list[str] = field(default_factory=list)
     not_says: list[str] = field(default_factory=list)
+    slots: dict[str, Any] = field(default_factory=dict)
+    handoff: str | None = None
 
 
 @dataclass
 class Story:
     name: str
     turns: list[Turn]
+
+    @property
+    def needs_nlu(self) -> bool:
+        return any(t.given is None for t in self.turns)
 
 
 def load_stories() -> list[Story]:
@@ -68,6 +76,10 @@ def load_stories() -> list[Story]:
                     turns[-1].action = step["action"]
                     turns[-1].says = list(step.get("says") or [])
                     turns[-1].not_says = list(step.get("not_says") or [])
+                    turns[-1].slots = dict(step.get("slots") or {})
+                    turns[-1].handoff = step.get("handoff")
+                elif "tap" in step:
+                    turns.append(Turn(str(step["tap"]), "", [], given={"tap": str(step["tap"])}))
                 elif "user" in step:
                     marked = step["user"].strip()
                     entities = sorted([e, v.lower()] for v, e in _MARK.findall(marked))
@@ -93,23 +105,23 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AnswerEngine]:
     kb.close()
 
 
-@pytest.fixture
-async def nlu(stack: Stack) -> AsyncIterator[NluClient]:
-    async with aiohttp.ClientSession() as session:
-        yield NluClient(session, stack.rasa_url, token=stack.rasa_token, timeout=30)
-
-
 def _reading(turn: Turn) -> Parse:
     given = turn.given or {}
     entities = given.get("entities") or []
-    if entities:  # a tapped button: the payload names the intent and entities
-        values = {k: v for e in entities for k, v in e.items()}
-        payload = f"/{turn.intent}{json.dumps(values, separators=(',', ':'))}"
+    if "tap" in given or isinstance(entities, list) and entities:
+        # a tapped button: the payload names the intent and entities
+        if "tap" in given:
+            payload = given["tap"]
+        else:
+            values = {k: v for e in entities for k, v in e.items()}
+            payload = f"/{turn.intent}{json.dumps(values, separators=(',', ':'))}"
         parsed = Parse.from_payload(payload)
         assert parsed is not None
         return parsed
-    return Parse(text=turn.text, intent=turn.intent, confidence=float(given.get("confidence", 0.2)),
-                 ranking=((turn.intent, float(given.get("confidence", 0.2))),))
+    confidence = float(given.get("confidence", 0.9 if turn.text else 0.2))
+    found = tuple(Entity(str(k), str(v), "DIETClassifier") for k, v in (entities or {}).items())
+    return Parse(text=turn.text, intent=turn.intent, confidence=confidence,
+                 ranking=((turn.intent, confidence),), entities=found)
 
 
 def _entities_read(parse: Parse, text: str) -> list[list[str]]:
@@ -120,12 +132,33 @@ def _entities_read(parse: Parse, text: str) -> list[list[str]]:
     return sorted(found)
 
 
-@pytest.mark.e2e
-@pytest.mark.parametrize("story", load_stories(), ids=lambda s: s.name)
-async def test_story(story: Story, engine: AnswerEngine, nlu: NluClient) -> None:
-    context = ConversationContext()
+def _cases() -> list[Any]:
+    return [
+        pytest.param(s, id=s.name, marks=[pytest.mark.e2e] if s.needs_nlu else [])
+        for s in load_stories()
+    ]
+
+
+@pytest.mark.parametrize("story", _cases())
+async def test_story(story: Story, engine: AnswerEngine, request: pytest.FixtureRequest) -> None:
+    nlu: NluClient | None = None
+    session: aiohttp.ClientSession | None = None
+    if story.needs_nlu:
+        stack: Stack = request.getfixturevalue("stack")
+        session = aiohttp.ClientSession()
+        nlu = NluClient(session, stack.rasa_url, token=stack.rasa_token, timeout=30)
+    try:
+        await _play(story, engine, nlu)
+    finally:
+        if session is not None:
+            await session.close()
+
+
+async def _play(story: Story, engine: AnswerEngine, nlu: NluClient | None) -> None:
+    context = ConversationContext(language=story.turns[0].given.get("language", "id") if story.turns[0].given else "id")
     for turn in story.turns:
         if turn.given is None:
+            assert nlu is not None
             parse = await nlu.parse(turn.text)
             if turn.intent != "*":  # "*": whatever the NLU reads, the engine must decide right
                 assert (parse.intent, _entities_read(parse, turn.text)) == (turn.intent, turn.entities), turn.text
@@ -139,4 +172,11 @@ async def test_story(story: Story, engine: AnswerEngine, nlu: NluClient) -> None
             assert expected.lower() in said.lower(), (turn.text, said)
         for unexpected in turn.not_says:
             assert unexpected.lower() not in said.lower(), (turn.text, said)
+        slots = context.slots()
+        for name, value in turn.slots.items():
+            got = slots.get(name)
+            same = got.lower() == value.lower() if isinstance(got, str) and isinstance(value, str) else got == value
+            assert same, (turn.text, name, got, value)
+        if turn.handoff is not None:
+            assert decision.handoff is not None and decision.handoff.reason == turn.handoff, (turn.text, decision.handoff)
         assert decision.messages or decision.handoff is not None, turn.text

@@ -1,4 +1,5 @@
-"""Context across turns: follow-ups continue the catalog search, the events and the FAQ."""
+"""Context helpers; the multi-turn behaviour itself is told as stories in
+tests/data/stories/context.yml (tests/test_stories.py)."""
 
 from __future__ import annotations
 
@@ -18,47 +19,12 @@ def test_refinement_phrases() -> None:
     assert not wants_available("yang karya tere liye")
 
 
-async def test_book_then_author_then_available_only(ctx: ActionContext) -> None:
-    convo = Conversation(ctx)
-    first = await convo.say("ada buku bumi?", "search_book", {"title": "bumi"})
-    assert "Bumi" in first.text
-    assert first.slots["title"].lower() == "bumi" and first.slots["topic"] == "catalog"
-    second = await convo.say("yang karya Tere Liye", "follow_up", {"author": "Tere Liye"})
-    assert "Tere Liye" in second.text
-    assert "Bumi Manusia" not in second.text  # Pramoedya's book is not by Tere Liye
-    assert second.slots["title"].lower() == "bumi" and second.slots["author"] == "Tere Liye"
-    third = await convo.say("yang tersedia saja", "follow_up")
-    assert "Tere Liye" in third.text or "dipinjam" in third.text
-    assert third.slots["title"].lower() == "bumi" and third.slots["author"] == "Tere Liye"
 
 
-async def test_refinement_classified_as_search_book_still_keeps_context(ctx: ActionContext) -> None:
-    convo = Conversation(ctx)
-    await convo.say("ada buku bumi?", "search_book", {"title": "bumi"})
-    turn = await convo.say("yang karya tere liye", "search_book", {"author": "tere liye"})
-    assert turn.slots["title"].lower() == "bumi"
-    assert "Bumi Manusia" not in turn.text
 
 
-async def test_events_then_another_day(ctx: ActionContext) -> None:
-    convo = Conversation(ctx)
-    first = await convo.say("acara minggu ini?", "ask_events", {"period": "minggu ini"})
-    assert "minggu ini" in first.text
-    assert first.slots["topic"] == "events"
-    second = await convo.say("kalau sabtu?", "follow_up", {"period": "sabtu"})
-    assert "Sabtu" in second.text
-    assert second.slots["topic"] == "events"
 
 
-async def test_opening_hours_then_ramadan(ctx: ActionContext) -> None:
-    convo = Conversation(ctx)
-    first = await convo.say("jam buka?", "faq")
-    assert first.slots["last_faq"] == "jam-buka"
-    second = await convo.say("kalau puasa?", "follow_up")
-    assert second.slots["last_faq"] == "jam-buka-ramadan", second.text
-    assert "Ramadan" in second.text
-    third = await convo.say("kalo sabtu?", "follow_up", {"period": "sabtu"})
-    assert third.slots["last_faq"] == "jam-buka-sabtu", third.text
 
 
 async def test_follow_up_without_context_asks_back(ctx: ActionContext) -> None:
@@ -78,9 +44,3 @@ def test_a_title_tagged_in_part_is_completed_from_the_message() -> None:
     assert complete_title("bumi", "ada buku bumi karya tere liye") == "bumi"
     assert complete_title("Laskar Pelangi", "min ada Laskar Pelangi ga?") == "Laskar Pelangi"
 
-
-async def test_a_partly_tagged_missing_title_is_not_replaced_by_a_look_alike(ctx: ActionContext) -> None:
-    convo = Conversation(ctx)
-    turn = await convo.say("ada buku kalkulus lanjut ga", "search_book", {"title": "lanjut"})
-    assert "belum ada di koleksi" in turn.text and "kalkulus lanjut" in turn.text.lower()
-    assert turn.slots["title"] == "kalkulus lanjut"
