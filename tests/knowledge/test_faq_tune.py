@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from bot import training
-from bot.cli import knowledge_base
+from bot.app import knowledge_base
 from bot.settings import ROOT, Settings
 from knowledge.faq import FaqItem, FaqStore
 from knowledge.faq_search import HYBRID_THRESHOLDS, FaqIndex, calibrate_thresholds, load_embedder
@@ -99,7 +99,7 @@ def test_train_faq_model_follows_the_settings(tmp_path: Path) -> None:
     refreshed = training.train_faq_model(on)
     assert refreshed is not None and refreshed.fingerprint != tuned.fingerprint
 
-    # The action server serves the tuned model with the thresholds calibrated for it...
+    # The answer engine serves the tuned model with the thresholds calibrated for it...
     db = f"sqlite:///{tmp_path / 'kb.db'}"
     kb = knowledge_base(Settings(models_dir=tmp_path / "models", faq_dir=faq, database_url=db))
     try:
