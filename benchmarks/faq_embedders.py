@@ -147,6 +147,11 @@ def measure(
         return FaqIndex(entries, embedder=embedder, semantic_weight=w, english_weight=ew, synonyms=synonyms)
 
     calib_oos = [*sets.nlu_oos, *sets.calibration]
+    questions = list(dict.fromkeys(
+        [q for q, _ in sets.answerable] + sets.calibration + sets.nlu_oos + sets.blind_oos + sets.xsid
+    ))
+    if embedder is not None:  # one batch fills the cache: much faster than one question at a time
+        embedder.embed_queries(questions)
     folds_right: float | None = None
     if condition == "full":
         th, folds = calibrate(make, items, calib_oos, margin=MARGIN)
@@ -154,9 +159,6 @@ def measure(
     else:
         th = calibrate_thresholds(make(items), calib_oos, margin=MARGIN)
     index = make(items)
-    questions = dict.fromkeys(
-        [q for q, _ in sets.answerable] + sets.calibration + sets.nlu_oos + sets.blind_oos + sets.xsid
-    )
     hits_of = {q: index.search(q, limit=3) for q in questions}
     top1, right, wrong, offered = _answer_figures(hits_of, sets.answerable, th)
     en_top1, en_right, en_wrong, _ = _answer_figures(hits_of, sets.english, th)

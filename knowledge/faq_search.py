@@ -134,10 +134,10 @@ class FaqIndex:
       the answer uses ("puasa" for the Ramadan hours), still finds it;
     * ``fuzzy``: rapidfuzz ``token_set_ratio`` with the best variant (typos).
 
-    With an embedder, the cosine similarity with the best variant (or either answer) is blended
-    in with ``semantic_weight``, or ``english_weight`` for a question written in English: the
-    default model is English-only, so it is trusted more where the lexical side (Indonesian
-    variants) has least to say. Unknown query words count with the highest idf, which keeps
+    With an embedder, a semantic score is blended in with ``semantic_weight``, or
+    ``english_weight`` for a question written in English (the lexical side, Indonesian variants,
+    has least to say there): the mean of the cosine similarity with the closest question variant
+    and with the entry's passage (first question + answer, or + ``answer_en``). Unknown query words count with the highest idf, which keeps
     out-of-scope questions ("harga cabe") low.
 
     ``synonyms`` (:func:`load_synonyms`) add the FAQ's own words to a question that uses a
@@ -183,22 +183,23 @@ class FaqIndex:
         self._min_mass = 2 * idfs[len(idfs) // 2]
         self._vectors: np.ndarray | None = None
         self._owners: list[int] = []
+        self._passage_vectors: np.ndarray | None = None
+        self._passage_owners: list[int] = []
         if embedder is not None and self.items:
             # Question variants are compared with a question symmetrically ("query: " for e5);
-            # answers are the passages that answer it.
+            # each entry is also one passage, its first question and its answer (e5's
+            # "passage: "), which carries a sparse entry's meaning better than one question.
             questions: list[str] = []
-            answers: list[str] = []
-            answer_owners: list[int] = []
+            passages: list[str] = []
             for idx, item in enumerate(self.items):
                 questions.extend(item.questions)
                 self._owners.extend([idx] * len(item.questions))
+                lead = item.questions[0] + " " if item.questions else ""
                 for a in (item.answer, *((item.answer_en,) if item.answer_en else ())):
-                    answers.append(a)
-                    answer_owners.append(idx)
-            self._owners.extend(answer_owners)
-            self._vectors = np.concatenate(
-                [embedder.embed_queries(questions), embedder.embed_passages(answers)]
-            ).astype(np.float32)
+                    passages.append(lead + a)
+                    self._passage_owners.append(idx)
+            self._vectors = embedder.embed_queries(questions).astype(np.float32)
+            self._passage_vectors = embedder.embed_passages(passages).astype(np.float32)
 
     def _weight(self, terms_: set[str]) -> float:
         return sum(self._idf.get(t, self._default_idf) for t in terms_)
@@ -242,11 +243,17 @@ class FaqIndex:
             return []
         best_lex = self.lexical_scores(query)
         best_sem: dict[int, float] = {}
-        if self.embedder is not None and self._vectors is not None:
+        if self.embedder is not None and self._vectors is not None and self._passage_vectors is not None:
             qv = self.embedder.embed_queries([query])[0]
+            best_question: dict[int, float] = {}
             for idx, sim in zip(self._owners, (self._vectors @ qv).tolist(), strict=True):
-                if sim > best_sem.get(idx, -1.0):
-                    best_sem[idx] = sim
+                best_question[idx] = max(sim, best_question.get(idx, -1.0))
+            best_passage: dict[int, float] = {}
+            for idx, sim in zip(self._passage_owners, (self._passage_vectors @ qv).tolist(), strict=True):
+                best_passage[idx] = max(sim, best_passage.get(idx, -1.0))
+            # Mean of the closest question variant and the entry's passage (benchmarks/RESULTS.md,
+            # "Embedding backends": better than either alone, on the full and the sparse FAQ).
+            best_sem = {idx: (best_question.get(idx, sim) + sim) / 2 for idx, sim in best_passage.items()}
         w = self.english_weight if is_english(query) else self.semantic_weight
         hits = []
         for idx, lex in best_lex.items():

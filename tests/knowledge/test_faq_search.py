@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
@@ -82,15 +83,17 @@ def test_exclude_and_empty_index(index: FaqIndex) -> None:
 
 
 class _Letters:
-    """A deterministic toy embedder: letter-frequency vectors (real models are in the benchmark)."""
+    """A deterministic toy embedder: letter-frequency vectors (real models: test_embedders.py)."""
 
-    def encode(self, texts: list[str]) -> list[list[float]]:
-        out = []
-        for text in texts:
-            v = [float(text.lower().count(c)) for c in "abcdefghijklmnopqrstuvwxyz"]
-            norm = sum(x * x for x in v) ** 0.5 or 1.0
-            out.append([x / norm for x in v])
-        return out
+    name = "letters"
+    dim = 26
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        v = np.array([[float(t.lower().count(c)) for c in "abcdefghijklmnopqrstuvwxyz"] for t in texts],
+                     dtype=np.float32).reshape(len(texts), 26)
+        return v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
+
+    embed_passages = embed_queries
 
 
 def test_semantic_score_is_blended_in() -> None:

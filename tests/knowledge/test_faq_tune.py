@@ -33,7 +33,7 @@ def separation(model: str, items: list[FaqItem]) -> float:
     embedder = load_embedder(model)
     assert embedder is not None
     owners = [i for i, item in enumerate(items) for _ in item.questions]
-    vectors = np.asarray(embedder.encode([q for item in items for q in item.questions]))
+    vectors = embedder.embed_queries([q for item in items for q in item.questions])
     sims = vectors @ vectors.T
     same = np.equal.outer(owners, owners) & ~np.eye(len(owners), dtype=bool)
     other = ~np.equal.outer(owners, owners)
