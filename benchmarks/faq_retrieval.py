@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import numpy as np
 import yaml
 from rapidfuzz import fuzz, process
 
@@ -141,15 +142,28 @@ def calibrate(
 
 
 class _Cached:
+    """Caches every vector (queries too): a benchmark asks the same questions many times."""
+
     def __init__(self, inner: Embedder) -> None:
         self.inner = inner
-        self.cache: dict[str, list[float]] = {}
+        self.name = inner.name
+        self.dim = inner.dim
+        self.cache: dict[tuple[bool, str], np.ndarray] = {}
 
-    def encode(self, texts: Sequence[str]) -> list[list[float]]:
-        missing = [t for t in dict.fromkeys(texts) if t not in self.cache]
+    def _get(self, texts: Sequence[str], query: bool) -> np.ndarray:
+        missing = [t for t in dict.fromkeys(texts) if (query, t) not in self.cache]
         if missing:
-            self.cache.update(zip(missing, self.inner.encode(missing), strict=True))
-        return [self.cache[t] for t in texts]
+            embed = self.inner.embed_queries if query else self.inner.embed_passages
+            self.cache.update(zip([(query, t) for t in missing], embed(missing), strict=True))
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.stack([self.cache[(query, t)] for t in texts])
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._get(texts, True)
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        return self._get(texts, False)
 
 
 def main() -> None:

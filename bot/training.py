@@ -237,9 +237,9 @@ def train_faq_model(settings: Settings, *, force: bool = False, only_if_missing:
     """
     from knowledge.faq import FaqStore
     from knowledge.faq_search import SYNONYMS_FILE, load_synonyms
-    from knowledge.faq_tune import TuneSettings, ensure_tuned, find_tuned
+    from knowledge.faq_tune import TuneSettings, ensure_tuned, find_tuned, tunable
 
-    if not settings.faq_fine_tune or not settings.embedding_model:
+    if not settings.faq_fine_tune or not tunable(settings.embedding_model):
         return None
     if only_if_missing and not force:
         existing = find_tuned(settings.models_dir, settings.embedding_model)

@@ -355,3 +355,41 @@ class FaqStore:
             }
             for i in self.entries()
         ]
+
+
+def sparse_entries(items: list[FaqItem]) -> list[FaqItem]:
+    """Each entry as a librarian writes it at first: its first question and its answer only
+    (no further variants, no ``answer_en``, no tags)."""
+    return [
+        FaqItem(id=i.id, questions=i.questions[:1], answer=i.answer, source_file=i.source_file, line=i.line)
+        for i in items
+    ]
+
+
+def write_sparse_faq(source: Path, target: Path, *, synonyms_file: str | None = "sinonim.tsv") -> list[FaqItem]:
+    """Write the "sparse" FAQ folder of ``source`` to ``target``: the same files, every entry reduced
+    by :func:`sparse_entries`; ``synonyms_file`` (if present in ``source``) is copied as is.
+
+    Returns the entries as read back from ``target`` (so they are valid FAQ files).
+
+    Raises:
+        FaqFileError: when ``source`` has invalid files.
+    """
+    items, problems = check_folder(source)
+    if problems:
+        raise FaqFileError(problems)
+    target.mkdir(parents=True, exist_ok=True)
+    by_file: dict[str, list[FaqItem]] = {}
+    for item in sparse_entries(items):
+        by_file.setdefault(item.source_file, []).append(item)
+    for name, entries in by_file.items():
+        rows = [{"id": i.id, "questions": list(i.questions), "answer": i.answer} for i in entries]
+        (target / name).write_text(
+            yaml.safe_dump({"faqs": rows}, allow_unicode=True, sort_keys=False, width=100), encoding="utf-8"
+        )
+    if synonyms_file and (source / synonyms_file).is_file():
+        (target / synonyms_file).write_bytes((source / synonyms_file).read_bytes())
+    written, problems = check_folder(target)
+    if problems:
+        raise FaqFileError(problems)
+    return written

