@@ -1,9 +1,10 @@
-"""Serving: `run` (the supervised stack), `nlu` and `gateway` alone."""
+"""Serving: `run` (the supervised stack), `prepare` (its first step), `nlu` and `gateway` alone."""
 
 from __future__ import annotations
 
 import asyncio
 import secrets
+import subprocess
 import sys
 from pathlib import Path
 
@@ -16,9 +17,10 @@ from bot.supervisor import Child
 
 @main.command()
 @click.option("--no-train", is_flag=True, help="Use the existing model even if data changed.")
-def run(no_train: bool) -> None:
-    """Migrate, load the demo data if empty, train the NLU if needed, and start every server."""
-    from bot.supervisor import say, supervise
+def prepare(no_train: bool) -> None:
+    """Migrate, load the demo data if the catalog is empty, train the NLU if needed; prints the
+    model's path last (`run` does this in a child process, so the supervisor stays small)."""
+    from bot.supervisor import say
     from bot.training import TrainingError, model_path, train
     from knowledge.db import make_engine, make_sessionmaker
     from knowledge.demo import catalog_is_empty, load_demo
@@ -43,17 +45,50 @@ def run(no_train: bool) -> None:
     except TrainingError as exc:
         say(exc.output)
         raise click.ClickException("Training failed; see the output above.") from exc
+    click.echo(f"{MODEL_LINE}{model}")
+
+
+MODEL_LINE = "model: "
+
+
+@main.command()
+@click.option("--no-train", is_flag=True, help="Use the existing model even if data changed.")
+def run(no_train: bool) -> None:
+    """Migrate, load the demo data if empty, train the NLU if needed, and start every server."""
+    from bot.supervisor import supervise
+
+    settings = load_settings()
+    configure_logging(settings)
+    py = sys.executable
+    model = _prepare(py, no_train)
     # Rasa's HTTP API can replace the model: loopback only, and a token the gateway alone knows.
     token = settings.rasa_token.get_secret_value() or secrets.token_urlsafe(24)
     children = [nlu_child(settings, model, token=token, host="127.0.0.1")]
-    py = sys.executable
-    children.append(Child("gateway", [py, "-m", "bot", "gateway"], env={"PUSTAKABOT_RASA_TOKEN": token}))
+    children.append(Child("gateway", [py, "-m", "bot", "gateway"],
+                          env={"PUSTAKABOT_RASA_TOKEN": token, "MALLOC_ARENA_MAX": "2"}))
     if settings.catalog_sync_configured:
         minutes = f"{settings.sync_interval_minutes:g}"
         children.append(Child("sync", [py, "-m", "bot", "catalog", "sync", "--every", minutes]))
     base = f"http://{settings.host}:{settings.port}"
     code = asyncio.run(supervise(children, health_url=f"{base}/healthz", chat_url=f"{base}/"))
     sys.exit(code)
+
+
+def _prepare(py: str, no_train: bool) -> Path:
+    """`pustakabot prepare` in a child process, its output shown as it comes; the model's path."""
+    argv = [py, "-m", "bot", "prepare", *(["--no-train"] if no_train else [])]
+    model: Path | None = None
+    with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as proc:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if line.startswith(MODEL_LINE):
+                model = Path(line[len(MODEL_LINE):].strip())
+            else:
+                sys.stdout.write(line)
+                sys.stdout.flush()
+    if proc.returncode != 0 or model is None:
+        raise click.ClickException("Preparing the stack failed; see the output above.")
+    return model
 
 
 def nlu_child(settings: Settings, model: Path, *, token: str, host: str) -> Child:
