@@ -61,5 +61,5 @@ def test_sync_from_configured_oai_and_events(
 def test_run_adds_a_sync_child_only_when_a_source_is_configured() -> None:
     assert not Settings(oai_url="", events_url="").catalog_sync_configured
     assert Settings(oai_url="http://127.0.0.1:1/oai").catalog_sync_configured
-    source = (Path(__file__).resolve().parents[2] / "bot" / "cli.py").read_text()
+    source = (Path(__file__).resolve().parents[2] / "bot" / "cli" / "serve.py").read_text()
     assert '"catalog", "sync", "--every"' in source
