@@ -25,6 +25,7 @@ from bot.handoff import text as handoff_text
 from bot.messages import Button, Incoming, Outgoing, Reply
 from bot.models import Conversation, ConversationState, Message
 from bot.nlu import NluClient, NluUnavailable
+from bot.render import outgoing_from_json
 from nlu.language import language_of
 
 log = logging.getLogger(__name__)
@@ -98,7 +99,14 @@ class Router:
             conv.last_inbound_at = msg.timestamp or datetime.now(timezone.utc)
             if msg.patron_name and not conv.patron_name:
                 conv.patron_name = msg.patron_name
-            if not await _recorded(session, conv.id, msg):
+            earlier = await _recorded(session, conv.id, msg)
+            if earlier is not None:
+                answered = await _answered(session, conv.id, earlier)
+                if answered:
+                    # The turn was computed before a crash (transcript written, inbox not yet
+                    # marked done): the same reply goes out, nothing is written twice.
+                    return Reply(messages=answered, handoff=conv.state is not ConversationState.BOT)
+            else:
                 session.add(
                     Message(
                         conversation_id=conv.id,
@@ -173,17 +181,30 @@ class Router:
                 )
 
 
-async def _recorded(session: AsyncSession, conv_id: int, msg: Incoming) -> bool:
-    """True when this platform message is already in the transcript (a retried turn)."""
+async def _recorded(session: AsyncSession, conv_id: int, msg: Incoming) -> int | None:
+    """The transcript id of this platform message when it is already there (a retried turn)."""
     if not msg.platform_message_id:
-        return False
-    found = await session.scalar(
+        return None
+    return await session.scalar(
         select(Message.id).where(
             Message.conversation_id == conv_id, Message.direction == "in",
             Message.platform_message_id == msg.platform_message_id,
         ).limit(1)
     )
-    return found is not None
+
+
+async def _answered(session: AsyncSession, conv_id: int, inbound_id: int) -> list[Outgoing]:
+    """The replies already recorded for the patron message ``inbound_id`` (up to the next one)."""
+    rows = (await session.scalars(
+        select(Message).where(Message.conversation_id == conv_id, Message.id > inbound_id).order_by(Message.id).limit(20)
+    )).all()
+    out: list[Outgoing] = []
+    for row in rows:
+        if row.direction == "in":
+            break
+        if row.author in ("bot", "system"):
+            out.append(outgoing_from_json(row.payload) if row.payload and "text" in row.payload else Outgoing(text=row.text))
+    return out
 
 
 def _language(text: str) -> str:
