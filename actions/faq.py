@@ -44,7 +44,7 @@ class ActionAnswerFaq(KnowledgeAction):
             if item is not None:
                 dispatcher.utter_message(text=faq_answer(item, lang))
                 return answered(item, item.questions[0])
-        hits = await asyncio.to_thread(kb.search_faq, _text(tracker), limit=3)
+        hits = await self.faq_hits(tracker)
         return await answer_or_ask(self, dispatcher, tracker, hits, lang)
 
 
@@ -137,7 +137,7 @@ class ActionFallback(KnowledgeAction):
                 query = f"{previous} {text}"
                 hits = await asyncio.to_thread(self.ctx.kb.search_faq, query, limit=3, exclude=exclude)
                 return await answer_or_ask(self, dispatcher, tracker, hits, lang, question=query)
-        hits = await asyncio.to_thread(self.ctx.kb.search_faq, text, limit=3)
+        hits = await self.faq_hits(tracker)
         return await answer_or_ask(self, dispatcher, tracker, hits, lang)
 
 

