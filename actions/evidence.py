@@ -77,12 +77,22 @@ async def gather(kb: KnowledgeBase, parse: Parse, zone: ZoneInfo, *, now: dateti
         start = max(datetime.combine(period.start, time(0), zone), now)
         return await asyncio.to_thread(kb.events, start, datetime.combine(period.end, time(0), zone), limit=6)
 
-    faq, mentions, catalog, found_events, ebooks = await asyncio.gather(
+    # The whole-message catalog search only matters where the rules read it (a book question
+    # without a tagged title, an unclear or out-of-scope message): elsewhere it is not asked.
+    whole = parse.intent in _WHOLE_MESSAGE_INTENTS
+
+    def catalog_side() -> tuple[list[Mention], list[CatalogHit], list[EBookInfo]]:
+        # One worker thread for the database's sources (SQLite serialises them anyway).
+        return (
+            kb.catalog_mentions(text),
+            kb.search_catalog(CatalogQuery(text=text, limit=4, fuzzy=False)) if whole else [],
+            kb.ebooks(wanted, limit=5) if wanted else [],
+        )
+
+    faq, (mentions, catalog, ebooks), found_events = await asyncio.gather(
         asyncio.to_thread(kb.search_faq, text, limit=3),
-        asyncio.to_thread(kb.catalog_mentions, text),
-        asyncio.to_thread(kb.search_catalog, CatalogQuery(text=text, limit=4, fuzzy=False)),
+        asyncio.to_thread(catalog_side),
         events(),
-        asyncio.to_thread(kb.ebooks, wanted, limit=5) if wanted else _nothing(),
     )
     return Evidence(
         faq=tuple(faq),
@@ -96,10 +106,7 @@ async def gather(kb: KnowledgeBase, parse: Parse, zone: ZoneInfo, *, now: dateti
     )
 
 
-async def _nothing() -> list[Any]:
-    return []
-
-
+_WHOLE_MESSAGE_INTENTS = frozenset({None, "search_book", "suggest_purchase", "out_of_scope", "nlu_fallback"})
 _EBOOK_WORDS = frozenset("ebook ebooks digital elektronik pdf ipusnas online".split())
 
 

@@ -212,6 +212,8 @@ class FaqIndex:
                 for a in (item.answer, *((item.answer_en,) if item.answer_en else ())):
                     passages.append(lead + a)
                     self._passage_owners.append(idx)
+            self._owner_starts = _starts(self._owners)
+            self._passage_owner_starts = _starts(self._passage_owners)
             self._vectors = embedder.embed_queries(questions).astype(np.float32)
             self._passage_vectors = embedder.embed_passages(passages).astype(np.float32)
 
@@ -264,8 +266,8 @@ class FaqIndex:
         best_sem: dict[int, float] = {}
         if self.embedder is not None and self._vectors is not None and self._passage_vectors is not None:
             qv = self.embedder.embed_queries([query])[0]
-            best_question = _per_owner_max(self._owners, self._vectors @ qv)
-            best_passage = _per_owner_max(self._passage_owners, self._passage_vectors @ qv)
+            best_question = _per_owner_max(self._owner_starts, self._vectors @ qv)
+            best_passage = _per_owner_max(self._passage_owner_starts, self._passage_vectors @ qv)
             # Mean of the closest question variant and the entry's passage (benchmarks/RESULTS.md,
             # "Embedding backends": better than either alone, on the full and the sparse FAQ).
             best_sem = {idx: (best_question.get(idx, sim) + sim) / 2 for idx, sim in best_passage.items()}
@@ -281,10 +283,15 @@ class FaqIndex:
         return hits[:limit]
 
 
-def _per_owner_max(owners: list[int], sims: np.ndarray) -> dict[int, float]:
-    """The highest similarity per owner (an entry's variants or passages)."""
-    best: dict[int, float] = {}
-    for idx, sim in zip(owners, sims.tolist(), strict=True):
-        if sim > best.get(idx, -1.0):
-            best[idx] = sim
-    return best
+def _starts(owners: list[int]) -> tuple[np.ndarray, list[int]]:
+    """Where each owner's contiguous run starts in ``owners``, and the owner of each run."""
+    starts = [i for i, o in enumerate(owners) if i == 0 or owners[i - 1] != o]
+    return np.array(starts, dtype=np.intp), [owners[i] for i in starts]
+
+
+def _per_owner_max(starts: tuple[np.ndarray, list[int]], sims: np.ndarray) -> dict[int, float]:
+    """The highest similarity per owner (an entry's variants or passages, stored contiguously)."""
+    if not len(sims):
+        return {}
+    maxima = np.maximum.reduceat(sims, starts[0]).tolist()
+    return dict(zip(starts[1], maxima, strict=True))
