@@ -10,7 +10,9 @@ only, so a turn costs the same however long the conversation is.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -23,7 +25,7 @@ from actions.catalog import ActionSearchCatalog, ActionSuggestPurchase
 from actions.context import ConversationContext
 from actions.ebooks import ActionListEbooks
 from actions.events import ActionListEvents
-from actions.evidence import Evidence, gather
+from actions.evidence import Evidence, TextEvidence, gather, gather_text
 from actions.faq import ActionAnswerFaq, ActionFallback, ActionOutOfScope
 from actions.handoff import HANDOFF_KEY, ActionHandoff
 from actions.i18n import t
@@ -89,13 +91,34 @@ class AnswerEngine:
         self.kb = kb
         self.zone = zone
 
+    async def answer(
+        self,
+        message: str,
+        read: Callable[[], Awaitable[Parse | None]],
+        context: ConversationContext,
+        *,
+        sender_id: str = "patron",
+    ) -> Decision:
+        """Like :meth:`decide`, asking the knowledge about the message's words while ``read``
+        (the NLU call; ``None``: the NLU could not be asked) is under way."""
+        early = asyncio.create_task(gather_text(self.kb, message))
+        try:
+            parse = await read()
+        except BaseException:
+            early.cancel()
+            raise
+        return await self.decide(message, parse, context, sender_id=sender_id, early=await early)
+
     async def decide(
-        self, message: str, parse: Parse | None, context: ConversationContext, *, sender_id: str = "patron"
+        self, message: str, parse: Parse | None, context: ConversationContext, *, sender_id: str = "patron",
+        early: TextEvidence | None = None,
     ) -> Decision:
         """The reply to ``message``; ``parse`` is ``None`` when the NLU could not be asked."""
         reading = parse or Parse(text=message)
         context = _follow_language(context, reading, message)
-        evidence = await gather(self.kb, reading, self.zone)
+        if reading.from_button:
+            early = None  # a payload is not a question: no text evidence
+        evidence = await gather(self.kb, reading, self.zone, early=early)
         if parse is None:
             return self._without_nlu(reading, evidence, context)
         chosen = route(reading, evidence, context)

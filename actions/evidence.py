@@ -61,10 +61,38 @@ class Evidence:
         }
 
 
-async def gather(kb: KnowledgeBase, parse: Parse, zone: ZoneInfo, *, now: datetime | None = None) -> Evidence:
-    """Ask every knowledge source about ``parse.text`` at once."""
+@dataclass(frozen=True)
+class TextEvidence:
+    """What the knowledge says on the message's words alone: asked while the NLU reads it."""
+
+    faq: tuple[FaqHit, ...] = ()
+    mentions: tuple[Mention, ...] = ()
+
+
+def worth_searching(text: str) -> bool:
+    """False for an empty message or one without a single word."""
+    return bool(text.strip()) and bool(terms(text, drop_stopwords=False))
+
+
+async def gather_text(kb: KnowledgeBase, text: str) -> TextEvidence:
+    """FAQ retrieval and the catalog titles in the message: both need only the text."""
+    if not worth_searching(text) or text.startswith("/"):
+        return TextEvidence()
+    faq, mentions = await asyncio.gather(
+        asyncio.to_thread(kb.search_faq, text, limit=3),
+        asyncio.to_thread(kb.catalog_mentions, text),
+    )
+    return TextEvidence(faq=tuple(faq), mentions=tuple(mentions))
+
+
+async def gather(
+    kb: KnowledgeBase, parse: Parse, zone: ZoneInfo, *, now: datetime | None = None,
+    early: TextEvidence | None = None,
+) -> Evidence:
+    """Ask every knowledge source about ``parse.text`` at once (``early``: the text-only part,
+    already asked while the NLU was reading the message)."""
     text = parse.text
-    if not text.strip() or parse.from_button or not terms(text, drop_stopwords=False):
+    if not worth_searching(text) or parse.from_button:
         return Evidence()
     now = now or datetime.now(zone)
     named = parse.entity("period")
@@ -81,29 +109,35 @@ async def gather(kb: KnowledgeBase, parse: Parse, zone: ZoneInfo, *, now: dateti
     # without a tagged title, an unclear or out-of-scope message): elsewhere it is not asked.
     whole = parse.intent in _WHOLE_MESSAGE_INTENTS
 
-    def catalog_side() -> tuple[list[Mention], list[CatalogHit], list[EBookInfo]]:
+    def catalog_side() -> tuple[list[CatalogHit], list[EBookInfo]]:
         # One worker thread for the database's sources (SQLite serialises them anyway).
         return (
-            kb.catalog_mentions(text),
             kb.search_catalog(CatalogQuery(text=text, limit=4, fuzzy=False)) if whole else [],
             kb.ebooks(wanted, limit=5) if wanted else [],
         )
 
-    faq, (mentions, catalog, ebooks), found_events = await asyncio.gather(
-        asyncio.to_thread(kb.search_faq, text, limit=3),
-        asyncio.to_thread(catalog_side),
-        events(),
+    async def catalog_rest() -> tuple[list[CatalogHit], list[EBookInfo]]:
+        if not (whole or wanted):
+            return [], []
+        return await asyncio.to_thread(catalog_side)
+
+    first, (catalog, ebooks), found_events = await asyncio.gather(
+        _early(kb, text, early), catalog_rest(), events(),
     )
     return Evidence(
-        faq=tuple(faq),
-        faq_confident=kb.thresholds.confident(faq),
-        mentions=tuple(mentions),
+        faq=first.faq,
+        faq_confident=kb.thresholds.confident(list(first.faq)),
+        mentions=first.mentions,
         catalog=tuple(catalog),
         catalog_query=strip_filler(text),
         period=period,
         events=tuple(found_events),
         ebooks=tuple(ebooks),
     )
+
+
+async def _early(kb: KnowledgeBase, text: str, early: TextEvidence | None) -> TextEvidence:
+    return early if early is not None else await gather_text(kb, text)
 
 
 _WHOLE_MESSAGE_INTENTS = frozenset({None, "search_book", "suggest_purchase", "out_of_scope", "nlu_fallback"})

@@ -132,13 +132,19 @@ class Router:
         if trigger is not None:
             # Complaints and explicit requests for a person skip the NLU entirely.
             return await self._start_handoff(conv_id, reason=trigger, language=_language(msg.text))
-        parse: Parse | None = Parse.from_payload(msg.payload) if msg.payload else None
-        if parse is None:
-            try:
-                parse = await self.nlu.parse(msg.for_nlu)
-            except NluUnavailable as exc:
-                log.warning("NLU unavailable (%s); answering %s from the knowledge alone", exc.reason, msg.channel)
-        decision = await self.engine.decide(msg.for_nlu, parse, context, sender_id=sender)
+        payload = Parse.from_payload(msg.payload) if msg.payload else None
+        if payload is not None:
+            decision = await self.engine.decide(msg.for_nlu, payload, context, sender_id=sender)
+        else:
+
+            async def read() -> Parse | None:
+                try:
+                    return await self.nlu.parse(msg.for_nlu)
+                except NluUnavailable as exc:
+                    log.warning("NLU unavailable (%s); answering %s from the knowledge alone", exc.reason, msg.channel)
+                    return None
+
+            decision = await self.engine.answer(msg.for_nlu, read, context, sender_id=sender)
         if decision.degraded and defer:
             raise AnswerDeferred("NLU unavailable")
         reply = _reply(decision, debug=self.debug)
