@@ -76,19 +76,16 @@ class Conversation:
             ranking=tuple((r["name"], float(r["confidence"])) for r in ranking) if ranking else ((intent, confidence),),
             entities=tuple(Entity(k, v, "DIETClassifier") for k, v in (entities or {}).items()),
         )
-        decision = await self.engine.decide(text, parse, self.context, sender_id="patron")
-        self.context = decision.context
-        messages = [
-            {"text": m.text, **({"buttons": [{"title": b.title, "payload": b.payload} for b in m.buttons]} if m.buttons else {})}
-            for m in decision.messages
-        ]
-        return Turn(messages, decision, self.context.slots())
+        return await self._turn(text, parse)
 
     async def tap(self, payload: str) -> Turn:
         """The patron taps a button (its payload is read without the NLU)."""
         parse = Parse.from_payload(payload)
         assert parse is not None, payload
-        decision = await self.engine.decide(payload, parse, self.context, sender_id="patron")
+        return await self._turn(payload, parse)
+
+    async def _turn(self, text: str, parse: Parse) -> Turn:
+        decision = await self.engine.decide(text, parse, self.context, sender_id="patron")
         self.context = decision.context
         messages = [
             {"text": m.text, **({"buttons": [{"title": b.title, "payload": b.payload} for b in m.buttons]} if m.buttons else {})}
