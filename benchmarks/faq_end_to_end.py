@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import re
 import sys
+import tempfile
 import uuid
 from collections import Counter
 from pathlib import Path
@@ -97,6 +99,25 @@ async def run_set(gateway: str, path: Path, items: list[FaqItem], concurrency: i
     print(f"| {path.name} ({len(answerable)} + {len(oos)}) | {cells} | {declined / max(len(oos), 1):.3f} |", flush=True)
 
 
+async def run_oos(gateway: str, path: Path, items: list[FaqItem], concurrency: int) -> None:
+    """Share of an out-of-scope test set that gets no FAQ answer (TSV: the last column of each
+    line is the utterance; a header line ``intent<TAB>text`` is skipped)."""
+    rows = [line.split("\t") for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    questions = [r[-1].strip() for r in rows if r[-1].strip() and r != ["intent", "text"]]
+    declined = 0
+    limit = asyncio.Semaphore(concurrency)
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120)) as session:
+
+        async def one(question: str) -> None:
+            nonlocal declined
+            async with limit:
+                messages = await ask(session, gateway, question)
+                declined += not answered_ids("\n".join(m.get("text") or "" for m in messages), items)
+
+        await asyncio.gather(*(one(q) for q in questions))
+    print(f"| {path.name} (0 + {len(questions)}) | – | – | – | – | {declined / max(len(questions), 1):.3f} |", flush=True)
+
+
 # Intents whose own answer is a list or a search: a FAQ button there is an extra, and the
 # noise of offering the FAQ after lists and misses is measured on them.
 NOISE_INTENTS = ("search_book", "ask_events", "ask_ebooks", "suggest_purchase", "request_human")
@@ -150,6 +171,10 @@ async def main() -> None:
     parser.add_argument("--intent-noise", type=Path, metavar="NLU_FILE",
                         help="also: how often catalog/events/e-book/suggestion/librarian messages of this "
                              "Rasa NLU file (e.g. tests/data/heldout/nlu.yml) get FAQ buttons or answers")
+    parser.add_argument("--sparse", action="store_true",
+                        help="serve the FAQ reduced to what a librarian writes: each entry's first question and its answer")
+    parser.add_argument("--oos-tsv", type=Path, action="append", default=[],
+                        help="out-of-scope test set (TSV, utterance in the last column), e.g. ../shared/data/xsid/id_test_oos.tsv")
     parser.add_argument("--show-other", action="store_true",
                         help="print each 'other' question with the start of its reply (development sets only)")
     args = parser.parse_args()
@@ -157,12 +182,20 @@ async def main() -> None:
     proc = None
     gateway = args.gateway
     if gateway is None:
+        if args.sparse:
+            from knowledge.faq import write_sparse_faq
+
+            sparse = Path(tempfile.mkdtemp(prefix="faq-sparse-"))
+            write_sparse_faq(FAQ_DIR, sparse)
+            os.environ["PUSTAKABOT_FAQ_DIR"] = str(sparse)
         proc, gateway = start_bot()
     try:
         print("| held-out set | " + " | ".join(OUTCOMES) + " | out-of-scope declined |")
         print("| --- " * (len(OUTCOMES) + 2) + "|")
         for path in args.heldout or [ROOT / "tests" / "data" / "heldout" / "faq_blind2.yml"]:
             await run_set(gateway, path, items, args.concurrency, args.show_other)
+        for path in args.oos_tsv:
+            await run_oos(gateway, path, items, args.concurrency)
         if args.intent_noise:
             await intent_noise(gateway, args.intent_noise, items, args.concurrency)
     finally:
