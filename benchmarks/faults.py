@@ -24,7 +24,8 @@ degraded ("gangguan"), twice, never, order violations, restart → first real an
 last answer. Loopback only, bounded in count and time; the stack is stopped (SIGINT to the
 supervisor, then SIGKILL to everything it started) even on error.
 
-    .venv/bin/python benchmarks/faults.py [--chats 30] [--per-chat 10] [--scenarios none,gateway,rasa,both]
+    .venv/bin/python benchmarks/faults.py [--chats 30] [--per-chat 10] \
+        [--scenarios none,gateway,rasa,both]
 """
 
 from __future__ import annotations
@@ -77,6 +78,7 @@ class Stack:
     pids: dict[str, int] = field(default_factory=dict)
     started_at: dict[str, list[float]] = field(default_factory=dict)
     every_pid: set[int] = field(default_factory=set)
+    rasa_up: list[float] = field(default_factory=list)  # each "Rasa server is up and running"
     ready: threading.Event = field(default_factory=threading.Event)
     errors: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -94,6 +96,8 @@ class Stack:
                         self.pids[match[1]] = int(match[2])
                         self.every_pid.add(int(match[2]))
                         self.started_at.setdefault(match[1], []).append(now)
+                elif "Rasa server is up and running" in line:
+                    self.rasa_up.append(now)
                 elif "ready: open the web chat" in line:
                     self.ready.set()
                 elif "Traceback" in line or "ERROR" in line:
@@ -105,18 +109,32 @@ def start_stack(hold_seconds: float, fake: FakeTelegram) -> Stack:
     data = Path(tempfile.mkdtemp(prefix="pb-faults-"))
     port = free_port()
     env = {
-        **os.environ, "PUSTAKABOT_DATA_DIR": str(data), "PUSTAKABOT_LOG_LEVEL": "WARNING",
-        "HF_HUB_OFFLINE": "1", "PUSTAKABOT_PORT": str(port), "PUSTAKABOT_RASA_PORT": str(free_port()),
-        "PUSTAKABOT_TELEGRAM_TOKEN": TOKEN, "PUSTAKABOT_TELEGRAM_WEBHOOK_SECRET": SECRET,
-        "PUSTAKABOT_TELEGRAM_MODE": "webhook", "PUSTAKABOT_TELEGRAM_API_BASE_URL": fake.base_url,
-        "PUSTAKABOT_TELEGRAM_CHAT_INTERVAL": "0", "PUSTAKABOT_HOLD_NOTICE_SECONDS": f"{hold_seconds:g}",
+        **os.environ,
+        "PUSTAKABOT_DATA_DIR": str(data),
+        "PUSTAKABOT_LOG_LEVEL": "WARNING",
+        "HF_HUB_OFFLINE": "1",
+        "PUSTAKABOT_PORT": str(port),
+        "PUSTAKABOT_RASA_PORT": str(free_port()),
+        "PUSTAKABOT_TELEGRAM_TOKEN": TOKEN,
+        "PUSTAKABOT_TELEGRAM_WEBHOOK_SECRET": SECRET,
+        "PUSTAKABOT_TELEGRAM_MODE": "webhook",
+        "PUSTAKABOT_TELEGRAM_API_BASE_URL": fake.base_url,
+        "PUSTAKABOT_TELEGRAM_CHAT_INTERVAL": "0",
+        "PUSTAKABOT_HOLD_NOTICE_SECONDS": f"{hold_seconds:g}",
         "PYTHONUNBUFFERED": "1",
     }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bot", "run"], cwd=ROOT, env=env, text=True,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+        [sys.executable, "-m", "bot", "run"],
+        cwd=ROOT,
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
-    stack = Stack(proc, f"http://127.0.0.1:{port}", f"sqlite:///{data / 'pustakabot.db'}", data / "run.log")
+    stack = Stack(
+        proc, f"http://127.0.0.1:{port}", f"sqlite:///{data / 'pustakabot.db'}", data / "run.log"
+    )
     threading.Thread(target=stack.read, daemon=True).start()
     return stack
 
@@ -183,7 +201,9 @@ class Row:
     notes: list[str] = field(default_factory=list)
 
 
-def attribute(database_url: str, fake: FakeTelegram, updates: dict[int, Sent], chats: list[int]) -> dict:
+def attribute(
+    database_url: str, fake: FakeTelegram, updates: dict[int, Sent], chats: list[int]
+) -> dict:
     """Per update: real answer delivered, held first, duplicated; plus the scenario's counters."""
     engine = create_engine(database_url, connect_args={"timeout": 30})
     deliveries: dict[int, list[tuple[str, float]]] = {}
@@ -196,12 +216,21 @@ def attribute(database_url: str, fake: FakeTelegram, updates: dict[int, Sent], c
     inbox_pending = outbox_pending = 0
     try:
         with Session(engine) as session:
-            convs = dict(session.execute(
-                select(Conversation.external_id, Conversation.id).where(Conversation.channel == "telegram")
-            ).all())
-            pending = session.execute(select(InboxItem.platform_id, InboxItem.status).where(
-                InboxItem.channel == "telegram")).all()
-            inbox_pending = sum(1 for pid, status in pending if status == "pending" and int(pid) in updates)
+            convs = dict(
+                session.execute(
+                    select(Conversation.external_id, Conversation.id).where(
+                        Conversation.channel == "telegram"
+                    )
+                ).all()
+            )
+            pending = session.execute(
+                select(InboxItem.platform_id, InboxItem.status).where(
+                    InboxItem.channel == "telegram"
+                )
+            ).all()
+            inbox_pending = sum(
+                1 for pid, status in pending if status == "pending" and int(pid) in updates
+            )
             for chat in chats:
                 got = deliveries.get(chat, [])
                 degraded += sum(1 for text, _ in got if DEGRADED in text.lower())
@@ -209,8 +238,13 @@ def attribute(database_url: str, fake: FakeTelegram, updates: dict[int, Sent], c
                 if conv is None:
                     unmatched += len(got)
                     continue
-                transcript = session.execute(select(Message.id, Message.direction, Message.author, Message.platform_message_id)
-                                             .where(Message.conversation_id == conv).order_by(Message.id)).all()
+                transcript = session.execute(
+                    select(
+                        Message.id, Message.direction, Message.author, Message.platform_message_id
+                    )
+                    .where(Message.conversation_id == conv)
+                    .order_by(Message.id)
+                ).all()
                 out_owners: list[int | None] = []  # for each bot "out" row, the update it answers
                 current: int | None = None
                 ins: list[int] = []
@@ -223,18 +257,24 @@ def attribute(database_url: str, fake: FakeTelegram, updates: dict[int, Sent], c
                         out_owners.append(current)
                 dups += len(ins) - len(set(ins))
                 twice.update(uid for uid in set(ins) if ins.count(uid) > 1 and uid in updates)
-                outbox = session.execute(select(OutboxItem.id, OutboxItem.author, OutboxItem.status,
-                                                OutboxItem.message).where(OutboxItem.conversation_id == conv)
-                                         .order_by(OutboxItem.id)).all()
-                outbox_pending += sum(1 for *_, status, _m in outbox if status not in ("sent", "failed"))
-                # expected parts in outbox order: (text, owner update or None for a hold notice, is_hold);
+                outbox = session.execute(
+                    select(OutboxItem.id, OutboxItem.author, OutboxItem.status, OutboxItem.message)
+                    .where(OutboxItem.conversation_id == conv)
+                    .order_by(OutboxItem.id)
+                ).all()
+                outbox_pending += sum(
+                    1 for *_, status, _m in outbox if status not in ("sent", "failed")
+                )
+                # expected parts in outbox order: (text, owner update or None, is it a hold notice);
                 # the bot's outbox rows follow its "out" transcript rows one to one, hold notices
                 # (author "system") have no transcript row
                 rows: list[tuple[list[str], int | None, bool]] = []
                 bot_rows = 0
                 for _oid, author, _status, message in outbox:
                     parts = [p.text for p in render_telegram(outgoing_from_json(message)).parts]
-                    is_hold = author != "bot" and any(h in str(message.get("text", "")).lower() for h in HOLD)
+                    is_hold = author != "bot" and any(
+                        h in str(message.get("text", "")).lower() for h in HOLD
+                    )
                     owner = None
                     if author == "bot":
                         owner = out_owners[bot_rows] if bot_rows < len(out_owners) else None
@@ -242,14 +282,18 @@ def attribute(database_url: str, fake: FakeTelegram, updates: dict[int, Sent], c
                     rows.append((parts, owner, is_hold))
                 if bot_rows != len(out_owners):
                     unpaired += 1
-                following: int | None = None  # a hold notice belongs to the next real reply's update
+                following: int | None = (
+                    None  # a hold notice belongs to the next real reply's update
+                )
                 owners: list[int | None] = [None] * len(rows)
                 for i in range(len(rows) - 1, -1, -1):
                     parts, owner, is_hold = rows[i]
                     if owner is not None:
                         following = owner
                     owners[i] = owner if owner is not None else following
-                expected = [(text, owners[i], rows[i][2]) for i in range(len(rows)) for text in rows[i][0]]
+                expected = [
+                    (text, owners[i], rows[i][2]) for i in range(len(rows)) for text in rows[i][0]
+                ]
                 pointer = 0
                 last_index = -1
                 for text, at in got:
@@ -278,9 +322,17 @@ def attribute(database_url: str, fake: FakeTelegram, updates: dict[int, Sent], c
     finally:
         engine.dispose()
     return {
-        "answered": answered, "held": held, "twice": twice, "degraded": degraded, "order": order,
-        "transcript_dups": dups, "unmatched": unmatched, "undelivered": undelivered,
-        "inbox_pending": inbox_pending, "outbox_pending": outbox_pending, "unpaired": unpaired,
+        "answered": answered,
+        "held": held,
+        "twice": twice,
+        "degraded": degraded,
+        "order": order,
+        "transcript_dups": dups,
+        "unmatched": unmatched,
+        "undelivered": undelivered,
+        "inbox_pending": inbox_pending,
+        "outbox_pending": outbox_pending,
+        "unpaired": unpaired,
     }
 
 
@@ -298,8 +350,10 @@ async def scenario(
     url = f"{stack.url}/webhooks/telegram"
     headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
 
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=args.post_timeout),
-                                     connector=aiohttp.TCPConnector(limit=100)) as http:
+    async with aiohttp.ClientSession(
+        timeout=aiohttp.ClientTimeout(total=args.post_timeout),
+        connector=aiohttp.TCPConnector(limit=100),
+    ) as http:
 
         async def post(body: dict) -> bool:
             deadline = time.monotonic() + args.post_give_up
@@ -308,7 +362,7 @@ async def scenario(
                     async with http.post(url, json=body, headers=headers) as r:
                         if r.status == 200:
                             return True
-                except (aiohttp.ClientError, asyncio.TimeoutError):
+                except (TimeoutError, aiohttp.ClientError):
                     pass
                 row.post_retries += 1
                 if time.monotonic() > deadline:
@@ -350,10 +404,15 @@ async def scenario(
         kill_task = asyncio.create_task(killer())
         await senders
         killed_at = await kill_task
-        last_ack = max((s.acked_at for s in updates.values() if s.acked_at), default=time.monotonic())
+        last_ack = max(
+            (s.acked_at for s in updates.values() if s.acked_at), default=time.monotonic()
+        )
         row.acknowledged = sum(1 for s in updates.values() if s.acked_at)
-        print(f"  {name}: {row.acknowledged}/{total} acknowledged in {last_ack - started:.1f}s "
-              f"({row.post_retries} re-POSTs, {row.gave_up} given up)", flush=True)
+        print(
+            f"  {name}: {row.acknowledged}/{total} acknowledged in {last_ack - started:.1f}s "
+            f"({row.post_retries} re-POSTs, {row.gave_up} given up)",
+            flush=True,
+        )
 
         acked_ids = {uid for uid, s in updates.items() if s.acked_at}
         deadline = last_ack + args.limit
@@ -364,17 +423,24 @@ async def scenario(
             if not missing and not report["outbox_pending"]:
                 break
             if time.monotonic() > deadline:
-                row.notes.append(f"stopped waiting {args.limit:.0f}s after the last ack: {len(missing)} unanswered, "
-                                 f"{report['inbox_pending']} inbox / {report['outbox_pending']} outbox rows pending")
+                row.notes.append(
+                    f"stopped waiting {args.limit:.0f}s after the last ack: "
+                    f"{len(missing)} unanswered, {report['inbox_pending']} inbox / "
+                    f"{report['outbox_pending']} outbox rows pending"
+                )
                 break
-            with contextlib.suppress(TimeoutError):  # wake on the next delivery, or re-check after 1 s
+            with contextlib.suppress(
+                TimeoutError
+            ):  # wake on the next delivery, or re-check after 1 s
                 await fake.wait_for_sent(len(fake.sent) + 1, timeout=1.0)
         # late duplicates (a re-sent reply) would arrive right behind: give them a moment to land
         with contextlib.suppress(TimeoutError):
             await fake.wait_for_sent(len(fake.sent) + 1, timeout=args.settle)
         report = await asyncio.to_thread(attribute, stack.database_url, fake, updates, chats)
 
-    answered: dict[int, float] = {uid: at for uid, at in report["answered"].items() if uid in acked_ids}
+    answered: dict[int, float] = {
+        uid: at for uid, at in report["answered"].items() if uid in acked_ids
+    }
     twice = report["twice"] & acked_ids
     row.twice = len(twice)
     row.answered_once = sum(1 for uid in answered if uid not in twice)
@@ -386,44 +452,71 @@ async def scenario(
     row.unmatched = report["unmatched"]
     row.undelivered_parts = report["undelivered"]
     if report["unpaired"]:
-        row.notes.append(f"{report['unpaired']} chats whose bot outbox rows do not pair with their transcript rows")
+        row.notes.append(
+            f"{report['unpaired']} chats whose bot outbox rows do not pair with their "
+            "transcript rows"
+        )
     if killed_at is not None:
-        restarts = [at for v in VICTIMS[name] for at in stack.started_at.get(v, [])[before[v]:]]
+        restarts = [at for v in VICTIMS[name] for at in stack.started_at.get(v, [])[before[v] :]]
         if restarts:
             restarted = max(restarts)
             after = sorted(at for at in answered.values() if at >= restarted)
             if after:
                 row.restart_to_first = after[0] - restarted
                 row.restart_to_last = after[-1] - restarted
-            row.notes.append(f"restarted {max(restarts) - killed_at:.1f}s after the kill")
+            row.notes.append(f"restarted {restarted - killed_at:.1f}s after the kill")
+            up = [at for at in stack.rasa_up if at >= restarted]
+            if "rasa" in VICTIMS[name] and up:
+                first_after_up = min((at for at in answered.values() if at >= up[0]), default=None)
+                row.notes.append(
+                    f"Rasa up {up[0] - restarted:.1f}s after its restart"
+                    + (
+                        f", first real answer {first_after_up - up[0]:.1f}s after that"
+                        if first_after_up
+                        else ""
+                    )
+                )
         else:
             row.notes.append("no restart seen")
     return row
 
 
 def fmt(seconds: float | None) -> str:
+    """Seconds for the table, a dash when not measured."""
     return "–" if seconds is None else f"{seconds:.1f} s"
 
 
 def table(rows: list[Row]) -> str:
+    """The Markdown table of ``rows``."""
     lines = [
-        "| scenario | acknowledged | answered once for real | held first | degraded | twice | never "
+        "| scenario | acknowledged | answered once for real | held first | degraded | twice "
+        "| never "
         "| order violations | restart → first real answer | restart → last answer |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in rows:
-        label = {"none": "none (baseline)", "gateway": "kill -9 gateway", "rasa": "kill -9 rasa",
-                 "both": "kill -9 gateway + rasa"}.get(r.scenario, r.scenario)
-        lines.append(f"| {label} | {r.acknowledged} | {r.answered_once} | {r.held_first} | {r.degraded} | {r.twice} "
-                     f"| {r.never} | {r.order_violations} | {fmt(r.restart_to_first)} | {fmt(r.restart_to_last)} |")
+        label = {
+            "none": "none (baseline)",
+            "gateway": "kill -9 gateway",
+            "rasa": "kill -9 rasa",
+            "both": "kill -9 gateway + rasa",
+        }.get(r.scenario, r.scenario)
+        lines.append(
+            f"| {label} | {r.acknowledged} | {r.answered_once} | {r.held_first} | {r.degraded} "
+            f"| {r.twice} | {r.never} | {r.order_violations} | {fmt(r.restart_to_first)} "
+            f"| {fmt(r.restart_to_last)} |"
+        )
     return "\n".join(lines)
 
 
 async def run(args: argparse.Namespace) -> int:
+    """Start the stack, run the scenarios in sequence, print the table (1: a target missed)."""
     names = [n.strip() for n in args.scenarios.split(",") if n.strip()]
     unknown = [n for n in names if n not in VICTIMS]
     if unknown:
-        raise SystemExit(f"unknown scenario(s): {', '.join(unknown)} (choose from {', '.join(VICTIMS)})")
+        raise SystemExit(
+            f"unknown scenario(s): {', '.join(unknown)} (choose from {', '.join(VICTIMS)})"
+        )
     rows: list[Row] = []
     async with FakeTelegram(token=TOKEN) as fake:
         stack = start_stack(args.hold_seconds, fake)
@@ -433,13 +526,18 @@ async def run(args: argparse.Namespace) -> int:
                 raise SystemExit(f"the stack did not become ready; see {stack.log_path}")
             for number, name in enumerate(names, start=1):
                 if not await wait_healthy(stack, args.start_timeout):
-                    raise SystemExit(f"the stack is not healthy before scenario {name}; see {stack.log_path}")
+                    raise SystemExit(
+                        f"the stack is not healthy before scenario {name}; see {stack.log_path}"
+                    )
                 print(f"scenario {name}", flush=True)
                 row = await scenario(name, number, stack, fake, args)
                 rows.append(row)
                 print(table([row]).splitlines()[-1], flush=True)
-                extra = (f"transcript duplicates {row.transcript_dups}, unmatched deliveries {row.unmatched}, "
-                         f"undelivered parts {row.undelivered_parts}")
+                extra = (
+                    f"transcript duplicates {row.transcript_dups}, "
+                    f"unmatched deliveries {row.unmatched}, "
+                    f"undelivered parts {row.undelivered_parts}"
+                )
                 print("    " + "; ".join([*row.notes, extra]), flush=True)
         finally:
             stop_stack(stack)
@@ -454,17 +552,32 @@ async def run(args: argparse.Namespace) -> int:
 
 
 def main() -> None:
+    """Parse arguments and run."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--chats", type=int, default=30)
     parser.add_argument("--per-chat", type=int, default=10)
-    parser.add_argument("--scenarios", default="none,gateway,rasa,both", help="comma-separated, run in sequence on one stack")
-    parser.add_argument("--hold-seconds", type=float, default=3.0, help="PUSTAKABOT_HOLD_NOTICE_SECONDS")
-    parser.add_argument("--limit", type=float, default=240.0, help="seconds after the last ack to wait for answers")
-    parser.add_argument("--settle", type=float, default=3.0, help="seconds to wait for late duplicates at the end")
-    parser.add_argument("--post-timeout", type=float, default=10.0, help="seconds before a webhook POST is retried")
+    parser.add_argument(
+        "--scenarios",
+        default="none,gateway,rasa,both",
+        help="comma-separated, run in sequence on one stack",
+    )
+    parser.add_argument(
+        "--hold-seconds", type=float, default=3.0, help="PUSTAKABOT_HOLD_NOTICE_SECONDS"
+    )
+    parser.add_argument(
+        "--limit", type=float, default=240.0, help="seconds after the last ack to wait for answers"
+    )
+    parser.add_argument(
+        "--settle", type=float, default=3.0, help="seconds to wait for late duplicates at the end"
+    )
+    parser.add_argument(
+        "--post-timeout", type=float, default=10.0, help="seconds before a webhook POST is retried"
+    )
     parser.add_argument("--post-backoff", type=float, default=1.0, help="seconds between re-POSTs")
     parser.add_argument("--post-attempts", type=int, default=300)
-    parser.add_argument("--post-give-up", type=float, default=300.0, help="seconds after which an update is dropped")
+    parser.add_argument(
+        "--post-give-up", type=float, default=300.0, help="seconds after which an update is dropped"
+    )
     parser.add_argument("--start-timeout", type=float, default=900.0)
     sys.exit(asyncio.run(run(parser.parse_args())))
 
