@@ -211,6 +211,7 @@ def attribute(
         deliveries.setdefault(int(params["chat_id"]), []).append((str(params.get("text", "")), at))
     answered: dict[int, float] = {}  # update -> time of its first real part delivered
     held: set[int] = set()
+    resends: list[tuple[float, float]] = []  # (first delivery, repeated delivery) of a part
     twice: set[int] = set()
     degraded = order = dups = unmatched = undelivered = unpaired = 0
     inbox_pending = outbox_pending = 0
@@ -296,10 +297,12 @@ def attribute(
                 ]
                 pointer = 0
                 last_index = -1
+                delivered_at: list[float] = []  # when each expected part (up to pointer) arrived
                 for text, at in got:
                     if pointer < len(expected) and expected[pointer][0] == text:
                         _, owner, is_hold = expected[pointer]
                         pointer += 1
+                        delivered_at.append(at)
                         if owner is None or owner not in updates:
                             continue
                         if is_hold:
@@ -312,10 +315,12 @@ def attribute(
                                 order += 1
                             last_index = max(last_index, updates[owner].index)
                         continue
-                    previous = [e for e in expected[:pointer] if e[0] == text]
+                    previous = [j for j in range(pointer) if expected[j][0] == text]
                     if previous:  # the same part delivered again (a re-send after a crash)
-                        if previous[-1][1] is not None:
-                            twice.add(previous[-1][1])
+                        j = previous[-1]
+                        resends.append((delivered_at[j], at))
+                        if expected[j][1] is not None:
+                            twice.add(expected[j][1])
                         continue
                     unmatched += 1
                 undelivered += len(expected) - pointer
@@ -325,6 +330,7 @@ def attribute(
         "answered": answered,
         "held": held,
         "twice": twice,
+        "resends": resends,
         "degraded": degraded,
         "order": order,
         "transcript_dups": dups,
@@ -443,6 +449,12 @@ async def scenario(
     }
     twice = report["twice"] & acked_ids
     row.twice = len(twice)
+    for first_at, again_at in report["resends"]:
+        where = f"{first_at - killed_at:+.2f}s" if killed_at is not None else "no kill"
+        row.notes.append(
+            f"a reply delivered again {again_at - first_at:.1f}s after its first "
+            f"delivery (first delivery at kill {where})"
+        )
     row.answered_once = sum(1 for uid in answered if uid not in twice)
     row.held_first = len(report["held"] & acked_ids)
     row.degraded = report["degraded"]
