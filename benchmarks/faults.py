@@ -488,6 +488,10 @@ async def scenario(
                         else ""
                     )
                 )
+                during = sum(1 for at in answered.values() if killed_at <= at < up[0])
+                row.notes.append(
+                    f"{during} answered for real (from the knowledge) while Rasa was down"
+                )
         else:
             row.notes.append("no restart seen")
     return row
