@@ -213,7 +213,7 @@ def attribute(
     held: set[int] = set()
     resends: list[tuple[float, float]] = []  # (first delivery, repeated delivery) of a part
     twice: set[int] = set()
-    degraded = order = dups = unmatched = undelivered = unpaired = 0
+    degraded = order = dups = unmatched = undelivered = unpaired = reply_dups = 0
     inbox_pending = outbox_pending = 0
     try:
         with Session(engine) as session:
@@ -241,21 +241,27 @@ def attribute(
                     continue
                 transcript = session.execute(
                     select(
-                        Message.id, Message.direction, Message.author, Message.platform_message_id
+                        Message.id,
+                        Message.direction,
+                        Message.author,
+                        Message.platform_message_id,
+                        Message.text,
                     )
                     .where(Message.conversation_id == conv)
                     .order_by(Message.id)
                 ).all()
-                out_owners: list[int | None] = []  # for each bot "out" row, the update it answers
+                out_owners: list[
+                    tuple[int | None, str]
+                ] = []  # for each bot "out" row, the update it answers
                 current: int | None = None
                 ins: list[int] = []
-                for _mid, direction, author, pid in transcript:
+                for _mid, direction, author, pid, text in transcript:
                     if direction == "in":
                         current = int(pid) if pid is not None else None
                         if current is not None:
                             ins.append(current)
                     elif author == "bot":
-                        out_owners.append(current)
+                        out_owners.append((current, text))
                 dups += len(ins) - len(set(ins))
                 twice.update(uid for uid in set(ins) if ins.count(uid) > 1 and uid in updates)
                 outbox = session.execute(
@@ -271,6 +277,7 @@ def attribute(
                 # (author "system") have no transcript row
                 rows: list[tuple[list[str], int | None, bool]] = []
                 bot_rows = 0
+                skipped = 0
                 for _oid, author, _status, message in outbox:
                     parts = [p.text for p in render_telegram(outgoing_from_json(message)).parts]
                     is_hold = author != "bot" and any(
@@ -278,11 +285,24 @@ def attribute(
                     )
                     owner = None
                     if author == "bot":
-                        owner = out_owners[bot_rows] if bot_rows < len(out_owners) else None
-                        bot_rows += 1
+                        # the out row with this text from here on: a reply recorded twice in the
+                        # transcript (a turn retried after a crash) is skipped, not paired
+                        wanted = str(message.get("text", ""))
+                        k = next(
+                            (
+                                k
+                                for k in range(bot_rows, len(out_owners))
+                                if out_owners[k][1] == wanted
+                            ),
+                            bot_rows,
+                        )
+                        skipped += max(0, k - bot_rows)
+                        owner = out_owners[k][0] if k < len(out_owners) else None
+                        bot_rows = k + 1
                     rows.append((parts, owner, is_hold))
-                if bot_rows != len(out_owners):
+                if bot_rows > len(out_owners):
                     unpaired += 1
+                reply_dups += skipped
                 following: int | None = (
                     None  # a hold notice belongs to the next real reply's update
                 )
@@ -339,6 +359,7 @@ def attribute(
         "inbox_pending": inbox_pending,
         "outbox_pending": outbox_pending,
         "unpaired": unpaired,
+        "reply_dups": reply_dups,
     }
 
 
@@ -463,6 +484,10 @@ async def scenario(
     row.transcript_dups = report["transcript_dups"]
     row.unmatched = report["unmatched"]
     row.undelivered_parts = report["undelivered"]
+    if report["reply_dups"]:
+        row.notes.append(
+            f"{report['reply_dups']} bot replies recorded twice in the transcript (delivered once)"
+        )
     if report["unpaired"]:
         row.notes.append(
             f"{report['unpaired']} chats whose bot outbox rows do not pair with their "

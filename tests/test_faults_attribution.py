@@ -137,3 +137,53 @@ def test_missing_and_out_of_order_answers_are_counted(tmp_path: Path) -> None:
     assert report["order"] == 1  # update 1's answer came after update 2's
     assert report["degraded"] == 1 and report["unmatched"] == 1 and report["undelivered"] == 1
     assert not report["twice"]
+
+
+def test_a_reply_recorded_twice_in_the_transcript_does_not_shift_the_pairing(
+    tmp_path: Path,
+) -> None:
+    """A turn retried after a crash wrote its bot reply twice; later replies keep their owners."""
+    url = _database(tmp_path)
+    _write(url, [(1, "halo", "Halo Kak!")])
+    engine = create_engine(url)
+    with Session(engine) as session:
+        session.add(Message(conversation_id=1, direction="out", author="bot", text="Halo Kak!"))
+        session.commit()
+    engine.dispose()
+    _write_more(url, [(2, "jam buka?", "Buka pukul 08.00.")])
+    fake = Deliveries()
+    fake.deliver("Halo Kak!", 1.0)
+    fake.deliver("Buka pukul 08.00.", 2.0)
+    updates = {uid: Sent(CHAT, uid - 1, 0.0, 0.0) for uid in (1, 2)}
+    report = attribute(url, fake, updates, [CHAT])  # type: ignore[arg-type]
+    assert report["answered"] == {1: 1.0, 2: 2.0}
+    assert report["reply_dups"] == 1 and not report["twice"] and not report["unpaired"]
+
+
+def _write_more(url: str, turns: list[tuple[int, str, str]]) -> None:
+    engine = create_engine(url)
+    with Session(engine) as session:
+        for uid, question, reply in turns:
+            for direction, author, text in (("in", "patron", question), ("out", "bot", reply)):
+                session.add(
+                    Message(
+                        conversation_id=1,
+                        direction=direction,
+                        author=author,
+                        text=text,
+                        platform_message_id=str(uid) if direction == "in" else None,
+                    )
+                )
+                session.flush()
+            session.add(
+                OutboxItem(
+                    conversation_id=1,
+                    channel="telegram",
+                    external_id=str(CHAT),
+                    author="bot",
+                    message=outgoing_to_json(Outgoing(text=reply)),
+                    status="sent",
+                )
+            )
+        session.commit()
+    engine.dispose()
