@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Makes the project's two virtualenvs from the lock files; idempotent and quick when nothing changed.
-#   .venv       Python 3.11: gateway, action server, knowledge, tests (requirements/app.lock)
+#   .venv       Python 3.11: gateway with the answer engine, knowledge, tests (requirements/app.lock)
 #   .venv-rasa  Python 3.10: the Rasa server (requirements/rasa.lock); Rasa 3.6 does not run on 3.11
 # Options: --browser  also install Debian's chromium for the console's browser tests.
 set -euo pipefail
