@@ -17,6 +17,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.fakes.server import LocalServer
+
 RATE_LIMIT = 613
 APP_RATE_LIMIT = 4
 WINDOW = 10
@@ -59,13 +61,12 @@ class FakeGraph:
         self._failures: deque[_Failure] = deque()
         self._ids = itertools.count(1)
         self._changed = asyncio.Condition()
-        self._runner: web.AppRunner | None = None
-        self.port = 0
+        self._server = LocalServer()
 
     @property
     def base_url(self) -> str:
         """Value for ``graph_api_base_url`` (includes the API version)."""
-        return f"http://127.0.0.1:{self.port}/{self.version}"
+        return f"http://127.0.0.1:{self._server.port}/{self.version}"
 
     def fail_next(
         self,
@@ -102,18 +103,11 @@ class FakeGraph:
     async def __aenter__(self) -> FakeGraph:
         app = web.Application()
         app.router.add_post(f"/{self.version}/{{node}}/messages", self._messages)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        server = site._server
-        assert server is not None and server.sockets
-        self.port = server.sockets[0].getsockname()[1]
+        await self._server.start(app)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
+        await self._server.stop()
 
     async def _messages(self, request: web.Request) -> web.StreamResponse:
         token = request.query.get("access_token") or request.headers.get("Authorization", "").removeprefix("Bearer ")

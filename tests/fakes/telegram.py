@@ -19,6 +19,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.fakes.server import LocalServer
+
 # Parameters that PTB sends as plain strings (never JSON-decode these).
 _STRING_PARAMS = {
     "text", "parse_mode", "url", "secret_token", "callback_query_id", "action", "caption",
@@ -62,13 +64,12 @@ class FakeTelegram:
         self._updates: list[dict[str, Any]] = []
         self._message_ids = itertools.count(1000)
         self._changed = asyncio.Condition()
-        self._runner: web.AppRunner | None = None
-        self.port = 0
+        self._server = LocalServer()
 
     @property
     def base_url(self) -> str:
         """The value for PTB's ``base_url`` (the token is appended by PTB)."""
-        return f"http://127.0.0.1:{self.port}/bot"
+        return f"http://127.0.0.1:{self._server.port}/bot"
 
     def fail_next(
         self, method: str, status: int = 429, retry_after: int | None = 1, *, description: str | None = None
@@ -107,18 +108,11 @@ class FakeTelegram:
     async def __aenter__(self) -> FakeTelegram:
         app = web.Application()
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        server = site._server
-        assert server is not None and server.sockets
-        self.port = server.sockets[0].getsockname()[1]
+        await self._server.start(app)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
+        await self._server.stop()
 
     async def _params(self, request: web.Request) -> dict[str, Any]:
         if request.content_type == "application/json":

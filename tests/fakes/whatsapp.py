@@ -28,6 +28,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.fakes.server import LocalServer
+
 PHONE_NUMBER_ID = "106540352242922"
 DISPLAY_NUMBER = "6285212345678"
 WABA_ID = "102290129340398"
@@ -75,13 +77,12 @@ class FakeWhatsApp:
         self._failures: deque[_Failure] = deque()
         self._ids = itertools.count(1)
         self._changed = asyncio.Condition()
-        self._runner: web.AppRunner | None = None
-        self.port = 0
+        self._server = LocalServer()
 
     @property
     def base_url(self) -> str:
         """Value for ``whatsapp_api_base_url`` (includes the API version)."""
-        return f"http://127.0.0.1:{self.port}/{self.version}"
+        return f"http://127.0.0.1:{self._server.port}/{self.version}"
 
     def fail_next(self, code: int = RATE_LIMIT, *, status: int | None = None) -> None:
         """Make the next message fail with Cloud API error ``code`` (queue several by calling again)."""
@@ -111,18 +112,11 @@ class FakeWhatsApp:
     async def __aenter__(self) -> FakeWhatsApp:
         app = web.Application()
         app.router.add_post(f"/{self.version}/{{phone_number_id}}/messages", self._messages)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        server = site._server
-        assert server is not None and server.sockets
-        self.port = server.sockets[0].getsockname()[1]
+        await self._server.start(app)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
+        await self._server.stop()
 
     async def _messages(self, request: web.Request) -> web.StreamResponse:
         auth = request.headers.get("Authorization", "")
