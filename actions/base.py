@@ -93,7 +93,9 @@ class KnowledgeAction(Action):
 
 def faq_answer(item: FaqItem, lang: str) -> str:
     """The entry's answer in the patron's language (Indonesian when there is no English one)."""
-    return item.answer_en if lang == "en" and item.answer_en else item.answer
+    if lang != "en":
+        return item.answer
+    return item.answer_en or f"{t('faq.indonesian_only', 'en')}\n{item.answer}"
 
 
 def answered(item: FaqItem, question: str) -> list[dict[str, Any]]:

@@ -50,6 +50,7 @@ class Evidence:
         """A compact, log-friendly account (for the decision's explanation)."""
         return {
             "faq": [[h.item.id, round(h.score, 3)] for h in self.faq[:3]],
+            "faq_judge": None if not self.faq or self.faq[0].confidence is None else round(self.faq[0].confidence, 3),
             "faq_confident": self.faq_confident,
             "mentions": [
                 [m.hit.title, round(m.title_score), round(m.coverage, 2), m.strong] for m in self.mentions[:2]

@@ -60,6 +60,10 @@ async def answer_or_ask(
     """Answer the best FAQ hit above threshold, else offer the candidates, else fall back."""
     if action.ctx.kb.thresholds.confident(hits):
         dispatcher.utter_message(text=faq_answer(hits[0].item, lang))
+        # As a help desk does: the answer, then the next entries the question was near to.
+        related = action.faq_candidates(hits[1:3])
+        if related:
+            dispatcher.utter_message(text=t("faq.related", lang), buttons=faq_buttons(related, lang))
         return answered(hits[0].item, question if question is not None else _text(tracker))
     return ask_back(dispatcher, tracker, action.faq_candidates(hits), lang)
 

@@ -33,6 +33,11 @@ TEXTS: dict[str, tuple[str, str]] = {
         "contact the library directly during opening hours.",
     ),
     "faq.which": ("Maksud Kakak yang mana?", "Which one do you mean?"),
+    "faq.related": ("Pertanyaan terkait:", "Related questions:"),
+    "faq.indonesian_only": (
+        "Jawaban ini hanya tersedia dalam bahasa Indonesia:",
+        "The librarians wrote this answer in Indonesian only:",
+    ),
     "faq.or_these": ("Atau mungkin maksud Kakak salah satu pertanyaan ini?", "Or did you mean one of these questions?"),
     "fallback.rephrase": (
         "Maaf Kak, saya belum paham maksudnya. Bisa ditulis dengan kata lain? Saya bisa bantu soal "

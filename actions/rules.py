@@ -55,9 +55,33 @@ _COMPLAINT = re.compile(
 )
 
 
+# A short message saying so in the patron's words: "gak jadi deh kak", "batal aja, balik ke bot".
+_CANCELS = re.compile(
+    r"\b(batal\w*|cancel\w*|(gak|ga|gk|nggak|ngga|enggak|tidak|tdk|g) jadi|(balik|kembali|back) (ke|to)( the)? bot)\b"
+)
+# ... but not a question about cancelling something ("kalau batal pinjam gimana?").
+_QUESTION = re.compile(r"\b(gimana|gmn|bagaimana|apa|apakah|kenapa|kalau|kalo|klo|bisa|bisakah|how|what|can)\b")
+
+
 def is_cancel(message: str) -> bool:
     """Whether the patron wants to stop waiting for a librarian and go back to the bot."""
-    return normalize(message) in CANCEL_WORDS
+    norm = normalize(message)
+    if norm in CANCEL_WORDS:
+        return True
+    return (len(norm.split()) <= 8 and "?" not in message and bool(_CANCELS.search(norm))
+            and not _QUESTION.search(norm))
+
+
+_ASKS = re.compile(
+    r"\b(ada|apa|apakah|berapa|brp|brapa|kapan|dimana|mana|gimana|gmn|bagaimana|bisa|bisakah|boleh|bolehkah|"
+    r"how|what|when|where|which|is|are|do|does|can|could)\b"
+)
+
+
+def is_question(message: str) -> bool:
+    """A question with content words ("jam buka sabtu?", "ada buku bumi"), not "masih menunggu"
+    or "halo": what the bot may answer while the patron waits for a librarian."""
+    return ("?" in message or bool(_ASKS.search(normalize(message)))) and len(terms(message)) >= 2
 
 
 def detect_trigger(message: str) -> str | None:
@@ -144,7 +168,7 @@ def route(parse: Parse, evidence: Evidence, context: ConversationContext) -> Rou
         return Route(f"utter_{intent}", parse, f"small talk ({intent})")
     # 6. Out of scope / unclear: the knowledge first.
     if intent in ("out_of_scope", "nlu_fallback"):
-        if evidence.faq_confident:
+        if evidence.faq_confident and not _nlu_outweighs_faq(parse, evidence):
             return Route("action_answer_faq", parse.with_intent("faq"),
                          f"FAQ {evidence.faq[0].item.id!r} is sure, over the NLU's {intent}")
         topic = _catalog_topic(evidence)
@@ -159,6 +183,20 @@ def route(parse: Parse, evidence: Evidence, context: ConversationContext) -> Rou
     if intent == "search_book":
         return _book_search(parse, evidence)
     return Route(ACTIONS.get(intent, "action_fallback"), parse, f"the NLU's {intent}")
+
+
+# The NLU's out-of-scope reading and the FAQ judge's probability together: a question the NLU
+# is sure is out of scope is answered from the FAQ only when the judge is surer still.
+NLU_SURE_OUT_OF_SCOPE = 0.6
+FAQ_SURE_OVER_NLU = 0.85
+
+
+def _nlu_outweighs_faq(parse: Parse, evidence: Evidence) -> bool:
+    """True when the NLU's confident out-of-scope reading beats the FAQ's answer."""
+    best = evidence.faq[0] if evidence.faq else None
+    if best is None or best.confidence is None or parse.intent != "out_of_scope":
+        return False
+    return parse.confidence >= NLU_SURE_OUT_OF_SCOPE and best.confidence < FAQ_SURE_OVER_NLU
 
 
 def _catalog_topic(evidence: Evidence) -> Entity | None:

@@ -53,7 +53,7 @@ from knowledge.faq_search import (  # noqa: E402
     calibrate_thresholds,
     load_synonyms,
 )
-from knowledge.text import is_english  # noqa: E402
+from nlu.language import is_english  # noqa: E402
 
 HELDOUT_DIR = ROOT / "tests" / "data" / "heldout"
 XSID = ROOT / ".." / "shared" / "data" / "xsid" / "id_test_oos.tsv"

@@ -11,6 +11,7 @@ import asyncio
 import logging
 import weakref
 from datetime import datetime, timezone
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy import select
@@ -19,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from actions.context import ConversationContext
 from actions.engine import AnswerEngine, Decision
 from actions.understanding import Parse
-from actions.rules import detect_trigger
+from actions.rules import detect_trigger, is_question
 from bot.handoff import HandoffService
 from bot.handoff import text as handoff_text
 from bot.messages import Button, Incoming, Outgoing, Reply
@@ -127,6 +128,12 @@ class Router:
                 return Reply(messages=[], handoff=True)
             held = await self.handoff.on_patron_message(conv_id, msg.text)
             await self._record(conv_id, held.messages, author="system")
+            if held.handoff and state is ConversationState.WAITING and not msg.payload and is_question(msg.text):
+                # No librarian has it yet (often: outside staffed hours): what the knowledge
+                # answers still gets answered, with a line that the request stands.
+                meanwhile = await self._answer_while_waiting(conv_id, msg, context, sender)
+                if meanwhile is not None:
+                    return meanwhile
             return held
         trigger = detect_trigger(msg.text) if self.handoff is not None and not msg.payload else None
         if trigger is not None:
@@ -136,15 +143,7 @@ class Router:
         if payload is not None:
             decision = await self.engine.decide(msg.for_nlu, payload, context, sender_id=sender)
         else:
-
-            async def read() -> Parse | None:
-                try:
-                    return await self.nlu.parse(msg.for_nlu)
-                except NluUnavailable as exc:
-                    log.warning("NLU unavailable (%s); answering %s from the knowledge alone", exc.reason, msg.channel)
-                    return None
-
-            decision = await self.engine.answer(msg.for_nlu, read, context, sender_id=sender)
+            decision = await self.engine.answer(msg.for_nlu, self._reader(msg), context, sender_id=sender)
         if decision.degraded and defer:
             raise AnswerDeferred("NLU unavailable")
         reply = _reply(decision, debug=self.debug)
@@ -162,6 +161,35 @@ class Router:
                 )
                 await self._record(conv_id, extra, author="system")
                 reply.messages.extend(extra)
+        return reply
+
+    def _reader(self, msg: Incoming) -> Callable[[], Awaitable[Parse | None]]:
+        """The NLU's reading of ``msg`` (None when the NLU is down: the knowledge alone answers)."""
+
+        async def read() -> Parse | None:
+            try:
+                return await self.nlu.parse(msg.for_nlu)
+            except NluUnavailable as exc:
+                log.warning("NLU unavailable (%s); answering %s from the knowledge alone", exc.reason, msg.channel)
+                return None
+
+        return read
+
+    async def _answer_while_waiting(
+        self, conv_id: int, msg: Incoming, context: ConversationContext, sender: str
+    ) -> Reply | None:
+        """The engine's answer to a message sent while waiting for a librarian, when it is one
+        from the knowledge (a FAQ answer, a catalog search, events, e-books); None otherwise
+        (small talk, an unclear message, a second request for a person: the librarian reads it)."""
+        decision = await self.engine.answer(msg.for_nlu, self._reader(msg), context, sender_id=sender)
+        action = decision.explanation.get("action")
+        if (decision.degraded or decision.handoff is not None or action not in _KNOWLEDGE_ACTIONS
+                or decision.context.failed_turns > 0):
+            return None
+        reply = _reply(decision, debug=self.debug)
+        reply.messages.append(Outgoing(text=handoff_text("still_waiting", decision.context.language)))
+        reply.handoff = True
+        await self._record(conv_id, reply.messages, author="bot", context=decision.context)
         return reply
 
     async def _start_handoff(self, conv_id: int, *, reason: str, language: str) -> Reply:
@@ -211,6 +239,10 @@ async def _answered(session: AsyncSession, conv_id: int, inbound_id: int) -> lis
         if row.author in ("bot", "system"):
             out.append(outgoing_from_json(row.payload) if row.payload and "text" in row.payload else Outgoing(text=row.text))
     return out
+
+
+# Actions whose reply comes from the library's knowledge (answered while a patron waits).
+_KNOWLEDGE_ACTIONS = frozenset({"faq", "action_answer_faq", "action_search_catalog", "action_list_events", "action_list_ebooks"})
 
 
 def _language(text: str) -> str:

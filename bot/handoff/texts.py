@@ -27,6 +27,12 @@ TEXTS: dict[str, tuple[str, str]] = {
         "here on the next working day, {when}. Type \u201ccancel\u201d to go back to the automatic "
         "assistant.",
     ),
+    "still_waiting": (
+        "Permintaan Kakak untuk bicara dengan pustakawan tetap tercatat; pustakawan akan membalas di "
+        "sini. Ketik \u201cbatal\u201d kalau tidak jadi.",
+        "Your request for a librarian still stands; a librarian will reply here. Type "
+        "\u201ccancel\u201d if you no longer need one.",
+    ),
     "cancelled": (
         "Baik Kak, permintaan bicara dengan pustakawan dibatalkan. Kakak kembali dilayani asisten "
         "otomatis. Ada yang bisa saya bantu?",

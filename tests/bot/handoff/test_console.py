@@ -87,7 +87,7 @@ async def test_patron_request_queues_and_agent_handles_web_chat_to_the_end(aioht
     after = await (await client.get(f"/api/chat/updates?sender_id=pemustaka-1&after={updates['cursor']}", headers=API_HEADERS)).json()
     assert after["handoff"] is False and "sudah selesai" in after["messages"][0]["text"]
     # Back to the bot: the engine answers again (the NLU is down here; the FAQ is sure of this one).
-    back = await (await client.post("/api/chat", json={"sender_id": "pemustaka-1", "text": "jam buka?"}, headers=API_HEADERS)).json()
+    back = await (await client.post("/api/chat", json={"sender_id": "pemustaka-1", "text": "jam buka perpustakaan?"}, headers=API_HEADERS)).json()
     assert back["handoff"] is False and "08.00" in back["messages"][0]["text"]
 
     async with app[sessions_key]() as session:
@@ -327,3 +327,32 @@ async def test_disabling_an_account_ends_its_session(aiohttp_client, handoff_app
         "/console/login", data={"_csrf": csrf_of(await page.text()), "username": "rina", "password": PASSWORD}
     )
     assert denied.status == 401
+
+
+async def test_while_waiting_the_knowledge_still_answers_and_the_request_stands(
+    aiohttp_client, handoff_app, tmp_path
+) -> None:
+    """Issue 14 item 6: outside staffed hours a waiting patron's FAQ question is answered, with
+    a line that the request for a librarian stands; small talk goes to the librarian only; a
+    natural cancellation takes the patron back to the bot."""
+    closed = tmp_path / "closed.yml"
+    closed.write_text('jam: {senin: "08:00-08:01"}\nlibur: {}\n', encoding="utf-8")
+    app = handoff_app(staff_schedule_file=closed)
+    await aiohttp_client(app)
+    assert (await patron_says(app, "p-wait", "mau bicara dengan petugas")).handoff
+    answer = await patron_says(app, "p-wait", "jam buka perpustakaan hari sabtu?")
+    texts = [m.text for m in answer.messages]
+    assert answer.handoff and any("Sabtu" in t and "08.00" in t for t in texts), texts
+    assert "tetap tercatat" in texts[-1]
+    assert await _state(app, "p-wait") is ConversationState.WAITING
+    chat = await patron_says(app, "p-wait", "halo kak")
+    assert chat.handoff and chat.messages == []
+    cancelled = await patron_says(app, "p-wait", "gak jadi deh kak, balik ke bot aja")
+    assert not cancelled.handoff and "dibatalkan" in cancelled.messages[0].text
+    assert await _state(app, "p-wait") is ConversationState.BOT
+    async with app[sessions_key]() as session:
+        conv_id = await _conv_id(app, "p-wait")
+        rows = (await session.scalars(select(Message).where(Message.conversation_id == conv_id).order_by(Message.id))).all()
+    # Every patron message and every reply is in the transcript once.
+    assert [r.direction for r in rows].count("in") == 4
+    assert sum("tetap tercatat" in (r.text or "") for r in rows) == 1

@@ -35,11 +35,25 @@ def test_triggers(text: str, expected: str | None) -> None:
     assert detect_trigger(text) == expected
 
 
-def test_cancel_words_are_exact_phrases() -> None:
+def test_cancel_words() -> None:
     assert is_cancel("batal") and is_cancel("Batal!") and is_cancel("kembali ke bot") and is_cancel("cancel")
     assert not is_cancel("batal pinjam buku bisa?")
     assert guess_language("can i talk to a person") == "en"
     assert guess_language("saya mau bicara dengan petugas") == "id"
+
+
+@pytest.mark.parametrize(
+    "text", ["gak jadi deh kak", "batal aja, balik ke bot", "ga jadi kak makasih", "nggak jadi", "cancel please"]
+)
+def test_natural_cancellations(text: str) -> None:
+    assert is_cancel(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["kalau batal pinjam gimana?", "jadi gak sih acaranya?", "saya jadi bingung", "bisa batalkan perpanjangan"]
+)
+def test_questions_about_cancelling_are_not_cancellations(text: str) -> None:
+    assert not is_cancel(text)
 
 
 def test_the_shipped_schedule_follows_the_library_hours() -> None:
