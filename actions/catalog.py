@@ -208,9 +208,10 @@ class ActionSearchCatalog(KnowledgeAction):
 class ActionSuggestPurchase(KnowledgeAction):
     """Records a patron's suggestion to buy a book the library lacks.
 
-    Recorded straight away: a title from a button, a tagged title that looks like one
-    (:func:`looks_like_title`), or the book the bot just offered to note ("... belum ada. Mau
-    saya catat?" -> "usulkan buku ini"). Otherwise the message may be a question about
+    Recorded only once the patron said yes: a title from a button ("Usulkan ..."), or the book
+    the bot just offered to note ("... belum ada. Mau saya catat?" -> "ya" / "usulkan buku
+    ini"). A tagged title that looks like one (:func:`looks_like_title`) is offered first
+    ("Mau saya catat ... sebagai usulan?"). Otherwise the message may be a question about
     suggestions or donations rather than a title ("Apa ketentuan buku yang dapat diterima
     sebagai hibah?"): the FAQ answers when it clearly can; when it only might, the patron
     chooses between noting the words as a title and the FAQ entries; a tagged word that is no
@@ -227,11 +228,13 @@ class ActionSuggestPurchase(KnowledgeAction):
         lang = language(tracker)
         text = tracker.latest_message.get("text") or ""
         tagged = _entity(tracker, "title")
-        if tagged and (text.startswith("/") or looks_like_title(tagged)):
-            return await self._record(dispatcher, tracker, tagged, lang)
+        if tagged and text.startswith("/"):
+            return await self._record(dispatcher, tracker, tagged, lang)  # the patron tapped "yes"
         offered = offered_suggestion(tracker)
         if offered and not tagged:
-            return await self._record(dispatcher, tracker, offered, lang)
+            return await self._record(dispatcher, tracker, offered, lang)  # a typed yes to the offer
+        if tagged and looks_like_title(tagged):
+            return self._confirm(dispatcher, tagged, lang)
         hits = await self.faq_hits(tracker)
         if not (tagged and len(tagged.split()) >= 2):
             # No title, or one word of the question: a clear FAQ match is the answer. (A longer
@@ -258,7 +261,18 @@ class ActionSuggestPurchase(KnowledgeAction):
             # "dari", "of old": no title and no FAQ entry near; ask rather than record.
             dispatcher.utter_message(text=t("suggest.ask", lang))
             return []
-        return await self._record(dispatcher, tracker, title, lang)
+        return self._confirm(dispatcher, title, lang)
+
+    @staticmethod
+    def _confirm(dispatcher: CollectingDispatcher, title: str, lang: str) -> list[dict[str, Any]]:
+        """Nothing goes on the librarians' list before the patron says yes: one tap (or a typed
+        "ya", read as the yes to this offer) records it."""
+        dispatcher.utter_message(
+            text=t("suggest.confirm", lang, title=title),
+            buttons=[button(t("button.suggest_title", lang, title=title[:40]),
+                            intent_payload("suggest_purchase", title=title[:60]))],
+        )
+        return []
 
     async def _record(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, title: str, lang: str

@@ -97,6 +97,10 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Judul buku apa yang ingin Kakak usulkan untuk dibeli perpustakaan?",
         "Which book would you like the library to buy?",
     ),
+    "suggest.confirm": (
+        "Mau saya catat \u201c{title}\u201d sebagai usulan pembelian buku untuk perpustakaan, Kak?",
+        "Shall I note \u201c{title}\u201d as a suggestion for the library to buy?",
+    ),
     "suggest.which": (
         "Kakak ingin mengusulkan buku \u201c{title}\u201d untuk dibeli perpustakaan, atau maksud Kakak "
         "salah satu ini?",

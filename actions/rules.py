@@ -14,7 +14,8 @@ below combine both, in order, and name the winner and why (the decision's explan
    the NLU read ("laskar pelangi andrea hirata" is no greeting), unless the FAQ is sure of a
    question the title only brushes against.
 5. Small talk (greetings, thanks, goodbyes, "are you a bot?") is small talk, unless the FAQ is
-   sure of a real question in the same message.
+   sure of a real question in the same message; a "ya" to the book the bot offered to note as a
+   purchase suggestion records it.
 6. Out of scope only when nothing in the library's knowledge is near: a confident FAQ entry or a
    catalog topic found on the whole message answers first.
 7. Otherwise the NLU's intent picks the action; each action still looks at the evidence (a FAQ
@@ -160,7 +161,10 @@ def route(parse: Parse, evidence: Evidence, context: ConversationContext) -> Rou
             f"catalog title {mention.hit.title!r} (score {mention.title_score:.0f}, covers "
             f"{mention.coverage:.0%} of the message) over the NLU's {intent}",
         )
-    # 5. Small talk.
+    # 5. Small talk; "ya" to the book the bot offered to note is the yes that records it.
+    if intent == "affirm" and context.offered_title:
+        return Route("action_suggest_purchase", parse.with_intent("suggest_purchase"),
+                     f"yes to noting {context.offered_title!r} as a purchase suggestion")
     if intent in SMALL_TALK:
         if evidence.faq_confident and len(terms(parse.text)) >= 3:
             return Route("action_answer_faq", parse.with_intent("faq"),

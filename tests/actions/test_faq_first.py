@@ -76,12 +76,21 @@ async def test_asking_how_to_suggest_a_book_is_answered_not_recorded(ctx: Action
     assert suggestions(ctx) == before
 
 
-async def test_a_named_suggestion_is_recorded(ctx: ActionContext) -> None:
+async def test_a_named_suggestion_is_recorded_once_the_patron_says_yes(ctx: ActionContext) -> None:
     before = suggestions(ctx)
-    turn = await Conversation(ctx).say("tolong beliin buku atomic habits dong", "suggest_purchase", {"title": "atomic habits"}
-    )
-    assert "atomic habits" in turn.text
+    chat = Conversation(ctx)
+    turn = await chat.say("tolong beliin buku atomic habits dong", "suggest_purchase", {"title": "atomic habits"})
+    assert "Mau saya catat" in turn.text and "atomic habits" in turn.text
+    assert suggestions(ctx) == before  # an offer, not yet a suggestion
+    assert turn.slots["offered_title"] == "atomic habits"
+    yes = await chat.tap(turn.buttons[0]["payload"])
+    assert "sudah kami catat" in yes.text
     assert suggestions(ctx) == before + 1
+    # A typed yes to the offer works the same way.
+    again = Conversation(ctx)
+    await again.say("usul buku filosofi teras ya min", "suggest_purchase", {"title": "filosofi teras"})
+    typed = await again.say("ya", "affirm")
+    assert "sudah kami catat" in typed.text and suggestions(ctx) == before + 2
 
 
 async def test_button_payloads_are_not_reread_as_faq_questions(ctx: ActionContext) -> None:
