@@ -246,7 +246,7 @@ class ActionSuggestPurchase(KnowledgeAction):
         if not title:
             dispatcher.utter_message(text=t("catalog.ask", lang))
             return []
-        candidates = self.faq_candidates(hits)[:2]
+        candidates = self.faq_candidates(hits, near=False)[:2]
         if candidates:
             dispatcher.utter_message(
                 text=t("suggest.which", lang, title=title),

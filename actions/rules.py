@@ -143,7 +143,9 @@ def route(parse: Parse, evidence: Evidence, context: ConversationContext) -> Rou
             return Route(f"utter_{intent}", parse, "button")
         return Route(ACTIONS.get(intent, "action_fallback"), parse, "button")
     # 2. A person.
-    if intent == "request_human":
+    # (An explicit request is caught before the NLU, :func:`detect_trigger`; a catalog title the
+    # message is about — "manusia setengah salmon" — is no request for a person.)
+    if intent == "request_human" and evidence.strong_mention is None:
         return Route("action_handoff", parse, "the NLU read a request for a person")
     # 3. A follow-up of the last topic.
     if intent == "follow_up" or (context.topic == "catalog" and is_refinement(parse.text)):

@@ -13,6 +13,8 @@ search when the records changed behind its back).
 
 from __future__ import annotations
 
+import dataclasses
+
 import logging
 import re
 import threading
@@ -567,7 +569,11 @@ class CatalogSearch:
     def search(self, query: CatalogQuery) -> list[CatalogHit]:
         """Records matching ``query``, best first, at most ``query.limit``."""
         self._refresh()
-        return self._search(query, {})
+        hits = self._search(query, {})
+        if not hits and query.title and ": " in query.title:
+            # A record's display title, "Title: Subtitle" (what a mention or a button carries).
+            hits = self._search(dataclasses.replace(query, title=query.title.split(": ", 1)[0]), {})
+        return hits
 
     def _search(self, q: CatalogQuery, memo: dict[tuple[str, int], list[int]]) -> list[CatalogHit]:
         if not (q.title or q.author or q.subject or q.isbn):

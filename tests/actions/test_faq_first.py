@@ -212,3 +212,15 @@ async def test_the_faq_offered_in_english_uses_the_english_question(ctx: ActionC
     assert faq_offered(turn, "kegiatan-perpustakaan")
     entry = next(i for i in ctx.kb.faq_store.entries() if i.id == "kegiatan-perpustakaan")
     assert all(b["title"] in entry.questions and is_english(b["title"]) for b in turn.buttons)
+
+
+async def test_a_title_with_a_subtitle_is_found_from_its_main_title(ctx: ActionContext) -> None:
+    # The catalog shows "Filosofi Teras: Filsafat Yunani-Romawi ..."; the search on that display
+    # title found nothing and the patron read "belum ada di koleksi" for a book on the shelf.
+    turn = await Conversation(ctx).say("filosofi teras", "greet", confidence=0.5)
+    assert "Filosofi Teras" in turn.text and "belum ada" not in turn.text and "tersedia" in turn.text
+
+
+async def test_a_title_the_nlu_read_as_a_request_for_a_person_is_the_catalog_answer(ctx: ActionContext) -> None:
+    turn = await Conversation(ctx).say("manusia setengah salmon", "request_human", confidence=0.6)
+    assert turn.handoff is None and "Manusia Setengah Salmon" in turn.text

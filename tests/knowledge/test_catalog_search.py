@@ -106,3 +106,10 @@ def test_isbn_check_digits() -> None:
     # A 978 ISBN-13 with a wrong check digit has no ISBN-10 form.
     assert isbn_forms("978-979-3062-79-3") == ["9789793062793"]
     assert isbn_forms("979-10-90636-07-1") == ["9791090636071"]
+
+
+def test_a_display_title_with_its_subtitle_finds_the_record(sessions: sessionmaker[Session]) -> None:
+    load_demo(sessions)
+    search = CatalogSearch(sessions)
+    hits = search.search(CatalogQuery(title="Filosofi Teras: Filsafat Yunani-Romawi Kuno untuk Mental Tangguh Masa Kini"))
+    assert hits and hits[0].title.startswith("Filosofi Teras")
