@@ -58,14 +58,10 @@ class KnowledgeAction(Action):
     ) -> list[dict[str, Any]] | None:
         """Answer the best hit when the FAQ clearly knows the message (same calibrated threshold
         as every FAQ answer), unless it carries ``unless_tag``. ``None``: not answered."""
-        if not self.faq_sure(tracker, hits) or (unless_tag and unless_tag in hits[0].item.tags):
+        if not self.ctx.kb.thresholds.confident(hits) or (unless_tag and unless_tag in hits[0].item.tags):
             return None
         dispatcher.utter_message(text=faq_answer(hits[0].item, lang))
         return answered(hits[0].item, tracker.latest_message.get("text") or "")
-
-    def faq_sure(self, tracker: Tracker, hits: list[FaqHit]) -> bool:
-        """The FAQ judge's verdict on the best hit, with the NLU's reading of this message."""
-        return self.ctx.kb.faq_sure(hits, nlu_reading(tracker))
 
     def faq_candidates(self, hits: list[FaqHit], *, near: bool = True) -> list[FaqHit]:
         """The hits worth offering as a choice: above the suggest threshold, or, when the judge
@@ -104,19 +100,6 @@ class KnowledgeAction(Action):
 # offered even below the suggest threshold: those within NEAR_BEST of the best score.
 OFFER_FROM = 0.2
 NEAR_BEST = 0.8
-
-
-def nlu_reading(tracker: Tracker) -> dict[str, float] | None:
-    """The NLU's intent probabilities of the latest message (None: no NLU reading, e.g. a button)."""
-    message = tracker.latest_message
-    ranking = message.get("intent_ranking") or []
-    intent = message.get("intent") or {}
-    if not ranking and not intent.get("name"):
-        return None
-    out = {str(r.get("name")): float(r.get("confidence") or 0.0) for r in ranking if r.get("name")}
-    if intent.get("name") and intent["name"] not in out:
-        out[str(intent["name"])] = float(intent.get("confidence") or 0.0)
-    return out
 
 
 def faq_answer(item: FaqItem, lang: str) -> str:

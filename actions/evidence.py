@@ -127,7 +127,7 @@ async def gather(
     )
     return Evidence(
         faq=first.faq,
-        faq_confident=kb.faq_sure(first.faq, parse.intents() if parse.intent else None),
+        faq_confident=kb.thresholds.confident(list(first.faq)),
         mentions=first.mentions,
         catalog=tuple(catalog),
         catalog_query=strip_filler(text),

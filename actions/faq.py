@@ -58,9 +58,7 @@ async def answer_or_ask(
     question: str | None = None,
 ) -> list[dict[str, Any]]:
     """Answer the best FAQ hit above threshold, else offer the candidates, else fall back."""
-    # A follow-up's query joins two messages: the judge reads its text alone.
-    sure = action.ctx.kb.thresholds.confident(hits) if question is not None else action.faq_sure(tracker, hits)
-    if sure:
+    if action.ctx.kb.thresholds.confident(hits):
         dispatcher.utter_message(text=faq_answer(hits[0].item, lang))
         # As a help desk does: the answer, then the next entries the question was near to.
         related = action.faq_candidates(hits[1:3])

@@ -35,13 +35,6 @@ class Parse:
     entities: tuple[Entity, ...] = ()
     from_button: bool = False
 
-    def intents(self) -> dict[str, float]:
-        """The NLU's ranking as intent name -> confidence."""
-        ranked = dict(self.ranking)
-        if self.intent and self.intent not in ranked:
-            ranked[self.intent] = self.confidence
-        return ranked
-
     @classmethod
     def from_rasa(cls, data: dict[str, Any]) -> Parse:
         """Read ``POST /model/parse``'s answer defensively (any field may be missing)."""

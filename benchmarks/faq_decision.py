@@ -43,7 +43,6 @@ from bot.training import DATA  # noqa: E402
 from knowledge.embedders import USE, Embedder, load_embedder  # noqa: E402
 from knowledge.faq import FaqItem, check_folder, write_sparse_faq  # noqa: E402
 from knowledge.faq_judge import FEATURES, JUDGE_FILE, JudgeModel, domain_vocabulary, load_judge_model  # noqa: E402
-from knowledge.faq_judge import NLU_FEATURES  # noqa: E402
 from knowledge.faq_search import FaqIndex, load_synonyms, shipped_tuning  # noqa: E402
 from nlu.language import is_english  # noqa: E402
 
@@ -114,45 +113,6 @@ def fit_rows(embedder: Embedder | None, vocabulary: frozenset[str], examples: Ju
     return rows
 
 
-def nlu_readings(texts: Sequence[str], rasa_url: str, token: str) -> dict[str, tuple[float, float]]:
-    """(p(faq), p(out_of_scope)) of each text, from a running Rasa NLU server (POST /model/parse)."""
-    import json
-    import urllib.request
-    from concurrent.futures import ThreadPoolExecutor
-
-    def one(text: str) -> tuple[str, tuple[float, float]]:
-        url = f"{rasa_url.rstrip('/')}/model/parse" + (f"?token={token}" if token else "")
-        request = urllib.request.Request(url, data=json.dumps({"text": text}).encode(), method="POST",
-                                         headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=60) as response:
-            data = json.loads(response.read())
-        ranking = {r["name"]: float(r["confidence"]) for r in data.get("intent_ranking") or []}
-        return text, (ranking.get("faq", 0.0), ranking.get("out_of_scope", 0.0))
-
-    with ThreadPoolExecutor(4) as pool:
-        return dict(pool.map(one, list(dict.fromkeys(texts))))
-
-
-def fit_with_nlu(rows: list[Asked], readings: dict[str, tuple[float, float]], exclude: set[str],
-                 max_wrong: float, max_oos: float) -> tuple[list[float], float, float]:
-    """The second model: the text's signals and the NLU's reading. Rows the NLU was trained on
-    (its own ``out_of_scope`` examples, ``exclude``) are left out: it knows them too well."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import cross_val_predict
-
-    kept = [r for r in rows if r.text not in exclude]
-    X = np.array([[*r.features, *readings[r.text]] for r in kept])
-    y = np.array([int(r.right) for r in kept])
-    w = _weights(kept)
-    model = LogisticRegression(C=1.0, max_iter=5000)
-    p = cross_val_predict(model, X, y, cv=5, method="predict_proba", params={"sample_weight": w})[:, 1]
-    model.fit(X, y, sample_weight=w)
-    at = choose_answer_at(kept, p, max_wrong, max_oos)
-    print("  with the NLU: answer at p >= {}; ".format(at) + ", ".join(
-        f"{f} {c:+.2f}" for f, c in zip([*FEATURES, *NLU_FEATURES], model.coef_[0], strict=True)))
-    return model.coef_[0].tolist(), float(model.intercept_[0]), at
-
-
 def _weights(rows: list[Asked]) -> np.ndarray:
     """Out-of-scope rows weigh as much, in total, as the in-scope ones of their condition."""
     w = np.ones(len(rows))
@@ -181,8 +141,7 @@ def choose_answer_at(rows: list[Asked], p: np.ndarray, max_wrong: float, max_oos
     return 0.95
 
 
-def fit(embedders: Sequence[str], max_wrong: float, max_oos: float, rasa_url: str = "", token: str = "",
-        rows_cache: Path | None = None) -> JudgeModel:
+def fit(embedders: Sequence[str], max_wrong: float, max_oos: float, rows_cache: Path | None = None) -> JudgeModel:
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import cross_val_predict
 
@@ -194,17 +153,15 @@ def fit(embedders: Sequence[str], max_wrong: float, max_oos: float, rasa_url: st
     examples = JudgeModel({}, {}, vocabulary, tuple(inside), tuple(outside))
     weights: dict[str, tuple[list[float], float]] = {}
     answer_at: dict[str, float] = {}
-    with_nlu: dict[str, tuple[list[float], float, float]] = {}
     for name in embedders:
         embedder = load_embedder(name) if name else None
         cached = rows_cache / f"rows-{name or 'lexical'}.pickle" if rows_cache else None
         if cached is not None and cached.exists():
-            rows, readings = pickle.loads(cached.read_bytes())
+            rows, _ = pickle.loads(cached.read_bytes())
         else:
             rows = fit_rows(embedder, vocabulary, examples)
-            readings = nlu_readings([r.text for r in rows], rasa_url, token) if rasa_url else {}
             if cached is not None:
-                cached.write_bytes(pickle.dumps((rows, readings)))
+                cached.write_bytes(pickle.dumps((rows, {})))
         X = np.array([r.features for r in rows])
         y = np.array([int(r.right) for r in rows])
         w = _weights(rows)
@@ -215,9 +172,7 @@ def fit(embedders: Sequence[str], max_wrong: float, max_oos: float, rasa_url: st
         answer_at[name] = choose_answer_at(rows, p, max_wrong, max_oos)
         print(f"{name or 'lexical only'}: {len(rows)} fit rows, answer at p >= {answer_at[name]}; "
               + ", ".join(f"{f} {c:+.2f}" for f, c in zip(FEATURES, weights[name][0], strict=True)))
-        if readings:
-            with_nlu[name] = fit_with_nlu(rows, readings, set(sets.nlu_oos) - set(sets.calibration), max_wrong, max_oos)
-    return JudgeModel(weights, answer_at, vocabulary, tuple(inside), tuple(outside), with_nlu)
+    return JudgeModel(weights, answer_at, vocabulary, tuple(inside), tuple(outside))
 
 
 def measure(model: JudgeModel, name: str, per_entry: Sequence[int] = ()) -> None:
@@ -270,14 +225,12 @@ def main() -> None:
     parser.add_argument("--embedder", action="append", help="embedder names to fit (default: the default USE and lexical)")
     parser.add_argument("--max-wrong", type=float, default=0.03, help="wrong answers allowed on the fit questions")
     parser.add_argument("--max-oos", type=float, default=0.03, help="answered out-of-scope questions allowed")
-    parser.add_argument("--rasa-url", default="", help="a running Rasa NLU server: also fit the model with the NLU's reading")
-    parser.add_argument("--rasa-token", default="", help="its --auth-token")
     parser.add_argument("--rows-cache", type=Path, help="a folder keeping the fit questions' signals between runs")
     parser.add_argument("--per-entry", default="", help="also measure FAQs of the first K questions per entry, e.g. 2,3,5")
     args = parser.parse_args()
     names = args.embedder or [USE, ""]
     if args.fit:
-        model = fit(names, args.max_wrong, args.max_oos, args.rasa_url, args.rasa_token, args.rows_cache)
+        model = fit(names, args.max_wrong, args.max_oos, args.rows_cache)
         JUDGE_FILE.write_text(model.to_json() + "\n", encoding="utf-8")
         print(f"wrote {JUDGE_FILE.relative_to(ROOT)}")
     model = load_judge_model()

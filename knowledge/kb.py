@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -145,18 +145,6 @@ class KnowledgeBase:
     ) -> list[FaqHit]:
         """Ranked FAQ candidates for a patron's question (``exclude``: FAQ ids to leave out)."""
         return self.faq_index().search(text, limit=limit, exclude=exclude)
-
-    def faq_sure(self, hits: Sequence[FaqHit], nlu: Mapping[str, float] | None = None) -> bool:
-        """Whether the best hit answers the question: the judge's second look with the NLU's
-        intent probabilities (``nlu``: intent name -> confidence) when both are there, else its
-        verdict on the text alone, else the score thresholds."""
-        if hits and nlu is not None and hits[0].signals is not None:
-            judge = self.faq_index().judge
-            if judge is not None:
-                verdict = judge.sure_with_nlu(hits[0].signals, nlu.get("faq", 0.0), nlu.get("out_of_scope", 0.0))
-                if verdict is not None:
-                    return verdict
-        return self.thresholds.confident(hits)
 
     def search_catalog(self, query: CatalogQuery) -> list[CatalogHit]:
         """Catalog records matching ``query`` with live availability."""

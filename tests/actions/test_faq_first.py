@@ -128,12 +128,17 @@ async def test_without_an_offer_the_same_words_get_the_faq(ctx: ActionContext) -
 @pytest.mark.parametrize("tagged", ["hibah", "sebagai hibah"])
 async def test_words_of_a_question_are_offered_not_recorded_as_a_suggestion(ctx: ActionContext, tagged: str) -> None:
     # The NLU's "title" is a word or two of a question about donations: nothing is written to
-    # the librarians' list; the patron chooses between the FAQ entry and noting it anyway.
+    # the librarians' list; the FAQ answers, or the patron chooses between the FAQ entry and
+    # noting it anyway.
     before = suggestions(ctx)
     turn = await Conversation(ctx).say("Apa ketentuan buku yang dapat diterima sebagai hibah?", "suggest_purchase",
         {"title": tagged},
     )
     assert suggestions(ctx) == before
+    if len(tagged.split()) == 1:
+        # One word of the question: the FAQ judge is sure of the donation entry and answers it.
+        assert turn.text.startswith(answer_of(ctx, "donasi-buku"))
+        return
     assert faq_offered(turn, "donasi-buku")
     assert any(b["payload"] == f'/suggest_purchase{{"title":"{tagged}"}}' for b in turn.buttons)
 
