@@ -54,6 +54,8 @@ async def _context(app: web.Application) -> AsyncIterator[None]:
         wa = whatsapp.channel(settings, app[http_key])
         channels[whatsapp.NAME] = wa
         app[whatsapp_key] = wa
+    for channel in channels.values():
+        channel.send_timeout = settings.outbox_send_timeout
     outbox = Outbox(sessions, channels, max_attempts=settings.outbox_max_attempts)
     inbox = Inbox(
         sessions, MediaReplies(app[router_key], sessions), outbox, channels,

@@ -39,7 +39,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channel_models import OutboxItem
-from bot.channels.base import TEMPLATE_TAG, Channel, DeliveryError, Pacer, Progress
+from bot.channels.base import TEMPLATE_TAG, Before, Channel, DeliveryError, Pacer, Progress
 from bot.channels.meta import signature_ok
 from bot.messages import Incoming, Outgoing
 from bot.render import render_whatsapp, split_text
@@ -307,6 +307,7 @@ class WhatsAppChannel(Channel):
     name = NAME
     has_window = True
     uses_templates = True
+    has_receipts = True
 
     def __init__(
         self,
@@ -350,7 +351,7 @@ class WhatsAppChannel(Channel):
                 f"{self.base_url}/{self.phone_number_id}/messages",
                 headers={"Authorization": f"Bearer {self.token}"},
                 json={"messaging_product": "whatsapp", **body},
-                timeout=aiohttp.ClientTimeout(total=20),
+                timeout=aiohttp.ClientTimeout(total=self.send_timeout),
             ) as response:
                 try:
                     data = await response.json(content_type=None)
@@ -410,6 +411,7 @@ class WhatsAppChannel(Channel):
         skip: int = 0,
         tag: str | None = None,
         progress: Progress | None = None,
+        before: Before | None = None,
     ) -> list[str]:
         """Send each part (or the template); returns the ``wamid`` of each part sent now."""
         parts, template = self._parts(message, tag)
@@ -418,11 +420,13 @@ class WhatsAppChannel(Channel):
             if i < skip:
                 continue
             await self.pacer.wait(external_id)
+            if before is not None:
+                await before(i)
             wamid = await self._post({"recipient_type": "individual", **_address(external_id), **part}, template=template)
             if wamid:
                 ids.append(wamid)
             if progress is not None and i + 1 < len(parts):
-                await progress(i + 1)
+                await progress(i + 1, list(ids))
         return ids
 
 
