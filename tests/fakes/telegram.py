@@ -61,6 +61,7 @@ class FakeTelegram:
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.webhook: dict[str, Any] = {}
         self.sent_at: list[float] = []
+        self.sent_ids: list[int] = []  # the message_id answered for each of ``sent``
         self._failures: dict[str, deque[_Failure]] = {}
         self._updates: list[dict[str, Any]] = []
         self._message_ids = itertools.count(1000)
@@ -224,6 +225,7 @@ class FakeTelegram:
         async with self._changed:
             self.sent.append(params)
             self.sent_at.append(time.monotonic())
+            self.sent_ids.append(message["message_id"])
             self._changed.notify_all()
         return message
 
