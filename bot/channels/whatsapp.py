@@ -11,9 +11,10 @@
 
 Handled: text, reply-button and list replies (their id is the button payload), template
 quick-reply buttons. Images, stickers, audio and voice notes, video, documents, locations,
-contacts, orders and unsupported messages become an :class:`~bot.messages.Incoming` marked
-``unsupported`` that :class:`~bot.channels.media.MediaReplies` answers with a short text-only
-note. Reactions and system notices are logged and dropped.
+contacts, orders and unsupported messages become an :class:`~bot.messages.Incoming` with
+``attachment`` set to the gateway's kind ("photo", "sticker", "voice"…), as on every channel:
+without a caption the gateway answers with a short text-only reply (:mod:`bot.events`), a caption
+is answered as text. Reactions and system notices are logged and dropped.
 
 Sending: ``POST {base}/{phone_number_id}/messages`` with ``messaging_product: whatsapp`` and a
 Bearer token; rendering in :func:`bot.render.render_whatsapp`. Free-form messages only within
@@ -55,19 +56,17 @@ TEMPLATE_KEY = "whatsapp_template"
 #: characters of a staff reply per template message (the template's own text shares the 1024-character body)
 TEMPLATE_PARAM_LIMIT = 700
 
-#: Indonesian label of each message type the bot cannot read (shown in the transcript)
-UNSUPPORTED = {
-    "image": "gambar",
-    "sticker": "stiker",
-    "audio": "pesan suara",
-    "voice": "pesan suara",
+#: the gateway's kind (bot.events.LABELS) of each message type the bot cannot read
+ATTACHMENT_KINDS = {
+    "image": "photo",
+    "sticker": "sticker",
+    "audio": "audio",
+    "voice": "voice",
     "video": "video",
-    "document": "dokumen",
-    "location": "lokasi",
-    "contacts": "kontak",
-    "order": "pesanan",
-    "unsupported": "jenis pesan ini",
-    "unknown": "jenis pesan ini",
+    "document": "file",
+    "location": "location",
+    "contacts": "contact",
+    "order": "order",
 }
 IGNORED = {"reaction", "system", "request_welcome", "ephemeral"}
 
@@ -242,15 +241,15 @@ def _parse_message(message: dict[str, Any], names: dict[str, str], only_user: st
         return None
     if kind == "audio" and isinstance(message.get("audio"), dict) and message["audio"].get("voice"):
         kind = "voice"
-    label = UNSUPPORTED.get(kind, "jenis pesan ini")
     detail = message.get(kind) if isinstance(message.get(kind), dict) else {}
-    attachment = {"type": kind or "unknown", "unsupported": True, "label": label}
+    attachment: dict[str, Any] = {"type": kind or "unknown"}
     for key in ("id", "mime_type"):
         if isinstance(detail, dict) and detail.get(key):
             attachment[key] = str(detail[key])
     caption = str(detail.get("caption") or "").strip() if isinstance(detail, dict) else ""
-    text = f"[{label}] {caption}".strip()
-    return Incoming(text=text, attachments=(attachment,), **base)
+    return Incoming(
+        text=caption, attachments=(attachment,), attachment=ATTACHMENT_KINDS.get(kind, "other"), **base
+    )
 
 
 def _parse_status(status: dict[str, Any]) -> Status | None:
