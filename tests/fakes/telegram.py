@@ -112,9 +112,21 @@ class FakeTelegram:
             self._hold = asyncio.get_running_loop().create_future()
 
     def release(self, *, deliver: bool = True) -> None:
-        """Let the held requests go on: sent (``deliver``) or answered 500 and not sent."""
-        if self._hold is not None and not self._hold.done():
+        """Let the held requests go on: sent (``deliver``), or answered 500 and not sent.
+
+        After ``deliver=False`` every later ``sendMessage`` is refused the same way until
+        :meth:`resume` (requests a killed gateway had already written may still arrive).
+        """
+        if self._hold is None:
+            return
+        if not self._hold.done():
             self._hold.set_result(deliver)
+        if deliver:
+            self._hold = None
+
+    def resume(self) -> None:
+        """Answer ``sendMessage`` normally again."""
+        self.release(deliver=True)
         self._hold = None
 
     async def wait_for_held(self, n: int, timeout: float = 10.0) -> list[dict[str, Any]]:

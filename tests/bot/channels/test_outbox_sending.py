@@ -104,6 +104,7 @@ async def test_a_failed_call_goes_back_to_pending_and_is_retried(
     await _until(lambda: _row(settings, item_id).status == "pending")
     row = _row(settings, item_id)
     assert row.attempts == 1 and row.reason and "Telegram" in row.reason
+    fake_telegram.resume()
     await fake_telegram.wait_for_sent(1, timeout=15)
     await _until(lambda: _row(settings, item_id).status == "sent")
     assert _row(settings, item_id).attempts == 2
