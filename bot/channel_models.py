@@ -17,6 +17,8 @@ from bot.models import Base, utcnow
 
 PENDING = "pending"
 DONE = "done"
+#: outbox: committed right before a platform call; a row left in it was interrupted by a crash
+SENDING = "sending"
 SENT = "sent"
 FAILED = "failed"
 
@@ -59,13 +61,17 @@ class OutboxItem(Base):
     author: Mapped[str] = mapped_column(String(20), default="bot")  # bot | agent | system
     transcript_id: Mapped[int | None] = mapped_column(Integer, default=None)
     message: Mapped[dict[str, Any]] = mapped_column(JSON)  # the serialised Outgoing
-    status: Mapped[str] = mapped_column(String(10), default=PENDING)  # pending | sent | failed
+    status: Mapped[str] = mapped_column(String(10), default=PENDING)  # pending | sending | sent | failed
     reason: Mapped[str | None] = mapped_column(Text, default=None)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     parts_sent: Mapped[int] = mapped_column(Integer, default=0)  # chunks already accepted
     next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    #: when the last platform call of this row started (with status ``sending``)
+    sending_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    #: the platform's ids of the parts it accepted (Telegram message_id, Meta mid, WhatsApp wamid)
+    platform_ids: Mapped[list[str] | None] = mapped_column(JSON, default=None)
 
 
 class TelegramCallback(Base):

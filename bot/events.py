@@ -4,9 +4,12 @@ Connectors only translate platform shapes into :class:`~bot.messages.Incoming` (
 ``attachment`` and ``kind`` fields); the inbox hands such items here instead of to the router
 (:meth:`GatewayEvents.handles`). Everything is written to the transcript so the console shows it.
 
-* **Non-text message** (photo, sticker, voice, file, location…, no caption): recorded as
-  "[Foto]" etc.; while the bot has the conversation the patron gets a short text-only reply;
-  while a librarian has it the console is told and the bot stays quiet.
+* **Non-text message** (photo, sticker, voice, file, location…, no caption) on any channel:
+  the connector names its kind (``Incoming.attachment``, one vocabulary: :data:`LABELS`);
+  recorded as "[Foto]" etc.; while the bot has the conversation the patron gets one short
+  text-only reply naming what could not be opened (:func:`text_only_reply`); while a librarian
+  has it the console is told and the bot stays quiet. A caption is answered as text by the
+  router, on every channel.
 * **Echo from the platform's inbox** (a person answered in Meta's own inbox): recorded as the
   staff's message (never sent again) and the bot pauses: the conversation waits in the console
   queue ("dijawab dari inbox Meta") until a librarian resolves it there.
@@ -32,17 +35,39 @@ from bot.models import Conversation, ConversationState, Message
 log = logging.getLogger(__name__)
 
 TEXT_ONLY = {
-    "id": "Maaf Kak, saya hanya bisa membaca pesan teks. Silakan ketik judul buku atau pertanyaan "
-    "Kakak; kalau sedang dilayani pustakawan, pustakawan akan melihat kiriman ini.",
-    "en": "Sorry, I can only read text messages. Please type a book title or your question; if a "
-    "librarian is helping you, they will see what you sent.",
+    "id": "Maaf Kak, saya belum bisa membuka {noun}. Saya hanya bisa membaca pesan teks: silakan ketik "
+    "judul buku atau pertanyaan Kakak, ya. Kalau perlu dibantu petugas, ketik \"mau bicara dengan petugas\".",
+    "en": "Sorry, I can't open {noun} yet. I can only read text messages: please type a book title or your "
+    "question. If you need a librarian, type \"talk to a librarian\".",
 }
+#: every kind of non-text content a connector may name, as the transcript shows it
 LABELS = {
     "photo": "Foto", "sticker": "Stiker", "voice": "Pesan suara", "audio": "Audio", "video": "Video",
-    "file": "Berkas", "location": "Lokasi", "contact": "Kontak", "poll": "Polling", "story": "Story",
-    "share": "Kiriman yang dibagikan",
+    "file": "Dokumen", "location": "Lokasi", "contact": "Kontak", "poll": "Polling", "story": "Story",
+    "share": "Kiriman yang dibagikan", "order": "Pesanan", "other": "Lampiran",
 }
+#: what the text-only reply says could not be opened, per kind and language
+NOUNS = {
+    "id": {
+        "photo": "gambar", "sticker": "stiker", "voice": "pesan suara", "audio": "pesan suara",
+        "video": "video", "file": "dokumen", "location": "lokasi", "contact": "kontak",
+        "poll": "polling", "story": "story", "share": "kiriman yang dibagikan", "order": "pesanan",
+    },
+    "en": {
+        "photo": "images", "sticker": "stickers", "voice": "voice messages", "audio": "voice messages",
+        "video": "videos", "file": "documents", "location": "locations", "contact": "contact cards",
+        "poll": "polls", "story": "stories", "share": "shared posts", "order": "orders",
+    },
+}
+OTHER_NOUN = {"id": "jenis pesan ini", "en": "this kind of message"}
 STORY_LABELS = {"story_reply": "Balasan story", "story_mention": "Menyebut perpustakaan di story"}
+
+
+def text_only_reply(kind: str | None, language: str) -> Outgoing:
+    """The short text-only reply to content of ``kind`` (a :data:`LABELS` key), ``id`` or ``en``."""
+    lang = "en" if language == "en" else "id"
+    noun = NOUNS[lang].get(kind or "", OTHER_NOUN[lang])
+    return Outgoing(text=TEXT_ONLY[lang].format(noun=noun))
 
 
 def label(incoming: Incoming) -> str:
@@ -93,8 +118,7 @@ class GatewayEvents:
             return Reply(messages=[], handoff=True)
         async with self.sessions.begin() as session:
             conv = await session.get(Conversation, conv_id)
-            lang = "en" if conv is not None and conv.language == "en" else "id"
-            reply = Outgoing(text=TEXT_ONLY[lang])
+            reply = text_only_reply(incoming.attachment, conv.language if conv is not None else "id")
             session.add(Message(conversation_id=conv_id, direction="out", author="bot", text=reply.text))
         return Reply(messages=[reply])
 

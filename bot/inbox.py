@@ -25,7 +25,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -34,10 +34,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from actions.i18n import t
 from bot.channel_models import DONE, FAILED, PENDING, InboxItem
 from bot.channels.base import Channel
-from bot.channels.media import Handler
 from bot.events import GatewayEvents
 from bot.group_commit import GroupCommit
-from bot.messages import Incoming, Outgoing
+from bot.messages import Incoming, Outgoing, Reply
 from bot.models import Conversation, utcnow
 from bot.outbox import KeyedWorkers, Outbox, aware
 from bot.render import incoming_from_json, incoming_to_json
@@ -47,6 +46,14 @@ from nlu.language import language_of
 log = logging.getLogger(__name__)
 
 Key = tuple[str, str]  # (channel, external conversation id)
+
+
+class Handler(Protocol):
+    """What the inbox calls for each patron message with text (the router)."""
+
+    async def handle(self, msg: Incoming, *, defer: bool = False) -> Reply:
+        """Answer ``msg`` (``defer``: raise :class:`bot.router.AnswerDeferred` rather than send a
+        degraded reply)."""
 
 
 class Inbox:

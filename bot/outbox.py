@@ -9,6 +9,17 @@ unavailable, messaging window closed) are recorded as ``failed`` with an Indones
 not retried. A restart resumes every pending row. Parts of a split message already accepted
 are remembered (``parts_sent``) and not sent twice.
 
+States of a row: ``pending`` → ``sending`` → ``sent`` (or ``failed``, or back to ``pending`` for
+a retry). ``sending`` (with ``attempts`` and ``sending_at``) is committed right before each
+platform call (the channel's ``before`` hook, after pacing); the platform's answer is recorded
+with ``sent`` and the ids it returned (``platform_ids``), or ``parts_sent`` after each accepted
+part. A row whose platform answer was recorded is never sent again. A row still ``sending``
+longer than ``sending_lease`` (the channel's ``send_timeout`` plus a margin: no live call can be
+that old, on this process or another replica) was interrupted by a crash: the platform may or
+may not have received it, and Telegram and Meta offer no idempotency key, so the part is sent
+again (at-least-once). The duplicate window is the time between the platform accepting the
+part and our ``sent``/``parts_sent`` commit; it is logged when such a row is taken over.
+
 Meta messaging window: bot messages only within 24 hours of the patron's last message; staff
 messages (author other than ``bot``/``system``) between 24 hours and 7 days go out with the
 ``HUMAN_AGENT`` tag; later ones are refused with a clear reason (:meth:`Outbox.check_window`).
@@ -30,7 +41,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.channel_models import FAILED, PENDING, SENT, OutboxItem
+from bot.channel_models import FAILED, PENDING, SENDING, SENT, OutboxItem
 from bot import receipts
 from bot.channels.base import BOT_WINDOW_HOURS, HUMAN_AGENT_DAYS, TEMPLATE_TAG, Channel, DeliveryError
 from bot.group_commit import GroupCommit
@@ -45,6 +56,10 @@ Step = Callable[[K], Awaitable["bool | float"]]
 
 WEB = "web"
 RECEIPT_RETENTION = timedelta(days=30)  # delivery reports arrive within days
+#: added to a channel's ``send_timeout``: how long a ``sending`` row is left to its sender
+LEASE_MARGIN = 5.0
+#: rows the worker takes (``sending`` ones only once their lease has run out)
+OPEN = (PENDING, SENDING)
 HUMAN_AGENT = "HUMAN_AGENT"
 CHANNEL_NAMES = {"messenger": "Messenger", "instagram": "Instagram", "telegram": "Telegram", "whatsapp": "WhatsApp"}
 
@@ -131,6 +146,7 @@ class Outbox:
         concurrency: int = 64,
         sweep_interval: float = 30.0,
         writer: GroupCommit | None = None,
+        lease_margin: float = LEASE_MARGIN,
     ) -> None:
         self.sessions = sessions
         self.channels = channels
@@ -141,6 +157,7 @@ class Outbox:
         self.backoff = backoff
         self.max_backoff = max_backoff
         self.sweep_interval = sweep_interval
+        self.lease_margin = lease_margin
         self.workers: KeyedWorkers[int] = KeyedWorkers(self._step, concurrency=concurrency, name="outbox")
         self._sweeper: asyncio.Task[None] | None = None
 
@@ -209,7 +226,8 @@ class Outbox:
         self.workers.kick(conversation_id)
 
     async def statuses(self, transcript_ids: list[int]) -> dict[int, str]:
-        """Delivery status per transcript message id: ``pending``, ``sent`` or ``failed:<reason>``.
+        """Delivery status per transcript message id: ``pending``, ``sent`` or ``failed:<reason>``
+        (a row being sent reads ``pending``).
 
         Ids without an outbox row are left out.
         """
@@ -225,7 +243,10 @@ class Outbox:
             ).all()
         out: dict[int, str] = {}
         for transcript_id, status, reason in rows:
-            out[transcript_id] = f"failed:{reason or 'tidak diketahui'}" if status == FAILED else status
+            if status == FAILED:
+                out[transcript_id] = f"failed:{reason or 'tidak diketahui'}"
+            else:
+                out[transcript_id] = PENDING if status == SENDING else status
         return out
 
     async def check_window(self, conversation_id: int, *, author: str) -> str | None:
@@ -285,10 +306,12 @@ class Outbox:
             await self.writer.close()
 
     async def resume(self) -> int:
-        """Kick every conversation with pending rows; returns how many."""
+        """Kick every conversation with pending (or interrupted ``sending``) rows; returns how many."""
         async with self.sessions() as session:
             ids = list(
-                await session.scalars(select(OutboxItem.conversation_id).where(OutboxItem.status == PENDING).distinct())
+                await session.scalars(
+                    select(OutboxItem.conversation_id).where(OutboxItem.status.in_(OPEN)).distinct()
+                )
             )
         for conversation_id in ids:
             self.workers.kick(conversation_id)
@@ -308,6 +331,10 @@ class Outbox:
         base = min(self.max_backoff, self.backoff * 2 ** max(0, attempts - 1))
         return base * random.uniform(0.8, 1.2)
 
+    def sending_lease(self, channel: Channel) -> float:
+        """Seconds a ``sending`` row of ``channel`` is left to its sender before it counts as interrupted."""
+        return channel.send_timeout + self.lease_margin
+
     async def _finish(self, item_id: int, **values: Any) -> None:
         stmt = update(OutboxItem).where(OutboxItem.id == item_id).values(**values)
         await self.writer.run(lambda session: session.execute(stmt))
@@ -316,7 +343,7 @@ class Outbox:
         async with self.sessions() as session:
             item = await session.scalar(
                 select(OutboxItem)
-                .where(OutboxItem.conversation_id == conversation_id, OutboxItem.status == PENDING)
+                .where(OutboxItem.conversation_id == conversation_id, OutboxItem.status.in_(OPEN))
                 .order_by(OutboxItem.id)
                 .limit(1)
             )
@@ -324,10 +351,23 @@ class Outbox:
                 return False
             conv = await session.get(Conversation, conversation_id)
         assert conv is not None
-        wait = (aware(item.next_attempt_at) - utcnow()).total_seconds()
-        if wait > 0:
-            return wait
         channel = self.channels.get(item.channel)
+        if item.status == SENDING and channel is not None:
+            # A platform call that never got its answer recorded: still running on a live sender
+            # (another replica) until its lease runs out, else interrupted by a crash.
+            since = aware(item.sending_at or item.next_attempt_at)
+            left = (since + timedelta(seconds=self.sending_lease(channel)) - utcnow()).total_seconds()
+            if left > 0:
+                return left
+            log.warning(
+                "outbox %s: attempt %d (part %d) was interrupted after the platform call started at %s; "
+                "the platform may have it: sending it again (at-least-once)",
+                item.id, item.attempts, item.parts_sent + 1, since.isoformat(timespec="milliseconds"),
+            )
+        else:
+            wait = (aware(item.next_attempt_at) - utcnow()).total_seconds()
+            if wait > 0:
+                return wait
         if channel is None:
             await self._finish(item.id, status=FAILED, reason=f"Kanal {item.channel} belum dikonfigurasi di gateway.")
             return True
@@ -338,34 +378,47 @@ class Outbox:
             await self._finish(item.id, status=FAILED, reason=reason)
             return True
 
-        async def progress(parts: int) -> None:
-            await self._finish(item.id, parts_sent=parts)
-
         attempts = item.attempts + 1
+        item_id, channel_name = item.id, item.channel
+        accepted: list[str] = list(item.platform_ids or [])
+
+        async def before(part: int) -> None:
+            # committed before the platform call: a crash from here on leaves the row 'sending'
+            await self._finish(item_id, status=SENDING, attempts=attempts, sending_at=utcnow())
+
+        async def progress(parts: int, ids: list[str]) -> None:
+            # still 'sending' until the next part's mark; recorded parts are never sent again
+            await self._finish(item_id, parts_sent=parts, platform_ids=[*accepted, *ids] or None)
+
         try:
             platform_ids = await channel.send(
-                item.external_id, message, skip=item.parts_sent, tag=tag, progress=progress
+                item.external_id, message, skip=item.parts_sent, tag=tag, progress=progress, before=before
             )
         except DeliveryError as exc:
             if exc.permanent or attempts >= self.max_attempts:
-                log.warning("outbox %s failed for good after %d attempts: %s", item.id, attempts, exc.reason)
-                await self._finish(item.id, status=FAILED, reason=exc.reason, attempts=attempts)
+                log.warning("outbox %s failed for good after %d attempts: %s", item_id, attempts, exc.reason)
+                await self._finish(item_id, status=FAILED, reason=exc.reason, attempts=attempts)
                 return True
             delay = exc.retry_after if exc.retry_after is not None else self._delay(attempts)
-            log.info("outbox %s attempt %d failed (%s); retry in %.1f s", item.id, attempts, exc.reason, delay)
+            log.info("outbox %s attempt %d failed (%s); retry in %.1f s", item_id, attempts, exc.reason, delay)
             await self._finish(
-                item.id, attempts=attempts, reason=exc.reason, next_attempt_at=utcnow() + timedelta(seconds=delay)
+                item_id,
+                status=PENDING,
+                attempts=attempts,
+                reason=exc.reason,
+                next_attempt_at=utcnow() + timedelta(seconds=delay),
             )
             return delay
-        sent = update(OutboxItem).where(OutboxItem.id == item.id).values(
-            status=SENT, attempts=attempts, sent_at=utcnow(), reason=None
+        ids = [*accepted, *(platform_ids or [])]
+        sent = update(OutboxItem).where(OutboxItem.id == item_id).values(
+            status=SENT, attempts=attempts, sent_at=utcnow(), reason=None, platform_ids=ids or None
         )
-        item_id, channel_name = item.id, item.channel
+        receipts_wanted = channel.has_receipts and bool(platform_ids)
 
         async def done(session: AsyncSession) -> None:
             await session.execute(sent)
-            if platform_ids:  # after the update: an early 'failed' report must win
-                await receipts.record_sent(session, channel_name, item_id, platform_ids)
+            if receipts_wanted:  # after the update: an early 'failed' report must win
+                await receipts.record_sent(session, channel_name, item_id, list(platform_ids or []))
 
         await self.writer.run(done)
         return True

@@ -219,6 +219,12 @@ class Settings(BaseSettings):
     outbox_max_attempts: int = Field(
         8, description="Delivery attempts of one outgoing message before it is recorded as failed."
     )
+    outbox_send_timeout: float = Field(
+        10.0,
+        gt=0,
+        description="Seconds one platform call (Telegram, Meta, WhatsApp) may take before it is retried; "
+        "an outbox row still 'sending' 5 s after that was interrupted by a crash and is sent again.",
+    )
 
     @property
     def chat_api_key_list(self) -> list[str]:

@@ -45,8 +45,13 @@ def test_faq_edit_is_live_without_restart(stack: Stack) -> None:
             time.sleep(0.5)
         assert marker in text
         # An invalid edit is rejected and the last valid version keeps serving.
+        seen = len(stack.output)
         path.write_text("faqs:\n  - id: jam-buka\n    answer: \n", encoding="utf-8")
-        time.sleep(2.5)
+        deadline = time.monotonic() + 10
+        while not any("FAQ file jam-layanan.yml rejected" in line for line in stack.output[seen:]):
+            assert time.monotonic() < deadline, "the invalid edit was never looked at"
+            stack.texts(sender(), "halo")  # the FAQ files are re-read as they are used
+            time.sleep(0.2)
         assert marker in stack.texts(sender(), "jam buka perpustakaan?")
     finally:
         path.write_text(original, encoding="utf-8")

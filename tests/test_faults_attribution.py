@@ -30,6 +30,7 @@ class Deliveries:
 
     sent: list[dict[str, Any]] = field(default_factory=list)
     sent_at: list[float] = field(default_factory=list)
+    sent_ids: list[int] = field(default_factory=list)
 
     def deliver(self, text: str, at: float) -> None:
         """Record one accepted sendMessage."""
@@ -187,3 +188,26 @@ def _write_more(url: str, turns: list[tuple[int, str, str]]) -> None:
             )
         session.commit()
     engine.dispose()
+
+
+def test_a_resend_counts_as_recorded_only_when_the_first_copy_was_recorded(tmp_path: Path) -> None:
+    """The crash window (first copy never recorded) is told apart from a recorded reply sent again."""
+    url = _database(tmp_path)
+    _write(url, [(1, "halo", "Halo Kak!"), (2, "jam buka?", "Buka pukul 08.00.")])
+    engine = create_engine(url)
+    with Session(engine) as session:
+        first, second = session.query(OutboxItem).order_by(OutboxItem.id).all()
+        first.platform_ids = ["11"]  # its first copy's id: recorded, then sent again (a bug)
+        second.platform_ids = ["14"]  # only the re-sent copy's id: the first was in the crash window
+        session.commit()
+    engine.dispose()
+    fake = Deliveries()
+    for at, (text, message_id) in enumerate(
+        [("Halo Kak!", 11), ("Halo Kak!", 12), ("Buka pukul 08.00.", 13), ("Buka pukul 08.00.", 14)]
+    ):
+        fake.deliver(text, float(at))
+        fake.sent_ids.append(message_id)
+    updates = {uid: Sent(CHAT, uid - 1, 0.0, 0.0) for uid in (1, 2)}
+    report = attribute(url, fake, updates, [CHAT])  # type: ignore[arg-type]
+    assert report["twice"] == {1, 2}
+    assert report["twice_recorded"] == {1}

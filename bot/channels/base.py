@@ -10,7 +10,11 @@ from typing import Any
 
 from bot.messages import Incoming, Outgoing
 
-Progress = Callable[[int], Awaitable[None]]
+#: awaited after each accepted part but the last: (parts accepted so far, their platform ids)
+Progress = Callable[[int, list[str]], Awaitable[None]]
+#: awaited with a part's index right before the platform call that sends it (the outbox commits
+#: its "sending" mark there)
+Before = Callable[[int], Awaitable[None]]
 
 BOT_WINDOW_HOURS = 24
 HUMAN_AGENT_DAYS = 7
@@ -78,6 +82,12 @@ class Channel(ABC):
     #: True when, after the window, staff messages must go out as an approved template (WhatsApp)
     #: instead of Meta's HUMAN_AGENT tag
     uses_templates: bool = False
+    #: True when the platform reports delivery later for the ids ``send`` returns (WhatsApp
+    #: ``statuses``, kept as :mod:`bot.receipts`)
+    has_receipts: bool = False
+    #: longest one platform call may take (seconds); the connector gives up after it, so a row
+    #: still "sending" later than this was interrupted (see :class:`bot.outbox.Outbox`)
+    send_timeout: float = 10.0
 
     @abstractmethod
     def parse(self, payload: dict[str, Any]) -> list[Incoming]:
@@ -92,6 +102,7 @@ class Channel(ABC):
         skip: int = 0,
         tag: str | None = None,
         progress: Progress | None = None,
+        before: Before | None = None,
     ) -> list[str] | None:
         """Deliver ``message`` to conversation ``external_id``.
 
@@ -101,11 +112,14 @@ class Channel(ABC):
             skip: parts already accepted in an earlier attempt (not sent again).
             tag: Meta message tag (``HUMAN_AGENT``) when sending outside the 24-hour window, or
                 :data:`TEMPLATE_TAG` (send as the channel's staff-reply template).
-            progress: awaited with the number of parts accepted so far, after each part.
+            progress: awaited with the number of parts accepted so far and the platform ids of
+                the parts this call sent, after each part but the last.
+            before: awaited with the part's index after pacing, right before each platform
+                call (nothing may happen between it and the call but building the request).
 
         Returns:
-            The platform ids of the parts sent by this call, when the platform reports delivery
-            later (WhatsApp ``statuses``; see :mod:`bot.receipts`); None otherwise.
+            The platform's ids of the parts sent by this call (Telegram ``message_id``, Meta
+            ``message_id``, WhatsApp ``wamid``), or None when the platform gave none.
 
         Raises:
             DeliveryError: the platform refused; see its ``permanent`` and ``retry_after``.

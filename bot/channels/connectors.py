@@ -3,7 +3,8 @@
 Telegram is active when ``TELEGRAM_TOKEN`` is set and ``TELEGRAM_MODE`` is not ``off``;
 Messenger/Instagram when ``META_APP_SECRET`` is set (sending needs the Page/Instagram token);
 WhatsApp when its token, phone number id and an app secret are set (``whatsapp_configured``).
-Messages the bot cannot read (WhatsApp media) get a text-only note (:mod:`bot.channels.media`).
+Messages the bot cannot read (photos, stickers, voice, files, locations… on any channel) get one
+short text-only reply from :class:`~bot.events.GatewayEvents`, handed them by the inbox.
 The outbox always exists (the staff console queues through it, also for the web chat).
 """
 
@@ -15,7 +16,6 @@ from aiohttp import web
 
 from bot.channels import meta, telegram, whatsapp
 from bot.channels.base import Channel
-from bot.channels.media import MediaReplies
 from bot.events import GatewayEvents
 from bot.inbox import Inbox
 from bot.keys import (
@@ -54,9 +54,11 @@ async def _context(app: web.Application) -> AsyncIterator[None]:
         wa = whatsapp.channel(settings, app[http_key])
         channels[whatsapp.NAME] = wa
         app[whatsapp_key] = wa
+    for channel in channels.values():
+        channel.send_timeout = settings.outbox_send_timeout
     outbox = Outbox(sessions, channels, max_attempts=settings.outbox_max_attempts)
     inbox = Inbox(
-        sessions, MediaReplies(app[router_key], sessions), outbox, channels,
+        sessions, app[router_key], outbox, channels,
         events=GatewayEvents(sessions, app[handoff_key]),
         ready=app[nlu_key].ready, hold_notice_after=settings.hold_notice_seconds,
     )

@@ -31,7 +31,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from bot.channels.base import Channel, DeliveryError, Pacer, Progress
+from bot.channels.base import Before, Channel, DeliveryError, Pacer, Progress
 from bot.messages import Incoming, Outgoing
 from bot.render import render_meta
 from bot.sanitize import scrub
@@ -274,7 +274,7 @@ class MetaChannel(Channel):
                 f"{self.base_url}/me/messages",
                 params={"access_token": self.token},
                 json=body,
-                timeout=aiohttp.ClientTimeout(total=20),
+                timeout=aiohttp.ClientTimeout(total=self.send_timeout),
             ) as response:
                 try:
                     data = await response.json(content_type=None)
@@ -311,9 +311,11 @@ class MetaChannel(Channel):
         skip: int = 0,
         tag: str | None = None,
         progress: Progress | None = None,
-    ) -> None:
-        """Send each rendered part; ``tag`` (HUMAN_AGENT) sends as ``MESSAGE_TAG``."""
+        before: Before | None = None,
+    ) -> list[str]:
+        """Send each rendered part; ``tag`` (HUMAN_AGENT) sends as ``MESSAGE_TAG``; returns the mids."""
         parts = render_meta(message, channel=self.name)
+        ids: list[str] = []
         for i, part in enumerate(parts):
             if i < skip:
                 continue
@@ -324,9 +326,14 @@ class MetaChannel(Channel):
             else:
                 body["messaging_type"] = "RESPONSE"
             await self.pacer.wait(external_id)
-            await self._post(body)
+            if before is not None:
+                await before(i)
+            data = await self._post(body)
+            if isinstance(data.get("message_id"), str) and data["message_id"]:
+                ids.append(data["message_id"])
             if progress is not None and i + 1 < len(parts):  # the last part is recorded with 'sent'
-                await progress(i + 1)
+                await progress(i + 1, list(ids))
+        return ids
 
     async def typing(self, external_id: str) -> None:
         """``sender_action: typing_on``, best effort."""

@@ -47,7 +47,7 @@ from telegram.error import (
 from telegram.ext import Application, ContextTypes, TypeHandler
 
 from bot.channel_models import TelegramCallback
-from bot.channels.base import Channel, DeliveryError, Pacer, Progress
+from bot.channels.base import Before, Channel, DeliveryError, Pacer, Progress
 from bot.messages import Incoming, Outgoing
 from bot.render import CALLBACK_PREFIX, render_telegram
 from bot.sanitize import scrub
@@ -298,24 +298,33 @@ class TelegramChannel(Channel):
         skip: int = 0,
         tag: str | None = None,
         progress: Progress | None = None,
-    ) -> None:
-        """Send ``message`` as HTML ``sendMessage`` calls (paced), buttons as an inline keyboard."""
+        before: Before | None = None,
+    ) -> list[str]:
+        """Send ``message`` as HTML ``sendMessage`` calls (paced), buttons as an inline keyboard.
+
+        Returns the ``message_id`` of each part sent by this call. Each call is bounded by
+        :attr:`send_timeout` (then a retryable :class:`DeliveryError`).
+        """
         rendering = render_telegram(message)
         await self._remember(rendering.long_payloads)
         chat_id: int | str = int(external_id) if external_id.lstrip("-").isdigit() else external_id
         parts = rendering.parts
+        ids: list[str] = []
         for i, part in enumerate(parts):
             if i < skip:
                 continue
             await self.pacer.wait(external_id)
             markup = part.reply_markup()
+            keyboard = InlineKeyboardMarkup.de_json(markup, self.bot) if markup else None
+            if before is not None:
+                await before(i)
             try:
-                await self.bot.send_message(
-                    chat_id=chat_id,
-                    text=part.text,
-                    parse_mode=ParseMode.HTML,
-                    reply_markup=InlineKeyboardMarkup.de_json(markup, self.bot) if markup else None,
-                )
+                async with asyncio.timeout(self.send_timeout):
+                    sent = await self.bot.send_message(
+                        chat_id=chat_id, text=part.text, parse_mode=ParseMode.HTML, reply_markup=keyboard
+                    )
+            except TimeoutError as exc:
+                raise DeliveryError(f"Telegram tidak menjawab dalam {self.send_timeout:g} detik.") from exc
             except RetryAfter as exc:
                 raise DeliveryError("Telegram membatasi kecepatan (429).", retry_after=_seconds(exc.retry_after)) from exc
             except Forbidden as exc:
@@ -330,8 +339,10 @@ class TelegramChannel(Channel):
                 raise DeliveryError(f"Gangguan jaringan ke Telegram ({exc.message}).") from exc
             except TelegramError as exc:
                 raise DeliveryError(f"Telegram error ({exc.message}).") from exc
+            ids.append(str(sent.message_id))
             if progress is not None and i + 1 < len(parts):  # the last part is recorded with 'sent'
-                await progress(i + 1)
+                await progress(i + 1, list(ids))
+        return ids
 
     async def typing(self, external_id: str) -> None:
         """``sendChatAction(typing)``, best effort."""

@@ -11,9 +11,10 @@
 
 Handled: text, reply-button and list replies (their id is the button payload), template
 quick-reply buttons. Images, stickers, audio and voice notes, video, documents, locations,
-contacts, orders and unsupported messages become an :class:`~bot.messages.Incoming` marked
-``unsupported`` that :class:`~bot.channels.media.MediaReplies` answers with a short text-only
-note. Reactions and system notices are logged and dropped.
+contacts, orders and unsupported messages become an :class:`~bot.messages.Incoming` with
+``attachment`` set to the gateway's kind ("photo", "sticker", "voice"…), as on every channel:
+without a caption the gateway answers with a short text-only reply (:mod:`bot.events`), a caption
+is answered as text. Reactions and system notices are logged and dropped.
 
 Sending: ``POST {base}/{phone_number_id}/messages`` with ``messaging_product: whatsapp`` and a
 Bearer token; rendering in :func:`bot.render.render_whatsapp`. Free-form messages only within
@@ -39,7 +40,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channel_models import OutboxItem
-from bot.channels.base import TEMPLATE_TAG, Channel, DeliveryError, Pacer, Progress
+from bot.channels.base import TEMPLATE_TAG, Before, Channel, DeliveryError, Pacer, Progress
 from bot.channels.meta import signature_ok
 from bot.messages import Incoming, Outgoing
 from bot.render import render_whatsapp, split_text
@@ -55,19 +56,17 @@ TEMPLATE_KEY = "whatsapp_template"
 #: characters of a staff reply per template message (the template's own text shares the 1024-character body)
 TEMPLATE_PARAM_LIMIT = 700
 
-#: Indonesian label of each message type the bot cannot read (shown in the transcript)
-UNSUPPORTED = {
-    "image": "gambar",
-    "sticker": "stiker",
-    "audio": "pesan suara",
-    "voice": "pesan suara",
+#: the gateway's kind (bot.events.LABELS) of each message type the bot cannot read
+ATTACHMENT_KINDS = {
+    "image": "photo",
+    "sticker": "sticker",
+    "audio": "audio",
+    "voice": "voice",
     "video": "video",
-    "document": "dokumen",
-    "location": "lokasi",
-    "contacts": "kontak",
-    "order": "pesanan",
-    "unsupported": "jenis pesan ini",
-    "unknown": "jenis pesan ini",
+    "document": "file",
+    "location": "location",
+    "contacts": "contact",
+    "order": "order",
 }
 IGNORED = {"reaction", "system", "request_welcome", "ephemeral"}
 
@@ -242,15 +241,15 @@ def _parse_message(message: dict[str, Any], names: dict[str, str], only_user: st
         return None
     if kind == "audio" and isinstance(message.get("audio"), dict) and message["audio"].get("voice"):
         kind = "voice"
-    label = UNSUPPORTED.get(kind, "jenis pesan ini")
     detail = message.get(kind) if isinstance(message.get(kind), dict) else {}
-    attachment = {"type": kind or "unknown", "unsupported": True, "label": label}
+    attachment: dict[str, Any] = {"type": kind or "unknown"}
     for key in ("id", "mime_type"):
         if isinstance(detail, dict) and detail.get(key):
             attachment[key] = str(detail[key])
     caption = str(detail.get("caption") or "").strip() if isinstance(detail, dict) else ""
-    text = f"[{label}] {caption}".strip()
-    return Incoming(text=text, attachments=(attachment,), **base)
+    return Incoming(
+        text=caption, attachments=(attachment,), attachment=ATTACHMENT_KINDS.get(kind, "other"), **base
+    )
 
 
 def _parse_status(status: dict[str, Any]) -> Status | None:
@@ -307,6 +306,7 @@ class WhatsAppChannel(Channel):
     name = NAME
     has_window = True
     uses_templates = True
+    has_receipts = True
 
     def __init__(
         self,
@@ -350,7 +350,7 @@ class WhatsAppChannel(Channel):
                 f"{self.base_url}/{self.phone_number_id}/messages",
                 headers={"Authorization": f"Bearer {self.token}"},
                 json={"messaging_product": "whatsapp", **body},
-                timeout=aiohttp.ClientTimeout(total=20),
+                timeout=aiohttp.ClientTimeout(total=self.send_timeout),
             ) as response:
                 try:
                     data = await response.json(content_type=None)
@@ -410,6 +410,7 @@ class WhatsAppChannel(Channel):
         skip: int = 0,
         tag: str | None = None,
         progress: Progress | None = None,
+        before: Before | None = None,
     ) -> list[str]:
         """Send each part (or the template); returns the ``wamid`` of each part sent now."""
         parts, template = self._parts(message, tag)
@@ -418,11 +419,13 @@ class WhatsAppChannel(Channel):
             if i < skip:
                 continue
             await self.pacer.wait(external_id)
+            if before is not None:
+                await before(i)
             wamid = await self._post({"recipient_type": "individual", **_address(external_id), **part}, template=template)
             if wamid:
                 ids.append(wamid)
             if progress is not None and i + 1 < len(parts):
-                await progress(i + 1)
+                await progress(i + 1, list(ids))
         return ids
 
 

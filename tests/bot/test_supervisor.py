@@ -53,25 +53,31 @@ async def test_a_child_that_dies_is_restarted_and_the_others_keep_running(health
     assert "stopped" in out
 
 
-async def test_sigint_stops_every_child_cleanly(health_url: str, capsys) -> None:
+async def test_sigint_stops_every_child_cleanly(health_url: str, tmp_path, capsys) -> None:
+    up = tmp_path / "up"
     script = (
         "import signal, sys, time\n"
         "signal.signal(signal.SIGTERM, lambda *a: (print('bye', flush=True), sys.exit(0)))\n"
+        f"open({str(up)!r}, 'a').write('x')\n"
         "print('up', flush=True)\n"
         "time.sleep(60)\n"
     )
     children = [Child("one", [PY, "-c", script]), Child("two", [PY, "-c", script])]
+    out = ""
 
-    async def interrupt() -> None:
-        await asyncio.sleep(1.5)
+    async def interrupt_when_both_are_up_and_ready_was_said() -> None:
+        nonlocal out
+        while not (up.exists() and len(up.read_text()) >= 2 and "ready: open the web chat" in out):
+            await asyncio.sleep(0.05)
+            out += capsys.readouterr().out
         os.kill(os.getpid(), signal.SIGINT)
 
-    task = asyncio.create_task(interrupt())
+    task = asyncio.create_task(interrupt_when_both_are_up_and_ready_was_said())
     code = await asyncio.wait_for(
         supervise(children, health_url=health_url, chat_url="http://chat", startup_timeout=5), 30
     )
     await task
-    out = capsys.readouterr().out
+    out += capsys.readouterr().out
     assert code == 0
     assert out.count("bye") == 2
     assert "ready: open the web chat at http://chat" in out

@@ -50,6 +50,7 @@ class FakeTelegram:
         sent: params of every successful ``sendMessage`` (chat_id, text, parse_mode, reply_markup).
         calls: every call as ``(method, params)``, failed ones included.
         webhook: the current webhook settings (``setWebhook`` params), or ``{}``.
+        held: params of the ``sendMessage`` calls waiting while :meth:`hold` is on.
     """
 
     def __init__(self, token: str = "123:ABC", *, bot_id: int = 7000111222, username: str = "pustaka_test_bot") -> None:
@@ -60,9 +61,12 @@ class FakeTelegram:
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.webhook: dict[str, Any] = {}
         self.sent_at: list[float] = []
+        self.sent_ids: list[int] = []  # the message_id answered for each of ``sent``
         self._failures: dict[str, deque[_Failure]] = {}
         self._updates: list[dict[str, Any]] = []
         self._message_ids = itertools.count(1000)
+        self.held: list[dict[str, Any]] = []
+        self._hold: asyncio.Future[bool] | None = None
         self._changed = asyncio.Condition()
         self._server = LocalServer()
 
@@ -96,6 +100,47 @@ class FakeTelegram:
             except asyncio.TimeoutError:
                 raise TimeoutError(f"only {len(self.sent)} of {n} messages sent after {timeout}s") from None
         return list(self.sent)
+
+    def hold(self) -> None:
+        """Keep every following ``sendMessage`` request waiting (unanswered) until :meth:`release`.
+
+        The request has reached the fake but nothing is sent yet: what a gateway killed in that
+        moment leaves behind is a send that never happened (``release(deliver=False)``) or one
+        the platform accepted without the gateway hearing of it (``release(deliver=True)``).
+        """
+        if self._hold is None or self._hold.done():
+            self._hold = asyncio.get_running_loop().create_future()
+
+    def release(self, *, deliver: bool = True) -> None:
+        """Let the held requests go on: sent (``deliver``), or answered 500 and not sent.
+
+        After ``deliver=False`` every later ``sendMessage`` is refused the same way until
+        :meth:`resume` (requests a killed gateway had already written may still arrive).
+        """
+        if self._hold is None:
+            return
+        if not self._hold.done():
+            self._hold.set_result(deliver)
+        if deliver:
+            self._hold = None
+
+    def resume(self) -> None:
+        """Answer ``sendMessage`` normally again."""
+        self.release(deliver=True)
+        self._hold = None
+
+    async def wait_for_held(self, n: int, timeout: float = 10.0) -> list[dict[str, Any]]:
+        """Wait until at least ``n`` ``sendMessage`` requests are held.
+
+        Raises:
+            TimeoutError: fewer than ``n`` were held in time.
+        """
+        async with self._changed:
+            try:
+                await asyncio.wait_for(self._changed.wait_for(lambda: len(self.held) >= n), timeout)
+            except asyncio.TimeoutError:
+                raise TimeoutError(f"only {len(self.held)} of {n} requests held after {timeout}s") from None
+        return list(self.held)
 
     def queue_update(self, update: dict[str, Any]) -> None:
         """Make ``update`` available to ``getUpdates`` (polling mode)."""
@@ -170,6 +215,15 @@ class FakeTelegram:
         return self._me()
 
     async def _m_sendMessage(self, params: dict[str, Any]) -> Any:  # noqa: N802
+        if self._hold is not None:
+            hold = self._hold
+            async with self._changed:
+                self.held.append(params)
+                self._changed.notify_all()
+            if not await hold:
+                return web.json_response(
+                    {"ok": False, "error_code": 500, "description": "Internal Server Error"}, status=500
+                )
         chat_id = params.get("chat_id")
         message = {
             "message_id": next(self._message_ids),
@@ -183,6 +237,7 @@ class FakeTelegram:
         async with self._changed:
             self.sent.append(params)
             self.sent_at.append(time.monotonic())
+            self.sent_ids.append(message["message_id"])
             self._changed.notify_all()
         return message
 

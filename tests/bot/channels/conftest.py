@@ -124,3 +124,26 @@ def tg_update(update_id: int, chat_id: int, text: str, *, message_id: int | None
             "text": text,
         },
     }
+
+
+async def outbox_idle(app: Any, timeout: float = 15.0) -> None:
+    """Wait until no outbox row is pending or being sent: nothing more goes out by itself."""
+    import asyncio
+    import time
+
+    from sqlalchemy import func, select
+
+    from bot.channel_models import OutboxItem
+    from bot.keys import sessions_key
+    from bot.outbox import OPEN
+
+    deadline = time.monotonic() + timeout
+    while True:
+        async with app[sessions_key]() as session:
+            open_rows = await session.scalar(
+                select(func.count()).select_from(OutboxItem).where(OutboxItem.status.in_(OPEN))
+            )
+        if not open_rows:
+            return
+        assert time.monotonic() < deadline, f"{open_rows} outbox rows still open after {timeout} s"
+        await asyncio.sleep(0.05)

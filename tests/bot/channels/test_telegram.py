@@ -20,7 +20,7 @@ from bot.keys import inbox_key, outbox_key, sessions_key
 from bot.messages import Button, Incoming, Outgoing
 from bot.models import Conversation, Message
 from bot.render import incoming_to_json
-from tests.bot.channels.conftest import TG_SECRET, TOKEN, channel_settings, tg_update
+from tests.bot.channels.conftest import TG_SECRET, TOKEN, channel_settings, outbox_idle, tg_update
 
 # Questions the FAQ answers without the NLU (down in these tests), so each gets a real answer.
 SURE = [
@@ -54,7 +54,7 @@ async def test_wrong_or_missing_secret_is_403_and_nothing_is_processed(aiohttp_c
         assert response.status == 403
     response = await client.post("/webhooks/telegram", data=b"update_id=1", headers={**HEADERS, "Content-Type": "application/x-www-form-urlencoded"})
     assert response.status == 403
-    await asyncio.sleep(0.3)
+    # Refused before anything is stored: there is nothing to wait for.
     assert await _count(app, InboxItem) == 0
     assert fake_telegram.calls_of("sendMessage") == []
 
@@ -67,7 +67,7 @@ async def test_same_update_twice_gets_one_reply(aiohttp_client, tg_settings, fak
         response = await client.post("/webhooks/telegram", json=update, headers=HEADERS)
         assert response.status == 200
     sent = await fake_telegram.wait_for_sent(1)
-    await asyncio.sleep(0.5)
+    await outbox_idle(app)
     assert len(fake_telegram.sent) == 1
     assert sent[0]["chat_id"] == CHAT
     assert "One moment" in sent[0]["text"]  # the English notice: the NLU is down, the message waits for it
@@ -135,7 +135,7 @@ async def test_blocked_bot_is_recorded_not_retried(aiohttp_client, tg_settings, 
             break
         await asyncio.sleep(0.1)
     assert status.startswith("failed:") and "memblokir" in status
-    await asyncio.sleep(0.3)
+    await outbox_idle(app)  # 'failed' is final: the row is not retried
     assert len(fake_telegram.calls_of("sendMessage")) == 1
     assert await outbox.check_window(conv_id, author="agent") is None  # Telegram has no window
 
@@ -175,7 +175,7 @@ async def test_unsent_outbox_and_inbox_are_delivered_after_restart(aiohttp_clien
     await second[inbox_key].resume()
     sent = await fake_telegram.wait_for_sent(2, timeout=15)
     assert sorted(s["chat_id"] for s in sent) == [CHAT, CHAT + 5]
-    await asyncio.sleep(0.3)
+    await outbox_idle(second)
     assert len(fake_telegram.sent) == 2
 
 
