@@ -32,7 +32,7 @@ from actions.outcome import SIGNAL_KEY
 from actions.privacy import ActionErase, ActionEraseRequest
 from actions.handoff import HANDOFF_KEY, ActionHandoff
 from actions.i18n import t
-from actions.rules import Route, route
+from actions.rules import Route, own_question, route
 from actions.smalltalk import ActionSmallTalk
 from actions.understanding import Parse
 from knowledge.kb import KnowledgeBase
@@ -163,6 +163,9 @@ class AnswerEngine:
             early = None  # a payload is not a question: no text evidence
         evidence = await gather(self.kb, reading, self.zone, early=early)
         if parse is None:
+            own = own_question(reading, evidence, context)
+            if own is not None:  # "hapus data saya", a comment: no NLU needed
+                return await self._run(own, evidence, context, sender_id)
             return self._without_nlu(reading, evidence, context)
         chosen = route(reading, evidence, context)
         return await self._run(chosen, evidence, context, sender_id)

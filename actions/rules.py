@@ -116,14 +116,9 @@ class Route:
     reason: str
 
 
-def route(parse: Parse, evidence: Evidence, context: ConversationContext) -> Route:
-    """Apply the rules above to one message."""
+def own_question(parse: Parse, evidence: Evidence, context: ConversationContext) -> Route | None:
+    """Rules 1b and 1c (also applied while the NLU is down: they need no NLU)."""
     intent = parse.intent or "nlu_fallback"
-    # 1. A tapped button.
-    if parse.from_button:
-        if intent in SMALL_TALK:
-            return Route(f"utter_{intent}", parse, "button")
-        return Route(ACTIONS.get(intent, "action_fallback"), parse, "button")
     # 1b. The patron's own data ("hapus data saya"), and the typed "ya" confirming it.
     if context.awaiting == "erase_confirm" and is_yes(parse.text):
         return Route("action_erase", parse, "confirms deleting their data")
@@ -134,6 +129,21 @@ def route(parse: Parse, evidence: Evidence, context: ConversationContext) -> Rou
     if context.awaiting in ("answer_comment", "rating_comment") and intent != "request_human" \
             and not evidence.faq_confident and evidence.strong_mention is None:
         return Route("action_feedback_comment", parse, f"the comment asked for ({context.awaiting})")
+    return None
+
+
+def route(parse: Parse, evidence: Evidence, context: ConversationContext) -> Route:
+    """Apply the rules above to one message."""
+    intent = parse.intent or "nlu_fallback"
+    # 1. A tapped button.
+    if parse.from_button:
+        if intent in SMALL_TALK:
+            return Route(f"utter_{intent}", parse, "button")
+        return Route(ACTIONS.get(intent, "action_fallback"), parse, "button")
+    # 1b/1c. The bot's own questions: "hapus data saya", a comment it asked for.
+    own = own_question(parse, evidence, context)
+    if own is not None:
+        return own
     # 2. A person.
     if intent == "request_human":
         return Route("action_handoff", parse, "the NLU read a request for a person")

@@ -168,7 +168,8 @@ async def export_patron(session: AsyncSession, channel: str, external_id: str) -
     data: dict[str, Any] = {"channel": channel, "external_id": external_id,
                             "exported_at": _jsonable(utcnow()), "conversations": conversations}
     for spec, table, where in reversed(tables):
-        rows = (await session.execute(sa.select(table).where(where).order_by(*table.c))).mappings().all()
+        order = [table.c.id] if "id" in table.c else list(table.c)
+        rows = (await session.execute(sa.select(table).where(where).order_by(*order))).mappings().all()
         data[spec.name] = [{k: _jsonable(v) for k, v in row.items()} for row in rows]
     suggestions = await session.scalars(
         select(PurchaseSuggestion).where(PurchaseSuggestion.patron == f"{channel}:{external_id}")
