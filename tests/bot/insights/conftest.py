@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from bot.keys import sessions_key
 from bot.models import Conversation, Message
 from bot.messages import Reply
-from tests.bot.channels.conftest import fake_telegram  # noqa: F401  (fixtures)
+from tests.bot.channels.conftest import fake_telegram, tg_settings  # noqa: F401  (fixtures)
 from tests.bot.handoff.conftest import always_open, handoff_app, handoff_settings  # noqa: F401  (fixtures)
 
 

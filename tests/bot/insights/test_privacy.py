@@ -235,3 +235,35 @@ async def test_retention_off(tmp_path: Path, days: int) -> None:
         assert await job.run_once() == {}
     finally:
         await engine.dispose()
+
+
+async def test_hapus_data_saya_on_telegram(aiohttp_client, tg_settings: Settings, fake_telegram) -> None:
+    from tests.bot.channels.conftest import TG_SECRET, tg_update
+
+    app = create_app(tg_settings)
+    client = await aiohttp_client(app)
+    headers = {"X-Telegram-Bot-Api-Secret-Token": TG_SECRET}
+    chat = 5550001111
+    await client.post("/webhooks/telegram", json=tg_update(41, chat, "jam buka perpustakaan?"), headers=headers)
+    await client.post("/webhooks/telegram", json=tg_update(42, chat, "hapus data saya"), headers=headers)
+    sent = await fake_telegram.wait_for_sent(2, timeout=30)
+    assert "08.00" in sent[0]["text"] and "tidak bisa dikembalikan" in sent[1]["text"]
+    yes = next(row[0] for row in sent[1]["reply_markup"]["inline_keyboard"] if row[0]["text"] == "Ya, hapus data saya")
+    tap = {"update_id": 43, "callback_query": {
+        "id": "cb43", "from": {"id": chat, "is_bot": False, "first_name": "Ana"},
+        "message": {"message_id": 777, "chat": {"id": chat, "type": "private"}, "date": 1767000010,
+                    "text": sent[1]["text"], "reply_markup": sent[1]["reply_markup"]},
+        "chat_instance": "-1", "data": yes["callback_data"]}}
+    old = await conversation(app, str(chat), channel="telegram")
+    assert old is not None
+    await client.post("/webhooks/telegram", json=tap, headers=headers)
+    sent = await fake_telegram.wait_for_sent(3, timeout=30)
+    assert sent[2]["chat_id"] == chat and "sudah kami hapus" in sent[2]["text"]
+    assert await count(app, Message, Message.conversation_id == old.id) == 0
+    assert await count(app, InboxItem, InboxItem.external_id == str(chat)) == 0
+    fresh = await conversation(app, str(chat), channel="telegram")
+    assert fresh is not None and fresh.patron_name is None and fresh.context is None
+    # The patron writes again: a new conversation, with the privacy notice again.
+    await client.post("/webhooks/telegram", json=tg_update(44, chat, "jam buka perpustakaan?"), headers=headers)
+    sent = await fake_telegram.wait_for_sent(4, timeout=30)
+    assert "08.00" in sent[3]["text"] and "hapus data saya" in sent[3]["text"]
