@@ -36,11 +36,9 @@ TEXTS: dict[str, tuple[str, str]] = {
     "kept": ("Baik, Kak, data Kakak tidak dihapus.", "All right, your data stays as it is."),
 }
 
-_REQUEST = re.compile(
-    r"\b(hapus|hapuskan|menghapus|dihapus|delete|erase|remove)\b.*\b(data|riwayat|percakapan|chat|history)\b"
-    r".*\b(saya|aku|ku|gue|gw|my|me|mine)\b|\b(hapus|delete|erase)\s+(data|my data)\s*(saya|aku|ku)?\s*$"
-    r"|\bhapus\s+data\s*ku\b"
-)
+_DELETE = re.compile(r"\b(hapus|hapuskan|menghapus|dihapus|delete|erase|remove)\b")
+_DATA = re.compile(r"\b(data|datanya|dataku|riwayat|percakapan|chat|history|conversation)\b")
+_MINE = re.compile(r"\b(saya|aku|ku|dataku|gue|gw|my|me|mine)\b")
 _YES = frozenset({"ya", "iya", "yes", "y", "ya hapus", "iya hapus", "hapus", "yes delete", "ok", "oke", "setuju"})
 
 
@@ -52,7 +50,11 @@ def text(key: str, lang: str) -> str:
 
 def is_erase_request(message: str) -> bool:
     """Whether the patron asks to delete their own data ("hapus data saya", "delete my data")."""
-    return bool(_REQUEST.search(fold(message)))
+    text = fold(message)
+    delete, data = _DELETE.search(text), _DATA.search(text)
+    if delete is None or data is None or data.start() < delete.start():
+        return False
+    return bool(_MINE.search(text)) or len(text.split()) <= 3  # "hapus data", "hapus datanya"
 
 
 def is_yes(message: str) -> bool:
