@@ -118,7 +118,6 @@ class Route:
 
 def own_question(parse: Parse, evidence: Evidence, context: ConversationContext) -> Route | None:
     """Rules 1b and 1c (also applied while the NLU is down: they need no NLU)."""
-    intent = parse.intent or "nlu_fallback"
     # 1b. The patron's own data ("hapus data saya"), and the typed "ya" confirming it.
     if context.awaiting == "erase_confirm" and is_yes(parse.text):
         return Route("action_erase", parse, "confirms deleting their data")
@@ -126,7 +125,8 @@ def own_question(parse: Parse, evidence: Evidence, context: ConversationContext)
         return Route("action_erase_request", parse, "asks to delete their data")
     # 1c. The comment the bot asked for after a 👎 or a rating, unless the message is a question
     # the knowledge is sure of (the patron moved on).
-    if context.awaiting in ("answer_comment", "rating_comment") and intent != "request_human" \
+    # (An explicit request for a person never gets here: the gateway hands it over first.)
+    if context.awaiting in ("answer_comment", "rating_comment") \
             and not evidence.faq_confident and evidence.strong_mention is None:
         return Route("action_feedback_comment", parse, f"the comment asked for ({context.awaiting})")
     return None

@@ -300,5 +300,5 @@ def csv_rows(data: Report) -> list[list[str]]:
         rows.append(["handoff", label, "", "" if value is None else str(value)])
     for score, count in data.ratings.items():
         rows.append(["penilaian", str(score), "", str(count)])
-    rows += [["suka_jawaban", "👍", "", str(data.votes[1])], ["suka_jawaban", "👎", "", str(data.votes[-1])]]
+    rows += [["suka_jawaban", "suka", "", str(data.votes[1])], ["suka_jawaban", "tidak_suka", "", str(data.votes[-1])]]
     return rows

@@ -72,7 +72,7 @@ async def analytics_page(request: web.Request) -> web.StreamResponse:
     charts = {
         "days": stacked_days(data.per_day, data.channels),
         "kinds": share_bar(data.kinds),
-        "ratings": bars([(f"{k} ⭐", v) for k, v in data.ratings.items()]),
+        "ratings": bars([(f"nilai {k}", v) for k, v in data.ratings.items()]),
     }
     return aiohttp_jinja2.render_template(
         "analytics.html", request,

@@ -18,7 +18,7 @@ CHANNEL_LABELS = {"web": "Web chat", "telegram": "Telegram", "messenger": "Messe
 
 def _svg(width: int, height: int, body: list[str], label: str) -> Markup:
     return Markup(
-        f'<svg class="chart" viewBox="0 0 {width} {height}" width="100%" role="img" '
+        f'<svg class="chart" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" '
         f'aria-label="{escape(label)}" xmlns="http://www.w3.org/2000/svg">' + "".join(body) + "</svg>"
     )
 
@@ -35,7 +35,7 @@ def _legend(items: list[tuple[str, str]], y: int) -> list[str]:
 def stacked_days(per_day: dict[date, dict[str, int]], channels: list[str]) -> Markup:
     """Patrons' messages per day, one bar per day stacked by channel."""
     days = list(per_day)
-    width, top, chart_h = max(320, 28 * len(days) + 40), 10, 150
+    width, top, chart_h = max(560, 28 * len(days) + 40), 16, 150
     peak = max((sum(v.values()) for v in per_day.values()), default=0) or 1
     step = (width - 40) / max(1, len(days))
     body = [f'<line x1="30" y1="{top + chart_h}" x2="{width}" y2="{top + chart_h}" stroke="#dfe3e8"/>',

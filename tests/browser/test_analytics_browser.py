@@ -34,7 +34,9 @@ async def _ask(http: aiohttp.ClientSession, base: str, sender: str, text: str, p
 
 
 def _button(reply: dict, title: str) -> str:
-    return next(b["payload"] for m in reply["messages"] for b in m.get("buttons") or [] if b["title"] == title)
+    found = [b["payload"] for m in reply["messages"] for b in m.get("buttons") or [] if b["title"] == title]
+    assert found, f"no button {title!r} in {reply}"
+    return found[0]
 
 
 @pytest.mark.e2e
@@ -50,11 +52,12 @@ async def test_analytics_and_a_faq_draft_going_live(browser, stack, tmp_path: Pa
             for n in range(3):
                 hours = await _ask(http, base, f"hours-{n}", "jam buka perpustakaan?")
             await _ask(http, base, "hours-2", "👍", _button(hours, "👍"))
-            missing = await _ask(http, base, "book-1", "ada buku harry potter?")
+            missing = await _ask(http, base, "book-1", "ada buku kalkulus lanjut untuk insinyur nuklir?")
             await _ask(http, base, "book-1", "Usulkan", _button(missing, "Usulkan buku ini"))
             await _ask(http, base, "book-2", "ada buku laskar pelangi?")
             for n, question in enumerate(UNANSWERED):
                 await _ask(http, base, f"q-{n}", question)
+            await _ask(http, base, "person-1", "mau bicara dengan petugas")
 
         context = await browser.new_context(viewport={"width": 1280, "height": 1500}, locale="id-ID",
                                             accept_downloads=True)
@@ -64,14 +67,30 @@ async def test_analytics_and_a_faq_draft_going_live(browser, stack, tmp_path: Pa
         await page.fill("input[name=password]", PASSWORD)
         await page.click("button[type=submit]")
         await page.wait_for_url(f"{base}/console/")
+        # The librarian helps the patron who asked for a person; the patron rates it.
+        await page.locator("#queue li.state-waiting").first.get_by_role("button", name="Ambil").click()
+        await page.wait_for_url("**/console/c/*")
+        await page.get_by_role("button", name="Selesai & kembalikan ke bot").click()
+        await page.wait_for_url(f"{base}/console/")
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"{base}/api/chat/updates", params={"sender_id": "person-1", "after": "0"},
+                                headers=API_HEADERS) as response:
+                updates = await response.json()
+            rating = updates["messages"][-1]
+            five = next(b["payload"] for b in rating["buttons"] if b["title"] == "5 ⭐")
+            await _ask(http, base, "person-1", "5 ⭐", five)
+            noted = await _ask(http, base, "person-1", "pustakawannya cepat dan ramah")
+            assert "masukannya" in noted["messages"][0]["text"], noted
         await page.get_by_role("link", name="Analitik").click()
         await page.wait_for_url(f"{base}/console/analytics")
 
-        assert await page.inner_text("#total-pesan") == "10"
+        assert await page.inner_text("#total-pesan") == "13"
+        assert await page.inner_text("#rata-rata") == "Rata-rata: 5.0"
+        assert "pustakawannya cepat dan ramah" in await page.inner_text("section.analytics")
         assert await page.locator("#grafik-pesan svg rect.bar").count() >= 1
         assert await page.locator("#grafik-jenis svg rect.share").count() >= 2
         assert "jam-buka" in await page.inner_text("#faq-teratas")
-        missing_row = page.locator("#judul-tidak-ada tr", has_text="harry potter")
+        missing_row = page.locator("#judul-tidak-ada tr", has_text="kalkulus")
         assert (await missing_row.locator("td").all_inner_texts())[1:] == ["1", "1"]
         group = page.locator("#kelompok li.group", has_text="servis laptop")
         assert await group.count() == 1
