@@ -17,7 +17,6 @@ from knowledge.faq import FaqItem, FaqProblem, check_folder, faq_files
 from knowledge.text import fold
 
 _FILE = re.compile(r"^[a-z0-9][a-z0-9-]{0,60}\.ya?ml$")
-PLACEHOLDER_ANSWER = ""
 
 
 class DraftError(Exception):

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channel_models import DONE, FAILED, SENT, InboxItem, OutboxItem
 from bot.feedback_models import Feedback
-from bot.handoff_models import AuditEntry, Handoff, Note
+from bot.handoff_models import AuditEntry, Note
 from bot.messages import Outgoing
 from bot.models import Conversation, Message, utcnow
 from bot.staff import audit

@@ -14,7 +14,6 @@ from zoneinfo import ZoneInfo
 
 import aiohttp_jinja2
 from aiohttp import web
-from sqlalchemy import select
 
 from bot.analytics import Period, csv_rows, report
 from bot.console import security

@@ -267,3 +267,50 @@ async def test_hapus_data_saya_on_telegram(aiohttp_client, tg_settings: Settings
     await client.post("/webhooks/telegram", json=tg_update(44, chat, "jam buka perpustakaan?"), headers=headers)
     sent = await fake_telegram.wait_for_sent(4, timeout=30)
     assert "08.00" in sent[3]["text"] and "hapus data saya" in sent[3]["text"]
+
+
+async def test_erasure_on_postgresql_respects_every_foreign_key(pg_url: str, tmp_path: Path) -> None:
+    from bot.handoff_models import Claim, Handoff, Note, Staff, WebchatCursor
+    from bot.channel_models import OutboxItem
+    from bot.privacy import erase_patron, export_patron
+
+    settings = Settings(data_dir=tmp_path, database_url=pg_url, embedding_model="")
+    upgrade_database(settings)
+    engine = make_async_engine(settings.effective_database_url)
+    sessions = gateway_sessions(engine)
+    try:
+        async with sessions.begin() as session:
+            staff = Staff(username="rina", display_name="Rina", password_hash="x")
+            conv = Conversation(channel="whatsapp", external_id="6281234", patron_name="Ana")
+            session.add_all([staff, conv])
+            await session.flush()
+            message = Message(conversation_id=conv.id, direction="in", author="patron", text="halo")
+            handoff = Handoff(conversation_id=conv.id, reason="patron_request", status="agent", claimed_by=staff.id)
+            turn = TurnRecord(conversation_id=conv.id, channel="whatsapp", kind="handed_over", action="trigger")
+            session.add_all([message, handoff, turn])
+            await session.flush()
+            session.add_all([
+                Claim(conversation_id=conv.id, handoff_id=handoff.id, staff_id=staff.id),
+                Note(conversation_id=conv.id, staff_id=staff.id, text="Ana minta info"),
+                WebchatCursor(conversation_id=conv.id, seen_message_id=message.id),
+                OutboxItem(conversation_id=conv.id, channel="whatsapp", external_id="6281234", message={"text": "x"}),
+                Feedback(conversation_id=conv.id, kind="rating", value=5, handoff_id=handoff.id),
+                Feedback(conversation_id=conv.id, kind="answer", value=1, turn_id=turn.id),
+                InboxItem(channel="whatsapp", platform_id="wamid.1", external_id="6281234", data={"text": "halo"}),
+                AuditEntry(action="claim", staff_id=staff.id, conversation_id=conv.id),
+            ])
+        async with sessions() as session:
+            exported = await export_patron(session, "whatsapp", "6281234")
+        assert exported is not None and len(exported["feedback"]) == 2 and exported["handoff_notes"][0]["text"] == "Ana minta info"
+        async with sessions.begin() as session:
+            counts = await erase_patron(session, "whatsapp", "6281234", staff_id=staff.id)
+        assert counts["conversations"] == 1 and counts["feedback"] == 2 and counts["inbox"] == 1
+        async with sessions() as session:
+            assert await session.scalar(select(Conversation).where(Conversation.external_id == "6281234")) is None
+            claim = await session.scalar(select(AuditEntry).where(AuditEntry.action == "claim"))
+            assert claim is not None and claim.conversation_id is None
+            erased = await session.scalar(select(AuditEntry).where(AuditEntry.action == "patron_data_erased"))
+            assert erased is not None and erased.detail is not None and erased.detail["by"] == "admin"
+            assert await export_patron(session, "whatsapp", "6281234") is None
+    finally:
+        await engine.dispose()
