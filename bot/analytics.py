@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -121,31 +121,42 @@ def _minutes(values: list[float]) -> tuple[float | None, float | None]:
     return round(statistics.median(ordered), 1), round(p90, 1)
 
 
+#: most recent unanswered / disliked questions grouped per page (older ones are still counted)
+MAX_GROUPED = 3000
+
+
 def group_questions(items: list[tuple[str, str, str | None]], *, limit: int = 30) -> list[QuestionGroup]:
     """Group ``(question, why, comment)`` items (why: "unanswered" or "disliked") by similarity
-    of their content words (rapidfuzz ``token_set_ratio``), biggest groups first."""
-    groups: list[tuple[str, QuestionGroup]] = []
-    for question, why, comment in items:
+    of their content words (rapidfuzz ``token_set_ratio`` >= :data:`GROUP_SIMILARITY`), biggest
+    groups first."""
+    keys: list[str] = []  # one per group, parallel to ``groups``
+    groups: list[QuestionGroup] = []
+    where: dict[str, int] = {}  # a question's key -> its group
+    for question, why, comment in items[-MAX_GROUPED:]:
         key = " ".join(terms(question)) or fold(question)
         if not key:
             continue
-        best = max(groups, key=lambda g: fuzz.token_set_ratio(key, g[0]), default=None)
-        if best is not None and fuzz.token_set_ratio(key, best[0]) >= GROUP_SIMILARITY:
-            group = best[1]
-            if question not in group.questions:
-                group.questions.append(question)
-            group.count += 1
-        else:
-            group = QuestionGroup(questions=[question], count=1)
-            groups.append((key, group))
+        index = where.get(key)
+        if index is None:
+            best = process.extractOne(key, keys, scorer=fuzz.token_set_ratio, score_cutoff=GROUP_SIMILARITY)
+            if best is None:
+                keys.append(key)
+                groups.append(QuestionGroup(questions=[], count=0))
+                index = len(groups) - 1
+            else:
+                index = best[2]
+            where[key] = index
+        group = groups[index]
+        if question not in group.questions:
+            group.questions.append(question)
+        group.count += 1
         if why == "disliked":
             group.disliked += 1
         else:
             group.unanswered += 1
         if comment:
             group.comments.append(comment)
-    ordered = sorted((g for _, g in groups), key=lambda g: (-g.count, g.label))
-    return ordered[:limit]
+    return sorted(groups, key=lambda g: (-g.count, g.label))[:limit]
 
 
 async def report(session: AsyncSession, period: Period) -> Report:
