@@ -12,6 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import KnowledgeAction, button, faq_buttons, intent_payload
 from actions.i18n import language, t
+from actions.outcome import signal
 from actions.rules import is_refinement
 from knowledge.availability import describe
 from knowledge.catalog import CatalogHit, CatalogQuery, strip_filler
@@ -153,6 +154,7 @@ class ActionSearchCatalog(KnowledgeAction):
         title, author, subject = query.title, query.author, query.subject
         if not asked:
             dispatcher.utter_message(text=t("catalog.ask", lang))
+            signal(dispatcher, kind="asked_back")
             return [SlotSet("topic", "catalog")]
         hits = await asyncio.to_thread(self.ctx.kb.search_catalog, query)
         events: list[dict[str, Any]] = [
@@ -175,6 +177,7 @@ class ActionSearchCatalog(KnowledgeAction):
             faq = self.answer_if_confident(dispatcher, tracker, faq_hits, lang, unless_tag=unless)
             if faq is not None:
                 return faq
+        signal(dispatcher, searched=asked, found=bool(hits))
         if not hits:
             suggest = button(t("button.suggest", lang), intent_payload("suggest_purchase", title=asked[:60]))
             # No book named and nothing found: the words may mean a FAQ entry the retrieval was
@@ -245,6 +248,7 @@ class ActionSuggestPurchase(KnowledgeAction):
         title = tagged or strip_filler(text)
         if not title:
             dispatcher.utter_message(text=t("catalog.ask", lang))
+            signal(dispatcher, kind="asked_back")
             return []
         candidates = self.faq_candidates(hits, near=False)[:2]
         if candidates:
@@ -256,10 +260,12 @@ class ActionSuggestPurchase(KnowledgeAction):
                     *faq_buttons(candidates, lang),
                 ],
             )
+            signal(dispatcher, kind="asked_back")
             return []
         if tagged and not looks_like_title(tagged):
             # "dari", "of old": no title and no FAQ entry near; ask rather than record.
             dispatcher.utter_message(text=t("suggest.ask", lang))
+            signal(dispatcher, kind="asked_back")
             return []
         return self._confirm(dispatcher, title, lang)
 

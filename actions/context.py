@@ -15,7 +15,9 @@ Topic = Literal["", "faq", "catalog", "events", "ebooks", "handoff", "out_of_sco
 
 # Context fields the rasa-sdk actions read and write as slots.
 SLOTS = ("language", "topic", "title", "author", "subject", "period", "faq_query", "last_faq", "failed_turns",
-         "offered_title")
+         "offered_title", "awaiting", "awaiting_ref")
+
+Awaiting = Literal["", "answer_comment", "rating_comment", "erase_confirm"]
 
 
 class ConversationContext(BaseModel):
@@ -38,6 +40,11 @@ class ConversationContext(BaseModel):
     failed_turns: int = 0
     # A pending offer: the title the bot just offered to note as a purchase suggestion.
     offered_title: str | None = None
+    # A pending question of the bot's own: a comment after a 👎 or a rating ("answer_comment",
+    # "rating_comment", ``awaiting_ref`` the turn or handoff id), or the confirmation of
+    # "hapus data saya" ("erase_confirm"). Cleared by any other turn.
+    awaiting: Awaiting = ""
+    awaiting_ref: str | None = None
 
     @classmethod
     def load(cls, data: Any) -> ConversationContext:
@@ -67,7 +74,7 @@ class ConversationContext(BaseModel):
                 continue
             if name == "failed_turns":
                 value = int(float(value or 0))
-            elif name == "topic":
+            elif name in ("topic", "awaiting"):
                 value = value or ""
             elif name == "language":
                 value = "en" if value == "en" else "id"

@@ -27,9 +27,12 @@ from actions.ebooks import ActionListEbooks
 from actions.events import ActionListEvents
 from actions.evidence import Evidence, TextEvidence, gather, gather_text
 from actions.faq import ActionAnswerFaq, ActionFallback, ActionOutOfScope
+from actions.feedback import ActionFeedback, ActionFeedbackComment, ActionRate
+from actions.outcome import SIGNAL_KEY
+from actions.privacy import ActionErase, ActionEraseRequest
 from actions.handoff import HANDOFF_KEY, ActionHandoff
 from actions.i18n import t
-from actions.rules import Route, route
+from actions.rules import Route, own_question, route
 from actions.smalltalk import ActionSmallTalk
 from actions.understanding import Parse
 from knowledge.kb import KnowledgeBase
@@ -63,6 +66,33 @@ class HandoffRequest:
 
 
 @dataclass(frozen=True)
+class TurnOutcome:
+    """What kind of turn this was, for the librarians' analytics (stored by the gateway).
+
+    ``kind``: answered | asked_back | declined | handed_over; ``faq_id`` the entry answered;
+    ``searched`` the title (or author, subject, words) looked up in the catalog and ``found``
+    whether the catalog had it.
+    """
+
+    kind: str
+    action: str
+    faq_id: str | None = None
+    searched: str | None = None
+    found: bool | None = None
+
+
+@dataclass(frozen=True)
+class FeedbackSignal:
+    """A patron's feedback to store: ``kind`` "answer" (``ref`` the turn, ``value`` ±1) or
+    "rating" (``ref`` the handoff, ``value`` 1–5); ``comment`` alone adds a comment to it."""
+
+    kind: str
+    ref: int
+    value: int | None = None
+    comment: str | None = None
+
+
+@dataclass(frozen=True)
 class Decision:
     """What the engine answers to one message."""
 
@@ -71,6 +101,11 @@ class Decision:
     handoff: HandoffRequest | None = None
     degraded: bool = False
     explanation: dict[str, Any] = field(default_factory=dict)
+    # For the gateway: the turn's kind (None for the bot's own questions: feedback, erasure),
+    # a patron's feedback to store, and a confirmed "hapus data saya".
+    turn: TurnOutcome | None = None
+    feedback: FeedbackSignal | None = None
+    erase: bool = False
 
 
 ACTION_TYPES: dict[str, type[Action]] = {
@@ -81,6 +116,14 @@ ACTION_TYPES: dict[str, type[Action]] = {
     "action_suggest_purchase": ActionSuggestPurchase,
     "action_list_events": ActionListEvents,
     "action_list_ebooks": ActionListEbooks,
+}
+# Actions without the knowledge: the bot's own questions (their turns are not analytics turns).
+OWN_QUESTIONS: dict[str, type[Action]] = {
+    "action_feedback": ActionFeedback,
+    "action_rate": ActionRate,
+    "action_feedback_comment": ActionFeedbackComment,
+    "action_erase_request": ActionEraseRequest,
+    "action_erase": ActionErase,
 }
 
 
@@ -120,6 +163,9 @@ class AnswerEngine:
             early = None  # a payload is not a question: no text evidence
         evidence = await gather(self.kb, reading, self.zone, early=early)
         if parse is None:
+            own = own_question(reading, evidence, context)
+            if own is not None:  # "hapus data saya", a comment: no NLU needed
+                return await self._run(own, evidence, context, sender_id)
             return self._without_nlu(reading, evidence, context)
         chosen = route(reading, evidence, context)
         return await self._run(chosen, evidence, context, sender_id)
@@ -132,14 +178,19 @@ class AnswerEngine:
             action: Action = ActionSmallTalk(chosen.action.removeprefix("utter_"))
         elif chosen.action == "action_handoff":
             action = ActionHandoff()
+        elif chosen.action in OWN_QUESTIONS:
+            action = OWN_QUESTIONS[chosen.action]()
         else:
             action = ACTION_TYPES[chosen.action](ctx)
         tracker = Tracker(sender_id, context.slots(), chosen.parse.as_rasa(), [], False, None, {}, "action_listen")
         dispatcher = CollectingDispatcher()
         events = await action.run(dispatcher, tracker, {})
         slots = {e["name"]: e.get("value") for e in events if e.get("event") == "slot" and "name" in e}
+        if context.awaiting and "awaiting" not in slots:
+            slots.update(awaiting="", awaiting_ref=None)  # the patron moved on
         new_context = context.with_slots(slots)
         messages, handoff = _messages(dispatcher.messages, new_context.language)
+        signals = _signals(dispatcher.messages)
         if not messages and handoff is None:
             # Never an empty reply: an action that said nothing is a bug, but the patron still
             # gets an honest answer.
@@ -154,7 +205,9 @@ class AnswerEngine:
             "evidence": evidence.summary(),
         }
         log.debug("decision: %s because %s; evidence %s", chosen.action, chosen.reason, explanation["evidence"])
-        return Decision(messages=messages, context=new_context, handoff=handoff, explanation=explanation)
+        turn = None if chosen.action in OWN_QUESTIONS else _outcome(chosen.action, signals, slots, context, handoff)
+        return Decision(messages=messages, context=new_context, handoff=handoff, explanation=explanation,
+                        turn=turn, feedback=_feedback(signals), erase=bool(signals.get("erase")))
 
     def _without_nlu(self, reading: Parse, evidence: Evidence, context: ConversationContext) -> Decision:
         """The NLU is down: answer what the knowledge is sure of, else the degraded reply."""
@@ -167,9 +220,10 @@ class AnswerEngine:
             explanation.update(action="faq", reason="NLU unavailable; the FAQ is sure")
             new = context.model_copy(update={"topic": "faq", "last_faq": item.id, "failed_turns": 0,
                                              "faq_query": reading.text[:300]})
-            return Decision(messages=(MessageOut(faq_answer(item, lang)),), context=new, explanation=explanation)
+            return Decision(messages=(MessageOut(faq_answer(item, lang)),), context=new, explanation=explanation,
+                            turn=TurnOutcome("answered", "faq", faq_id=item.id))
         return Decision(messages=(MessageOut(t("degraded", lang)),), context=context, degraded=True,
-                        explanation=explanation)
+                        explanation=explanation, turn=TurnOutcome("declined", "degraded"))
 
 
 def _follow_language(context: ConversationContext, parse: Parse, message: str) -> ConversationContext:
@@ -185,11 +239,54 @@ def _follow_language(context: ConversationContext, parse: Parse, message: str) -
     return context
 
 
+def _signals(raw: list[dict[str, Any]]) -> dict[str, Any]:
+    """The actions' signals (:mod:`actions.outcome`) merged, later ones winning."""
+    merged: dict[str, Any] = {}
+    for item in raw:
+        custom = item.get("custom") or item.get("json_message")
+        if isinstance(custom, dict) and isinstance(custom.get(SIGNAL_KEY), dict):
+            merged.update(custom[SIGNAL_KEY])
+    return merged
+
+
+def _outcome(
+    action: str, signals: dict[str, Any], slots: dict[str, Any], before: ConversationContext,
+    handoff: HandoffRequest | None,
+) -> TurnOutcome:
+    """The kind of this turn: handed over, an action's own word, declined (out of scope), asked
+    back (the failure counter went up: a choice or "could you rephrase"), else answered."""
+    faq_id = str(slots["last_faq"]) if slots.get("last_faq") else None
+    searched = str(signals["searched"])[:300] if signals.get("searched") else None
+    found = bool(signals["found"]) if "found" in signals and searched else None
+    if handoff is not None:
+        kind = "handed_over"
+    elif signals.get("kind") in ("answered", "asked_back", "declined"):
+        kind = str(signals["kind"])
+    elif slots.get("topic") == "out_of_scope":
+        kind = "declined"
+    elif "failed_turns" in slots and int(float(slots["failed_turns"] or 0)) > before.failed_turns:
+        kind = "asked_back"
+    else:
+        kind = "answered"
+    return TurnOutcome(kind, action, faq_id=faq_id if kind == "answered" else None, searched=searched, found=found)
+
+
+def _feedback(signals: dict[str, Any]) -> FeedbackSignal | None:
+    kind, ref = signals.get("feedback"), signals.get("ref")
+    if kind not in ("answer", "rating") or not isinstance(ref, int):
+        return None
+    value = signals.get("value")
+    return FeedbackSignal(str(kind), ref, value=value if isinstance(value, int) else None,
+                          comment=str(signals["comment"]) if signals.get("comment") else None)
+
+
 def _messages(raw: list[dict[str, Any]], lang: str) -> tuple[tuple[MessageOut, ...], HandoffRequest | None]:
     out: list[MessageOut] = []
     handoff = None
     for item in raw:
         custom = item.get("custom") or item.get("json_message")
+        if isinstance(custom, dict) and SIGNAL_KEY in custom:
+            continue
         if isinstance(custom, dict) and HANDOFF_KEY in custom:
             signal = custom[HANDOFF_KEY] if isinstance(custom[HANDOFF_KEY], dict) else {}
             handoff = HandoffRequest(reason=str(signal.get("reason") or "patron_request"),
@@ -213,4 +310,4 @@ def _offered_title(messages: tuple[MessageOut, ...]) -> str | None:
     return parsed.entity("title") if parsed else None
 
 
-__all__ = ["AnswerEngine", "ButtonOut", "Decision", "HandoffRequest", "MessageOut"]
+__all__ = ["AnswerEngine", "ButtonOut", "Decision", "FeedbackSignal", "HandoffRequest", "MessageOut", "TurnOutcome"]

@@ -7,7 +7,8 @@ below combine both, in order, and name the winner and why (the decision's explan
    person ("mau bicara dengan petugas") is handed to a librarian (:func:`detect_trigger`), and
    while a patron waits for one, a cancel word ("batal", "gak jadi") takes them back to the bot
    (:func:`is_cancel`).
-1. A button the patron tapped is what they chose.
+1. A button the patron tapped is what they chose; "hapus data saya" asks to confirm deleting the
+   patron's data; the comment the bot asked for after a 👎 or a rating is a comment.
 2. A request for a person the NLU read is handed over.
 3. A follow-up ("kalau sabtu?", "yang karya Tere Liye") continues the last topic.
 4. A catalog title that is clearly what the message is about answers from the catalog, whatever
@@ -31,6 +32,7 @@ from dataclasses import dataclass
 
 from actions.context import ConversationContext
 from actions.evidence import Evidence
+from actions.privacy import is_erase_request, is_yes
 from actions.understanding import Entity, Parse
 from knowledge.text import fold, terms
 
@@ -106,6 +108,11 @@ ACTIONS = {
     "out_of_scope": "action_out_of_scope",
     "follow_up": "action_fallback",
     "nlu_fallback": "action_fallback",
+    # Buttons of the bot's own questions (feedback, rating, "hapus data saya").
+    "feedback": "action_feedback",
+    "rate": "action_rate",
+    "feedback_skip": "action_feedback_comment",
+    "erase_data": "action_erase",
 }
 SMALL_TALK = ("greet", "goodbye", "thanks", "bot_challenge", "affirm", "deny")
 
@@ -134,6 +141,22 @@ class Route:
     reason: str
 
 
+def own_question(parse: Parse, evidence: Evidence, context: ConversationContext) -> Route | None:
+    """Rules 1b and 1c (also applied while the NLU is down: they need no NLU)."""
+    # 1b. The patron's own data ("hapus data saya"), and the typed "ya" confirming it.
+    if context.awaiting == "erase_confirm" and is_yes(parse.text):
+        return Route("action_erase", parse, "confirms deleting their data")
+    if is_erase_request(parse.text):
+        return Route("action_erase_request", parse, "asks to delete their data")
+    # 1c. The comment the bot asked for after a 👎 or a rating, unless the message is a question
+    # the knowledge is sure of (the patron moved on).
+    # (An explicit request for a person never gets here: the gateway hands it over first.)
+    if context.awaiting in ("answer_comment", "rating_comment") \
+            and not evidence.faq_confident and evidence.strong_mention is None:
+        return Route("action_feedback_comment", parse, f"the comment asked for ({context.awaiting})")
+    return None
+
+
 def route(parse: Parse, evidence: Evidence, context: ConversationContext) -> Route:
     """Apply the rules above to one message."""
     intent = parse.intent or "nlu_fallback"
@@ -142,6 +165,10 @@ def route(parse: Parse, evidence: Evidence, context: ConversationContext) -> Rou
         if intent in SMALL_TALK:
             return Route(f"utter_{intent}", parse, "button")
         return Route(ACTIONS.get(intent, "action_fallback"), parse, "button")
+    # 1b/1c. The bot's own questions: "hapus data saya", a comment it asked for.
+    own = own_question(parse, evidence, context)
+    if own is not None:
+        return own
     # 2. A person.
     # (An explicit request is caught before the NLU, :func:`detect_trigger`; a catalog title the
     # message is about — "manusia setengah salmon" — is no request for a person.)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from zoneinfo import ZoneInfo
@@ -26,7 +27,9 @@ from bot.keys import (
     sessions_key,
     settings_key,
 )
+from bot.feedback import FeedbackPolicy
 from bot.nlu import NluClient
+from bot.privacy import PrivacyNotice, RetentionJob
 from bot.router import Router
 from bot.settings import Settings
 from knowledge.db import make_async_engine
@@ -74,6 +77,18 @@ async def _answering(app: web.Application) -> AsyncIterator[None]:
     await asyncio.to_thread(kb.close)
 
 
+async def _retention(app: web.Application) -> AsyncIterator[None]:
+    """The transcript retention job (bot/privacy.py), while the gateway serves."""
+    settings = app[settings_key]
+    job = RetentionJob(app[sessions_key], days=settings.retention_days,
+                       interval=settings.retention_interval_hours * 3600)
+    task = asyncio.get_running_loop().create_task(job.run_forever(), name="retention")
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
 async def _clients(app: web.Application) -> AsyncIterator[None]:
     settings = app[settings_key]
     session = aiohttp.ClientSession()
@@ -85,6 +100,8 @@ async def _clients(app: web.Application) -> AsyncIterator[None]:
     app[router_key] = Router(
         app[sessions_key], app[nlu_key], app[answer_engine_key], handoff=app[handoff_key],
         debug=settings.debug_replies,
+        feedback=FeedbackPolicy(settings.feedback_mode, settings.feedback_sample_rate),
+        privacy=PrivacyNotice.from_settings(settings),
     )
     yield
     await session.close()
@@ -100,6 +117,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_answering)
     console.setup(app)  # handoff service + /console/ (before the router is built)
     app.cleanup_ctx.append(_clients)
+    app.cleanup_ctx.append(_retention)
     webchat.setup(app)
     connectors.setup(app)
     health.setup(app)

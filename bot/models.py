@@ -57,6 +57,8 @@ class Conversation(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
     # The answer engine's record of this conversation (actions.context.ConversationContext).
     context: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    # When the retention job removed the patron's identity and texts (bot/privacy.py).
+    anonymised_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
 
     @property
     def sender_key(self) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
+from dataclasses import replace
 from datetime import datetime, timezone
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -18,14 +19,16 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from actions.context import ConversationContext
-from actions.engine import AnswerEngine, Decision
+from actions.engine import AnswerEngine, Decision, TurnOutcome
 from actions.understanding import Parse
 from actions.rules import detect_trigger, is_question
 from bot.handoff import HandoffService
+from bot.feedback import FeedbackPolicy, record_turn, store_feedback, with_votes
 from bot.handoff import text as handoff_text
 from bot.messages import Button, Incoming, Outgoing, Reply
 from bot.models import Conversation, ConversationState, Message
 from bot.nlu import NluClient, NluUnavailable
+from bot.privacy import PrivacyNotice, erase_patron
 from bot.render import outgoing_from_json
 from nlu.language import language_of
 
@@ -63,12 +66,16 @@ class Router:
         *,
         handoff: HandoffService | None = None,
         debug: bool = False,
+        feedback: FeedbackPolicy | None = None,
+        privacy: PrivacyNotice | None = None,
     ) -> None:
         self.sessions = sessions
         self.nlu = nlu
         self.engine = engine
         self.handoff = handoff
         self.debug = debug
+        self.feedback = feedback or FeedbackPolicy()
+        self.privacy = privacy or PrivacyNotice()
         self._locks = KeyedLocks()
 
     async def conversation(self, session: AsyncSession, msg: Incoming) -> Conversation:
@@ -101,6 +108,8 @@ class Router:
             if msg.patron_name and not conv.patron_name:
                 conv.patron_name = msg.patron_name
             earlier = await _recorded(session, conv.id, msg)
+            first_contact = earlier is None and not await _has_messages(session, conv.id)
+            inbound_id = earlier
             if earlier is not None:
                 answered = await _answered(session, conv.id, earlier)
                 if answered:
@@ -108,16 +117,17 @@ class Router:
                     # marked done): the same reply goes out, nothing is written twice.
                     return Reply(messages=answered, handoff=conv.state is not ConversationState.BOT)
             else:
-                session.add(
-                    Message(
-                        conversation_id=conv.id,
-                        direction="in",
-                        author="patron",
-                        text=msg.text,
-                        payload={"payload": msg.payload} if msg.payload else None,
-                        platform_message_id=msg.platform_message_id,
-                    )
+                inbound = Message(
+                    conversation_id=conv.id,
+                    direction="in",
+                    author="patron",
+                    text=msg.text,
+                    payload={"payload": msg.payload} if msg.payload else None,
+                    platform_message_id=msg.platform_message_id,
                 )
+                session.add(inbound)
+                await session.flush()
+                inbound_id = inbound.id
             sender = conv.sender_key
             state = conv.state
             conv_id = conv.id
@@ -138,6 +148,8 @@ class Router:
         trigger = detect_trigger(msg.text) if self.handoff is not None and not msg.payload else None
         if trigger is not None:
             # Complaints and explicit requests for a person skip the NLU entirely.
+            async with self.sessions.begin() as session:
+                await record_turn(session, conv_id, msg.channel, inbound_id, TurnOutcome("handed_over", "trigger"))
             return await self._start_handoff(conv_id, reason=trigger, language=_language(msg.text))
         payload = Parse.from_payload(msg.payload) if msg.payload else None
         if payload is not None:
@@ -147,6 +159,9 @@ class Router:
         if decision.degraded and defer:
             raise AnswerDeferred("NLU unavailable")
         reply = _reply(decision, debug=self.debug)
+        if decision.erase:
+            return await self._erase(msg, reply)
+        await self._record_turn(conv_id, msg, inbound_id, decision, reply, first_contact=first_contact)
         await self._record(conv_id, reply.messages, author="system" if decision.degraded else "bot",
                            context=decision.context)
         if decision.handoff is not None:
@@ -190,6 +205,37 @@ class Router:
         reply.messages.append(Outgoing(text=handoff_text("still_waiting", decision.context.language)))
         reply.handoff = True
         await self._record(conv_id, reply.messages, author="bot", context=decision.context)
+        return reply
+
+    async def _record_turn(
+        self, conv_id: int, msg: Incoming, inbound_id: int | None, decision: Decision, reply: Reply,
+        *, first_contact: bool,
+    ) -> None:
+        """Store the turn's kind and the patron's feedback; add the 👍 / 👎 buttons and, on first
+        contact, the privacy notice (a last paragraph) to ``reply``."""
+        async with self.sessions.begin() as session:
+            if decision.turn is not None:
+                turn_id = await record_turn(session, conv_id, msg.channel, inbound_id, decision.turn)
+                if self.feedback.wants(decision.turn):
+                    reply.messages[:] = with_votes(reply.messages, turn_id)
+            if decision.feedback is not None:
+                await store_feedback(session, conv_id, decision.feedback)
+        if first_contact:
+            notice = self.privacy.message(decision.context.language)
+            if notice is not None and reply.messages:
+                # A paragraph of the last message: no extra message (Telegram paces 1/s per chat).
+                last = reply.messages[-1]
+                reply.messages[-1] = replace(last, text=f"{last.text}\n\n{notice.text}".strip())
+            elif notice is not None:
+                reply.messages.append(notice)
+
+    async def _erase(self, msg: Incoming, reply: Reply) -> Reply:
+        """A confirmed "hapus data saya": delete the patron's data; the confirmation goes out
+        through a fresh, empty conversation (the channel needs one to send) and is not recorded."""
+        async with self.sessions.begin() as session:
+            counts = await erase_patron(session, msg.channel, msg.conversation_id)
+            session.add(Conversation(channel=msg.channel, external_id=msg.conversation_id))
+        log.info("patron data erased on %s: %s", msg.channel, {k: v for k, v in counts.items() if v})
         return reply
 
     async def _start_handoff(self, conv_id: int, *, reason: str, language: str) -> Reply:
@@ -243,6 +289,11 @@ async def _answered(session: AsyncSession, conv_id: int, inbound_id: int) -> lis
 
 # Actions whose reply comes from the library's knowledge (answered while a patron waits).
 _KNOWLEDGE_ACTIONS = frozenset({"faq", "action_answer_faq", "action_search_catalog", "action_list_events", "action_list_ebooks"})
+
+
+async def _has_messages(session: AsyncSession, conv_id: int) -> bool:
+    """Whether the conversation has a transcript yet (none: the patron's first contact)."""
+    return await session.scalar(select(Message.id).where(Message.conversation_id == conv_id).limit(1)) is not None
 
 
 def _language(text: str) -> str:

@@ -7,6 +7,7 @@ is documented in the README's configuration table (datasette's settings-as-data 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -215,6 +216,36 @@ class Settings(BaseSettings):
     )
     whatsapp_template_language: str = Field(
         "id", description="Language code of the WhatsApp templates as registered in WhatsApp Manager (e.g. id, en_US)."
+    )
+    # --- feedback, analytics, patrons' data rights ---
+    feedback_mode: Literal["off", "every", "sample"] = Field(
+        "sample",
+        description="👍 / 👎 buttons after a FAQ or catalog answer: off, every (every answer) or sample "
+        "(a share of answers, FEEDBACK_SAMPLE_RATE); anything but off also asks for a 1-5 rating when a "
+        "librarian resolves a conversation.",
+    )
+    feedback_sample_rate: float = Field(
+        0.25, ge=0.0, le=1.0, description="Share of FAQ and catalog answers that get the 👍 / 👎 buttons in sample mode."
+    )
+    privacy_notice: str = Field(
+        "Info privasi: percakapan ini kami simpan untuk melayani Kakak dan meningkatkan layanan, "
+        "lalu dianonimkan setelah {days} hari. Ketik \"hapus data saya\" kapan saja untuk menghapusnya.",
+        description="Short privacy notice (UU PDP) sent once on a patron's first contact; {days} is the "
+        "retention period, {url} the policy link; empty sends none.",
+    )
+    privacy_notice_en: str = Field(
+        "Privacy: we keep this conversation to help you and improve our service, and anonymise it after "
+        "{days} days. Type \"delete my data\" at any time to delete it.",
+        description="The privacy notice for patrons writing in English (same placeholders).",
+    )
+    privacy_policy_url: str = Field(
+        "", description="Link to the library's privacy policy, added to the privacy notice; empty adds no link."
+    )
+    retention_days: int = Field(
+        180, ge=0, description="Days after which transcripts are anonymised (texts, names, platform ids); 0 keeps them."
+    )
+    retention_interval_hours: float = Field(
+        6.0, gt=0, description="Hours between two runs of the anonymisation job inside the gateway."
     )
     outbox_max_attempts: int = Field(
         8, description="Delivery attempts of one outgoing message before it is recorded as failed."

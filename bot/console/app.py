@@ -58,6 +58,7 @@ async def handoff_context(app: web.Application) -> AsyncIterator[None]:
         schedule=ScheduleFile(settings.staff_schedule_file, settings.timezone),
         notify=hub.broadcast,
         outbox=_outbox_of(app),
+        rate_after_resolve=settings.feedback_mode != "off",
     )
     yield
 

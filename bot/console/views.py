@@ -12,7 +12,7 @@ import yaml
 from aiohttp import WSMsgType, web
 from sqlalchemy import select
 
-from bot.console import security
+from bot.console import analytics, security
 from bot.console.limiter import Reservation
 from bot.handoff.base import HandoffError
 from bot.handoff_models import AuditEntry, Staff
@@ -301,4 +301,5 @@ def setup_routes(app: web.Application, static: Path) -> None:
     router.add_post("/c/{conversation_id}/resolve", resolve, name="resolve")
     router.add_get("/audit", audit_page, name="audit")
     router.add_get("/ws", websocket, name="ws")
+    analytics.setup_routes(router)
     router.add_static("/static/", static, name="static")

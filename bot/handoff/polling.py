@@ -53,4 +53,13 @@ class WebchatPolling:
             conv_id = conv.id
         if rows:
             await self.notify({"type": "message", "conversation_id": conv_id, "author": "delivery"})
-        return [{"id": m.id, "text": m.text, "author": m.author} for m in rows], handoff, max(newest, after)
+        return [_update(m) for m in rows], handoff, max(newest, after)
+
+
+def _update(message: Message) -> dict[str, Any]:
+    """One update as the web chat shows it (with its buttons, e.g. the rating after a handoff)."""
+    data: dict[str, Any] = {"id": message.id, "text": message.text, "author": message.author}
+    buttons = (message.payload or {}).get("buttons") if isinstance(message.payload, dict) else None
+    if buttons:
+        data["buttons"] = buttons
+    return data

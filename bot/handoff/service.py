@@ -23,7 +23,7 @@ from bot.handoff.schedule import ScheduleFile, format_moment
 from bot.handoff.texts import text
 from actions.rules import is_cancel
 from bot.handoff_models import Claim, Handoff, Note, Staff
-from bot.messages import Outgoing, Reply
+from bot.messages import Button, Outgoing, Reply
 from bot.models import Conversation, ConversationState, Message, utcnow
 from bot.staff import StaffUser, audit
 
@@ -40,11 +40,14 @@ class HandoffService(ConsoleQueries, WebchatPolling):
         schedule: ScheduleFile,
         notify: Notifier = nothing,
         outbox: Callable[[], OutboxLike | None] = lambda: None,
+        rate_after_resolve: bool = False,
     ) -> None:
         self.sessions = sessions
         self.schedule = schedule
         self.notify = notify
         self._outbox = outbox
+        # Ask the patron for a 1-5 rating (buttons on the "resolved" message).
+        self.rate_after_resolve = rate_after_resolve
 
     # patron side (called by the router, inside the conversation's lock)
 
@@ -245,9 +248,18 @@ class HandoffService(ConsoleQueries, WebchatPolling):
         async with self.sessions.begin() as session:
             conv = await self._holder(session, conversation_id, user)
             channel, lang = conv.channel, conv.language
+            active = await self._active(session, conversation_id)
+            handoff_id = active.id if active is not None else None
             await self._close(session, conversation_id, status="resolved", staff_id=user.id)
             await audit(session, "resolve", staff_id=user.id, conversation_id=conversation_id)
-        await self._deliver(conversation_id, channel, text("resolved", lang), author="system")
+        message, buttons = text("resolved", lang), ()
+        if self.rate_after_resolve and handoff_id is not None:
+            from actions.feedback import rating_buttons
+            from actions.feedback import text as feedback_text
+
+            message = f"{message}\n{feedback_text('rate.prompt', lang)}"
+            buttons = tuple(Button(title, payload) for title, payload in rating_buttons(handoff_id))
+        await self._deliver(conversation_id, channel, message, author="system", buttons=buttons)
         await self.notify({"type": "queue", "conversation_id": conversation_id})
 
     async def _close(self, session: AsyncSession, conversation_id: int, *, status: str, staff_id: int | None) -> None:
@@ -264,10 +276,13 @@ class HandoffService(ConsoleQueries, WebchatPolling):
             conv.state = ConversationState.BOT
 
     async def _deliver(
-        self, conversation_id: int, channel: str, message: str, *, author: str, staff_id: int | None = None
+        self, conversation_id: int, channel: str, message: str, *, author: str, staff_id: int | None = None,
+        buttons: tuple[Button, ...] = (),
     ) -> int:
+        outgoing = Outgoing(text=message, buttons=buttons)
         async with self.sessions.begin() as session:
-            row = Message(conversation_id=conversation_id, direction="out", author=author, text=message)
+            row = Message(conversation_id=conversation_id, direction="out", author=author, text=message,
+                          payload=outgoing.as_json() if buttons else None)
             session.add(row)
             await session.flush()
             message_id = row.id
@@ -279,5 +294,5 @@ class HandoffService(ConsoleQueries, WebchatPolling):
             if outbox is None:
                 log.error("no outbox for channel %s; message %s not delivered", channel, message_id)
             else:
-                await outbox.enqueue(conversation_id, Outgoing(text=message), author=author, transcript_id=message_id)
+                await outbox.enqueue(conversation_id, outgoing, author=author, transcript_id=message_id)
         return message_id

@@ -22,7 +22,7 @@
       const res = await fetch(`/api/chat/updates?after=${cursor}`, { credentials: "same-origin" });
       if (!res.ok) return;
       const data = await res.json();
-      for (const m of data.messages) add(m.text, m.author === "agent" ? "agent" : "bot");
+      for (const m of data.messages) add(m.text, m.author === "agent" ? "agent" : "bot", m.buttons);
       if (data.handoff) status.textContent = "Terhubung dengan pustakawan.";
       else status.textContent = "";
       follow(data.handoff, data.cursor);

@@ -428,8 +428,14 @@ async def test_patron_handed_to_librarian_and_back_and_no_template_after_24h(
     assert (await _conversation(app)).state is ConversationState.BOT
 
 
+def _body(message: dict) -> str:
+    """The text a patron reads: a text message's body, or an interactive message's (e.g. the
+    "selesai" message with its rating list)."""
+    return message.get("text", {}).get("body", "") or message.get("interactive", {}).get("body", {}).get("text", "")
+
+
 async def _sent_with(fake: FakeWhatsApp, needle: str):  # noqa: ANN202
-    return [m for m in fake.sent if needle in m.get("text", {}).get("body", "")] or None
+    return [m for m in fake.sent if needle in _body(m)] or None
 
 
 async def _transcript_with(client, conv_id: int, needle: str):  # noqa: ANN001, ANN202
