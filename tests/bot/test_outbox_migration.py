@@ -27,7 +27,7 @@ def _up_down_up(url: str) -> None:
     settings = Settings(database_url=url)
     upgrade_database(settings)
     assert {"sending_at", "platform_ids"} <= _outbox_columns(url)
-    command.downgrade(alembic_config(url, MIGRATIONS), "b0005")
+    command.downgrade(alembic_config(url, MIGRATIONS), "b0009-1")
     columns = _outbox_columns(url)
     assert "sending_at" not in columns and "platform_ids" not in columns and "parts_sent" in columns
     upgrade_database(settings)
