@@ -31,6 +31,13 @@ from actions.handoff import HANDOFF_KEY, ActionHandoff
 from actions.i18n import t
 from actions.rules import Route, route
 from actions.smalltalk import ActionSmallTalk
+from actions.subscriptions import (
+    ActionRemindEvent,
+    ActionSubscribe,
+    ActionUnsubscribe,
+    SubscriptionStore,
+    subscription_command,
+)
 from actions.understanding import Parse
 from knowledge.kb import KnowledgeBase
 
@@ -81,15 +88,23 @@ ACTION_TYPES: dict[str, type[Action]] = {
     "action_suggest_purchase": ActionSuggestPurchase,
     "action_list_events": ActionListEvents,
     "action_list_ebooks": ActionListEbooks,
+    "action_subscribe": ActionSubscribe,
+    "action_unsubscribe": ActionUnsubscribe,
+    "action_remind_event": ActionRemindEvent,
 }
 
 
 class AnswerEngine:
     """Decides every reply from the NLU's reading and the knowledge's evidence."""
 
-    def __init__(self, kb: KnowledgeBase, zone: ZoneInfo) -> None:
+    def __init__(
+        self, kb: KnowledgeBase, zone: ZoneInfo, *, subscriptions: SubscriptionStore | None = None,
+        reminder_hour: int = 18,
+    ) -> None:
         self.kb = kb
         self.zone = zone
+        self.subscriptions = subscriptions
+        self.reminder_hour = reminder_hour
 
     async def answer(
         self,
@@ -120,14 +135,17 @@ class AnswerEngine:
             early = None  # a payload is not a question: no text evidence
         evidence = await gather(self.kb, reading, self.zone, early=early)
         if parse is None:
-            return self._without_nlu(reading, evidence, context)
+            if subscription_command(message) is None:
+                return self._without_nlu(reading, evidence, context)
+            # keywords need no NLU: "berhenti" works while the NLU is down
         chosen = route(reading, evidence, context)
         return await self._run(chosen, evidence, context, sender_id)
 
     async def _run(
         self, chosen: Route, evidence: Evidence, context: ConversationContext, sender_id: str
     ) -> Decision:
-        ctx = ActionContext(kb=self.kb, zone=self.zone, evidence=evidence)
+        ctx = ActionContext(kb=self.kb, zone=self.zone, evidence=evidence, subscriptions=self.subscriptions,
+                            reminder_hour=self.reminder_hour)
         if chosen.action.startswith("utter_"):
             action: Action = ActionSmallTalk(chosen.action.removeprefix("utter_"))
         elif chosen.action == "action_handoff":

@@ -6,8 +6,13 @@ below combine both, in order, and name the winner and why (the decision's explan
 0. Before the NLU is asked (the gateway applies these): a complaint or an explicit request for a
    person ("mau bicara dengan petugas") is handed to a librarian (:func:`detect_trigger`), and
    while a patron waits for one, a cancel word ("batal", "gak jadi") takes them back to the bot
-   (:func:`is_cancel`).
+   (:func:`is_cancel`). Subscription words win over nothing there: "batal" stays a cancel word
+   (only "batal langganan" unsubscribes), and "berhenti"/"stop" while waiting only unsubscribe,
+   the patron stays in the queue (the gateway applies :func:`subscription_command` itself, since
+   the engine does not answer during a handoff).
 1. A button the patron tapped is what they chose.
+1b. A subscription command typed ("langganan info acara", ``/langganan``, "berhenti", ``/stop``)
+   subscribes or unsubscribes, whatever the NLU read (keywords, no NLU intent needed).
 2. A request for a person the NLU read is handed over.
 3. A follow-up ("kalau sabtu?", "yang karya Tere Liye") continues the last topic.
 4. A catalog title that is clearly what the message is about answers from the catalog, whatever
@@ -30,6 +35,7 @@ from dataclasses import dataclass
 
 from actions.context import ConversationContext
 from actions.evidence import Evidence
+from actions.subscriptions import subscription_command
 from actions.understanding import Entity, Parse
 from knowledge.text import fold, terms
 
@@ -81,6 +87,10 @@ ACTIONS = {
     "out_of_scope": "action_out_of_scope",
     "follow_up": "action_fallback",
     "nlu_fallback": "action_fallback",
+    # Only from buttons and subscription_command (no NLU intents): subscriptions and reminders.
+    "subscribe": "action_subscribe",
+    "unsubscribe": "action_unsubscribe",
+    "remind_event": "action_remind_event",
 }
 SMALL_TALK = ("greet", "goodbye", "thanks", "bot_challenge", "affirm", "deny")
 
@@ -117,6 +127,10 @@ def route(parse: Parse, evidence: Evidence, context: ConversationContext) -> Rou
         if intent in SMALL_TALK:
             return Route(f"utter_{intent}", parse, "button")
         return Route(ACTIONS.get(intent, "action_fallback"), parse, "button")
+    # 1b. A subscription command.
+    command = subscription_command(parse.text)
+    if command is not None:
+        return Route(ACTIONS[command.op], parse.with_intent(command.op), f"subscription words ({command.op})")
     # 2. A person.
     if intent == "request_human":
         return Route("action_handoff", parse, "the NLU read a request for a person")

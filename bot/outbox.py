@@ -131,6 +131,7 @@ class Outbox:
         concurrency: int = 64,
         sweep_interval: float = 30.0,
         writer: GroupCommit | None = None,
+        on_blocked: Callable[[int, int], Awaitable[None]] | None = None,
     ) -> None:
         self.sessions = sessions
         self.channels = channels
@@ -143,6 +144,8 @@ class Outbox:
         self.sweep_interval = sweep_interval
         self.workers: KeyedWorkers[int] = KeyedWorkers(self._step, concurrency=concurrency, name="outbox")
         self._sweeper: asyncio.Task[None] | None = None
+        #: awaited with (conversation id, outbox id) when the patron blocked the bot (subscriptions end)
+        self.on_blocked = on_blocked
 
     # --- public API ----------------------------------------------------------------------
 
@@ -350,6 +353,8 @@ class Outbox:
             if exc.permanent or attempts >= self.max_attempts:
                 log.warning("outbox %s failed for good after %d attempts: %s", item.id, attempts, exc.reason)
                 await self._finish(item.id, status=FAILED, reason=exc.reason, attempts=attempts)
+                if exc.blocked and self.on_blocked is not None:
+                    await self.on_blocked(conversation_id, item.id)
                 return True
             delay = exc.retry_after if exc.retry_after is not None else self._delay(attempts)
             log.info("outbox %s attempt %d failed (%s); retry in %.1f s", item.id, attempts, exc.reason, delay)

@@ -31,6 +31,7 @@ from bot.keys import (
     whatsapp_key,
 )
 from bot.outbox import Outbox
+from bot.subscriptions import GatewaySubscriptions
 
 
 def telegram_enabled(app: web.Application) -> bool:
@@ -54,7 +55,8 @@ async def _context(app: web.Application) -> AsyncIterator[None]:
         wa = whatsapp.channel(settings, app[http_key])
         channels[whatsapp.NAME] = wa
         app[whatsapp_key] = wa
-    outbox = Outbox(sessions, channels, max_attempts=settings.outbox_max_attempts)
+    outbox = Outbox(sessions, channels, max_attempts=settings.outbox_max_attempts,
+                    on_blocked=GatewaySubscriptions(sessions).blocked)
     inbox = Inbox(
         sessions, MediaReplies(app[router_key], sessions), outbox, channels,
         events=GatewayEvents(sessions, app[handoff_key]),

@@ -302,3 +302,6 @@ def setup_routes(app: web.Application, static: Path) -> None:
     router.add_get("/audit", audit_page, name="audit")
     router.add_get("/ws", websocket, name="ws")
     router.add_static("/static/", static, name="static")
+    from bot.console import announcements
+
+    announcements.setup_routes(app)
