@@ -31,7 +31,7 @@ from knowledge.text import fold
 TOPICS: dict[str, tuple[str, str]] = {
     "acara": ("Semua acara", "All events"),
     "acara_anak": ("Acara anak", "Children's events"),
-    "acara_workshop": ("Workshop & pelatihan", "Workshops"),
+    "acara_workshop": ("Workshop dan pelatihan", "Workshops"),
     "acara_literasi": ("Kegiatan literasi", "Literacy events"),
     "koleksi_baru": ("Buku baru", "New books"),
     "koleksi_anak": ("Buku anak baru", "New children's books"),

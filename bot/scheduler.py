@@ -145,7 +145,7 @@ class Scheduler:
 
     async def tick(self, now: datetime | None = None) -> dict[str, int]:
         """Do what is due at ``now`` (default: the clock); returns what this tick queued."""
-        now = now or self.clock()
+        now = (now or self.clock()).astimezone(UTC)  # stored times are UTC (SQLite keeps no offset)
         done = {"announcements": 0, "reminders": 0, "digests": 0}
         for announcement_id in await announcements.due(self.sessions, now):
             done["announcements"] += await announcements.send_announcement(

@@ -8,6 +8,7 @@ A Telegram 403 ("bot was blocked by the user") ends every subscription of that c
 from __future__ import annotations
 
 import logging
+from datetime import UTC
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -101,7 +102,9 @@ class GatewaySubscriptions:
                     return False
                 session.add(Reminder(
                     conversation_id=conv, event_id=event.event_id, title=event.title[:500], location=event.location,
-                    starts_at=event.starts_at, due_at=event.due_at, language=event.language,
+                    # UTC: SQLite keeps no offset, and the scheduler compares with UTC times
+                    starts_at=event.starts_at.astimezone(UTC), due_at=event.due_at.astimezone(UTC),
+                    language=event.language,
                 ))
         except IntegrityError:  # the same button tapped twice at once
             return False
