@@ -46,6 +46,10 @@ Step = Callable[[K], Awaitable["bool | float"]]
 WEB = "web"
 RECEIPT_RETENTION = timedelta(days=30)  # delivery reports arrive within days
 HUMAN_AGENT = "HUMAN_AGENT"
+#: ``Outgoing.custom`` key naming a Meta message tag the message qualifies for (event reminders)
+MESSAGE_TAG_KEY = "message_tag"
+#: Messenger's tag for reminders of an event the patron signed up for (not available on Instagram)
+CONFIRMED_EVENT_UPDATE = "CONFIRMED_EVENT_UPDATE"
 CHANNEL_NAMES = {"messenger": "Messenger", "instagram": "Instagram", "telegram": "Telegram", "whatsapp": "WhatsApp"}
 
 
@@ -255,6 +259,9 @@ class Outbox:
         age = utcnow() - aware(conv.last_inbound_at)
         if age <= timedelta(hours=BOT_WINDOW_HOURS):
             return None, None
+        if conv.channel == "messenger" and message is not None and \
+                (message.custom or {}).get(MESSAGE_TAG_KEY) == CONFIRMED_EVENT_UPDATE:
+            return CONFIRMED_EVENT_UPDATE, None  # a reminder the patron asked for ("Ingatkan saya")
         if author in ("bot", "system"):
             return None, (
                 f"Pesan otomatis tidak bisa dikirim: sudah lebih dari 24 jam sejak pesan terakhir pemustaka di {name}."

@@ -30,7 +30,7 @@ from actions.subscriptions import AUTHOR_PREFIX, SUBJECT_PREFIX, say, when_text
 from bot import announcements
 from bot.messages import Outgoing
 from bot.models import Conversation
-from bot.outbox import Outbox
+from bot.outbox import CONFIRMED_EVENT_UPDATE, MESSAGE_TAG_KEY, Outbox
 from bot.subscription_models import Digest, Reminder, Subscription
 from knowledge.arrivals import NewRecord
 from knowledge.kb import KnowledgeBase
@@ -170,7 +170,9 @@ class Scheduler:
                     f" at {row.location}" if row.location else "")
                 text = say("remind.message", row.language, title=row.title, start=when_text(starts, self.zone, row.language),
                            place=place)
-                message = Outgoing(text=text)
+                # On Messenger after 24 h it goes out with the CONFIRMED_EVENT_UPDATE tag (the
+                # patron asked for this reminder); Instagram and WhatsApp only inside the window.
+                message = Outgoing(text=text, custom={MESSAGE_TAG_KEY: CONFIRMED_EVENT_UPDATE})
             sent += await announcements.queue_delivery(
                 self.sessions, self.outbox, key=f"reminder:{row.id}", kind="reminder", conversation=row.conversation_id,
                 message=message, status="queued" if message else "skipped",

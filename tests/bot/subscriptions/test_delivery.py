@@ -195,3 +195,31 @@ async def test_weekly_digest_of_new_arrivals_matches_topics(aiohttp_client, subs
     assert 5500003 not in by_chat
     # Next week: nothing new, nothing sent.
     assert (await scheduler.tick(at + timedelta(days=7)))["digests"] == 0
+
+
+async def test_messenger_reminder_after_24_hours_uses_the_confirmed_event_update_tag(
+    aiohttp_client, subs_settings, fake_graph
+) -> None:
+    app = create_app(subs_settings)
+    await aiohttp_client(app)
+    starts = datetime.combine(datetime.now(ZONE).date() + timedelta(days=4), datetime.min.time(), ZONE).replace(hour=10)
+    event_id = await _event(app, "Bedah Buku Laskar Pelangi", starts)
+    payload = f'/remind_event{{"event_id":{event_id}}}'
+    for psid, channel in (("PSID-R1", "messenger"), ("IGSID-R2", "instagram")):
+        # The button tapped three days ago (the outbox judges the window by the real clock).
+        reply = await say(app, psid, payload=payload, channel=channel, when=datetime.now(UTC) - timedelta(days=3))
+        assert "akan mengingatkan" in texts(reply)
+    due = datetime.combine(starts.date() - timedelta(days=1), datetime.min.time(), ZONE).replace(hour=18)
+    assert (await app[scheduler_key].tick(due))["reminders"] == 2
+    sent = await fake_graph.wait_for_sent(1)
+    assert sent[0]["recipient"]["id"] == "PSID-R1"
+    assert sent[0]["messaging_type"] == "MESSAGE_TAG" and sent[0]["tag"] == "CONFIRMED_EVENT_UPDATE"
+    assert "Bedah Buku Laskar Pelangi" in sent[0]["message"]["text"]
+
+    async def instagram_refused() -> str | None:
+        async with app[sessions_key]() as session:
+            return await session.scalar(select(OutboxItem.reason).where(OutboxItem.channel == "instagram",
+                                                                        OutboxItem.status == "failed"))
+
+    assert "24 jam" in await eventually(instagram_refused)  # Instagram has no such tag: refused with the reason
+    assert len(fake_graph.sent) == 1
