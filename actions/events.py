@@ -65,13 +65,14 @@ class ActionListEvents(KnowledgeAction):
         else:
             lines = [t("events.list", lang, period=label)]
             lines += [format_event(e, lang, zone) for e in events]
-            dispatcher.utter_message(text="\n".join(lines), buttons=self.remind_buttons(events, lang))
+            dispatcher.utter_message(text="\n".join(lines), buttons=self.remind_buttons(events, lang, tracker.sender_id))
         self.offer_faq(dispatcher, hits, lang)  # "gratis ga?", "kegiatan rutinnya apa?" are the FAQ's
         return [SlotSet("period", label), *self.understood("events")]
 
-    def remind_buttons(self, events: list[EventInfo], lang: str) -> list[dict[str, str]]:
-        """"Ingatkan saya" for the first listed events (only where the gateway stores reminders)."""
-        if self.ctx.subscriptions is None:
+    def remind_buttons(self, events: list[EventInfo], lang: str, sender: str) -> list[dict[str, str]]:
+        """"Ingatkan saya" for the first listed events, where the gateway stores reminders and the
+        channel can deliver them (not the web chat: nothing reaches a closed page)."""
+        if self.ctx.subscriptions is None or sender.startswith("web:"):
             return []
         from actions.subscriptions import remind_button
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -96,6 +97,8 @@ _TOPIC_WORDS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("pengumuman", re.compile(r"\b(pengumuman|info perpustakaan|berita|notices?|news|announcements?)\b")),
     ("acara", re.compile(r"\b(acara|kegiatan|events?|agenda)\b")),
 )
+_FILLER = frozenset({"info", "dong", "ya", "yah", "kak", "min", "admin", "deh", "aja", "saja", "bot", "please", "pls",
+                     "to", "me", "updates", "update", "kabar", "sekarang", "lagi", "nya", "yuk"})
 _SUBJECT = re.compile(r"\b(?:tentang|bertema|subjek|topik|about|on)\s+(?P<value>[\w' .-]{2,60})$")
 _AUTHOR = re.compile(r"\b(?:karya|penulis|pengarang|oleh|by)\s+(?P<value>[\w' .-]{2,60})$")
 
@@ -119,18 +122,21 @@ def subscription_command(message: str) -> SubscriptionCommand | None:
     text = " ".join(re.sub(r"[^\w' .-]+", " ", text).split())
     if not text or len(text) > 160:
         return None
-    if _UNSUBSCRIBE.match(text):
-        rest = _UNSUBSCRIBE.sub("", text, count=1).strip()
-        verb = _UNSUBSCRIBE.match(text)
-        assert verb is not None
-        if not verb.group(2) and not text.startswith("unsubscribe") and verb.group(1) not in ("berhenti", "stop"):
+    stop = _UNSUBSCRIBE.match(text)
+    if stop is not None:
+        verb, noun = stop.group(1), stop.group(2)
+        rest = text[stop.end():].strip()
+        if not noun and verb not in (None, "berhenti", "stop", "unsubscribe"):
             return None  # "batal", "hapus data saya": not about subscriptions
-        if verb.group(1) in ("berhenti", "stop") and rest and not verb.group(2) and not _topics(rest):
-            return None  # "berhenti merokok?", "stop kontak": some other question
+        if not noun and rest and not _topics(rest):
+            return None  # "berhenti merokok?", "stop kontak ada?": some other question
         return SubscriptionCommand("unsubscribe", _topics(rest))
     if _SUBSCRIBE.match(text):
         rest = _SUBSCRIBE.sub("", text, count=1).strip()
-        return SubscriptionCommand("subscribe", _topics(rest))
+        topics = _topics(rest)
+        if not topics and not set(rest.split()) <= _FILLER:
+            return None  # "langganan koran ada?": a question about the library, not an opt-in
+        return SubscriptionCommand("subscribe", topics)
     return None
 
 
@@ -274,7 +280,7 @@ def _list(topics: list[str], lang: str) -> str:
     return ", ".join(topic_label(t, lang) for t in topics)
 
 
-def menu_buttons(lang: str, exclude: list[str] = ()) -> list[dict[str, str]]:  # type: ignore[assignment]
+def menu_buttons(lang: str, exclude: Sequence[str] = ()) -> list[dict[str, str]]:
     """One button per fixed topic (payload ``/subscribe{"topic": ...}``)."""
     return [button(topic_label(t, lang), intent_payload("subscribe", topic=t)) for t in TOPICS if t not in exclude]
 

@@ -77,3 +77,15 @@ async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 15.0)
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"condition not met in {timeout}s (last value {value!r})")
         await asyncio.sleep(0.05)
+
+
+@pytest.fixture
+def subs_pg_settings(tmp_path: Path, dead_port: int, fake_telegram: FakeTelegram, pg_url: str) -> Settings:
+    """Like ``subs_settings`` (Telegram only) on a throw-away PostgreSQL database."""
+    settings = channel_settings(
+        tmp_path, dead_port, database_url=pg_url,
+        telegram_token=TOKEN, telegram_webhook_secret=TG_SECRET, telegram_api_base_url=fake_telegram.base_url,
+        scheduler_interval_seconds=3600,
+    )
+    load_demo_data(settings.effective_database_url)
+    return settings

@@ -130,3 +130,9 @@ async def test_author_and_subject_topics(aiohttp_client, subs_settings) -> None:
     await say(app, "800200", "langganan buku baru tentang sejarah")
     assert await active_topics(app, "800200") == ["koleksi_penulis:tere liye", "koleksi_subjek:sejarah"]
     assert await eventually(lambda: active_topics(app, "800200"))
+
+
+def test_questions_that_start_with_the_word_stay_questions() -> None:
+    for question in ("langganan koran ada di perpustakaan?", "langganan majalah bobo berapa", "stop kontak ada?"):
+        assert subscription_command(question) is None, question
+    assert subscription_command("langganan info dong").op == "subscribe"

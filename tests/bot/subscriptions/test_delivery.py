@@ -223,3 +223,32 @@ async def test_messenger_reminder_after_24_hours_uses_the_confirmed_event_update
 
     assert "24 jam" in await eventually(instagram_refused)  # Instagram has no such tag: refused with the reason
     assert len(fake_graph.sent) == 1
+
+
+async def test_web_chat_event_list_offers_no_reminder(aiohttp_client, subs_settings) -> None:
+    app = create_app(subs_settings)
+    await aiohttp_client(app)
+    starts = datetime.now(UTC) + timedelta(days=2)
+    await _event(app, "Kelas Origami", starts)
+    web = await say(app, "web-9", payload="/ask_events", channel="web")
+    telegram = await say(app, "5600001", payload="/ask_events")
+    assert "Kelas Origami" in texts(web) and "Kelas Origami" in texts(telegram)
+    assert not any(b.payload.startswith("/remind_event") for m in web.messages for b in m.buttons)
+    assert any(b.payload.startswith("/remind_event") for m in telegram.messages for b in m.buttons)
+
+
+async def test_on_postgresql_two_schedulers_at_once_queue_each_patron_once(
+    aiohttp_client, subs_pg_settings, fake_telegram
+) -> None:
+    app = create_app(subs_pg_settings)
+    await aiohttp_client(app)
+    now = datetime.now(UTC)
+    for i in range(6):
+        await say(app, f"57000{i}", "langganan pengumuman")
+    announcement = await _announce(app, "pengumuman", "Layanan tutup pada hari libur nasional.", at=now)
+    others = [Scheduler(app[sessions_key], app[outbox_key], app[knowledge_key], zone=ZONE) for _ in range(2)]
+    results = await asyncio.gather(app[scheduler_key].tick(now), *(s.tick(now) for s in others))
+    assert sum(r["announcements"] for r in results) == 6
+    await fake_telegram.wait_for_sent(6)
+    result = await eventually(lambda: _settled(app, announcement))
+    assert result.counts["sent"] == 6 and len(fake_telegram.sent) == 6
