@@ -38,6 +38,7 @@ from bot.subscription_models import (
     ENDED_BLOCKED,
     OPTED_OUT,
     QUEUED,
+    SCHEDULED,
     SENDING,
     SKIPPED,
     Announcement,
@@ -109,6 +110,7 @@ class Report:
 
     @property
     def total(self) -> int:
+        """Recipients recorded."""
         return sum(self.counts.values())
 
 
@@ -257,8 +259,6 @@ def delivery_column(delivery: Delivery, item: OutboxItem | None) -> str:
 
 async def due(sessions: async_sessionmaker[AsyncSession], now: datetime) -> list[int]:
     """Announcements whose time has come (scheduled, or interrupted while sending)."""
-    from bot.subscription_models import SCHEDULED
-
     async with sessions() as session:
         return list(await session.scalars(
             select(Announcement.id)

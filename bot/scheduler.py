@@ -31,7 +31,7 @@ from bot import announcements
 from bot.messages import Outgoing
 from bot.models import Conversation
 from bot.outbox import CONFIRMED_EVENT_UPDATE, MESSAGE_TAG_KEY, Outbox
-from bot.subscription_models import Digest, Reminder, Subscription
+from bot.subscription_models import QUEUED, SKIPPED, Digest, Reminder, Subscription
 from knowledge.arrivals import NewRecord
 from knowledge.kb import KnowledgeBase
 from knowledge.text import fold
@@ -121,6 +121,7 @@ class Scheduler:
         self._task = asyncio.get_running_loop().create_task(self.run(), name="scheduler")
 
     async def stop(self) -> None:
+        """Stop ticking (a tick under way is cancelled; what it did not finish, the next one does)."""
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
@@ -130,6 +131,7 @@ class Scheduler:
         self._wake.set()
 
     async def run(self) -> None:
+        """Tick forever, every ``interval`` seconds or sooner after :meth:`kick`."""
         while True:
             self._wake.clear()
             try:
@@ -175,7 +177,7 @@ class Scheduler:
                 message = Outgoing(text=text, custom={MESSAGE_TAG_KEY: CONFIRMED_EVENT_UPDATE})
             sent += await announcements.queue_delivery(
                 self.sessions, self.outbox, key=f"reminder:{row.id}", kind="reminder", conversation=row.conversation_id,
-                message=message, status="queued" if message else "skipped",
+                message=message, status=QUEUED if message else SKIPPED,
                 reason=None if message else "Acara sudah dimulai sebelum pengingat terkirim.",
             )
             async with self.sessions.begin() as session:
@@ -231,7 +233,7 @@ class Scheduler:
             sent += await announcements.queue_delivery(
                 self.sessions, self.outbox, key=key, kind="digest", conversation=conv_id,
                 message=None if reason else digest_message(chosen, lang),
-                status="skipped" if reason else "queued", reason=reason,
+                status=SKIPPED if reason else QUEUED, reason=reason,
             )
         return sent
 
