@@ -130,6 +130,70 @@ def window_reason(conv: Conversation, channels: set[str], now: datetime) -> str 
     return None
 
 
+@dataclass(frozen=True)
+class Planned:
+    """One delivery to record: its idempotency key, recipient, message (None: not sent) and status."""
+
+    key: str
+    conversation: int
+    message: Outgoing | None
+    status: str = QUEUED
+    reason: str | None = None
+
+
+#: deliveries recorded per transaction when an announcement goes out
+BATCH = 100
+
+
+async def queue_deliveries(
+    sessions: async_sessionmaker[AsyncSession],
+    outbox: Outbox,
+    planned: list[Planned],
+    *,
+    kind: str,
+    announcement_id: int | None = None,
+) -> int:
+    """Record deliveries (and, for those with a message, the outbox row and transcript line) in
+    one transaction; keys recorded before are left out (nothing is queued twice). Returns how
+    many this call recorded. A key written by a concurrent run at the same moment makes the
+    batch fall back to one transaction per delivery."""
+    recorded: list[Planned] = []
+    try:
+        async with sessions.begin() as session:
+            keys = [p.key for p in planned]
+            existing = set(await session.scalars(select(Delivery.key).where(Delivery.key.in_(keys))))
+            todo = [p for p in planned if p.key not in existing]
+            wanted = [p.conversation for p in todo if p.message is not None]
+            convs = {c.id: c for c in await session.scalars(select(Conversation).where(Conversation.id.in_(wanted)))}
+            for p in todo:
+                delivery = Delivery(key=p.key, kind=kind, conversation_id=p.conversation,
+                                    announcement_id=announcement_id, status=p.status, reason=p.reason)
+                if p.message is not None:
+                    conv = convs.get(p.conversation)
+                    if conv is None:
+                        continue
+                    line = Message(conversation_id=conv.id, direction="out", author="bot", text=p.message.text,
+                                   payload=p.message.as_json() if p.message.image or p.message.buttons else None)
+                    session.add(line)
+                    await session.flush()
+                    (item,) = outbox.add(session, conv, [p.message], author="bot", transcript_ids=[line.id])
+                    await session.flush()
+                    delivery.outbox_id = item.id
+                session.add(delivery)
+                recorded.append(p)
+    except IntegrityError:  # another scheduler recorded some of these keys at the same moment
+        if len(planned) == 1:
+            return 0
+        total = 0
+        for p in planned:
+            total += await queue_deliveries(sessions, outbox, [p], kind=kind, announcement_id=announcement_id)
+        return total
+    for p in recorded:
+        if p.message is not None:
+            outbox.kick(p.conversation)
+    return len(recorded)
+
+
 async def queue_delivery(
     sessions: async_sessionmaker[AsyncSession],
     outbox: Outbox,
@@ -142,31 +206,9 @@ async def queue_delivery(
     status: str = QUEUED,
     reason: str | None = None,
 ) -> bool:
-    """Record one delivery (and, when ``message`` is given, its outbox row and transcript line)
-    in one transaction; False when ``key`` was recorded before (nothing is queued twice)."""
-    try:
-        async with sessions.begin() as session:
-            if await session.scalar(select(Delivery.id).where(Delivery.key == key)) is not None:
-                return False
-            delivery = Delivery(key=key, kind=kind, conversation_id=conversation, announcement_id=announcement_id,
-                                status=status, reason=reason)
-            if message is not None:
-                conv = await session.get(Conversation, conversation)
-                if conv is None:
-                    return False
-                line = Message(conversation_id=conversation, direction="out", author="bot", text=message.text,
-                               payload=message.as_json() if message.image or message.buttons else None)
-                session.add(line)
-                await session.flush()
-                (item,) = outbox.add(session, conv, [message], author="bot", transcript_ids=[line.id])
-                await session.flush()
-                delivery.outbox_id = item.id
-            session.add(delivery)
-    except IntegrityError:  # another scheduler recorded the same key at the same moment
-        return False
-    if message is not None:
-        outbox.kick(conversation)
-    return True
+    """One delivery (see :func:`queue_deliveries`); False when ``key`` was recorded before."""
+    planned = [Planned(key, conversation, message, status, reason)]
+    return await queue_deliveries(sessions, outbox, planned, kind=kind, announcement_id=announcement_id) == 1
 
 
 async def send_announcement(
@@ -195,23 +237,22 @@ async def send_announcement(
     for sub, conv in subs:
         per_conv.setdefault(conv.id, (conv, []))[1].append(sub)
     channels = set(outbox.channels)
-    recorded = 0
+    planned: list[Planned] = []
     for conv_id, (conv, rows) in per_conv.items():
         key = f"announcement:{announcement_id}:{conv_id}"
-        active = any(s.ended_at is None for s in rows)
-        if not active:
+        if not any(s.ended_at is None for s in rows):
             status = BLOCKED if any(s.ended_reason == ENDED_BLOCKED for s in rows) else OPTED_OUT
-            recorded += await queue_delivery(sessions, outbox, key=key, kind="announcement", conversation=conv_id,
-                                             message=None, announcement_id=announcement_id, status=status)
+            planned.append(Planned(key, conv_id, None, status))
             continue
         reason = window_reason(conv, channels, now)
         if reason is not None:
-            recorded += await queue_delivery(sessions, outbox, key=key, kind="announcement", conversation=conv_id,
-                                             message=None, announcement_id=announcement_id, status=SKIPPED,
-                                             reason=reason)
-            continue
-        recorded += await queue_delivery(sessions, outbox, key=key, kind="announcement", conversation=conv_id,
-                                         message=message, announcement_id=announcement_id)
+            planned.append(Planned(key, conv_id, None, SKIPPED, reason))
+        else:
+            planned.append(Planned(key, conv_id, message))
+    recorded = 0
+    for start in range(0, len(planned), BATCH):
+        recorded += await queue_deliveries(sessions, outbox, planned[start:start + BATCH], kind="announcement",
+                                           announcement_id=announcement_id)
     async with sessions.begin() as session:
         row = await session.get(Announcement, announcement_id)
         if row is not None:
