@@ -19,16 +19,20 @@ from nlu.language import is_english
 
 if TYPE_CHECKING:
     from actions.evidence import Evidence
+    from actions.subscriptions import SubscriptionStore
 
 
 @dataclass(frozen=True)
 class ActionContext:
     """What every action may use: the knowledge base, the library's time zone, and the evidence
-    the engine already gathered on this turn's message (``None`` outside the engine)."""
+    the engine already gathered on this turn's message (``None`` outside the engine), and the
+    gateway's subscription store (``None``: subscriptions and reminders are not offered)."""
 
     kb: KnowledgeBase
     zone: ZoneInfo
     evidence: Evidence | None = None
+    subscriptions: SubscriptionStore | None = None
+    reminder_hour: int = 18
 
 
 class KnowledgeAction(Action):

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-Topic = Literal["", "faq", "catalog", "events", "ebooks", "handoff", "out_of_scope", "smalltalk"]
+Topic = Literal["", "faq", "catalog", "events", "ebooks", "handoff", "out_of_scope", "smalltalk", "subscriptions"]
 
 # Context fields the rasa-sdk actions read and write as slots.
 SLOTS = ("language", "topic", "title", "author", "subject", "period", "faq_query", "last_faq", "failed_turns",

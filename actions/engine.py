@@ -34,6 +34,13 @@ from actions.handoff import HANDOFF_KEY, ActionHandoff
 from actions.i18n import t
 from actions.rules import Route, own_question, route
 from actions.smalltalk import ActionSmallTalk
+from actions.subscriptions import (
+    ActionRemindEvent,
+    ActionSubscribe,
+    ActionUnsubscribe,
+    SubscriptionStore,
+    subscription_command,
+)
 from actions.understanding import Parse
 from knowledge.kb import KnowledgeBase
 
@@ -116,6 +123,9 @@ ACTION_TYPES: dict[str, type[Action]] = {
     "action_suggest_purchase": ActionSuggestPurchase,
     "action_list_events": ActionListEvents,
     "action_list_ebooks": ActionListEbooks,
+    "action_subscribe": ActionSubscribe,
+    "action_unsubscribe": ActionUnsubscribe,
+    "action_remind_event": ActionRemindEvent,
 }
 # Actions without the knowledge: the bot's own questions (their turns are not analytics turns).
 OWN_QUESTIONS: dict[str, type[Action]] = {
@@ -130,9 +140,14 @@ OWN_QUESTIONS: dict[str, type[Action]] = {
 class AnswerEngine:
     """Decides every reply from the NLU's reading and the knowledge's evidence."""
 
-    def __init__(self, kb: KnowledgeBase, zone: ZoneInfo) -> None:
+    def __init__(
+        self, kb: KnowledgeBase, zone: ZoneInfo, *, subscriptions: SubscriptionStore | None = None,
+        reminder_hour: int = 18,
+    ) -> None:
         self.kb = kb
         self.zone = zone
+        self.subscriptions = subscriptions
+        self.reminder_hour = reminder_hour
 
     async def answer(
         self,
@@ -166,14 +181,17 @@ class AnswerEngine:
             own = own_question(reading, evidence, context)
             if own is not None:  # "hapus data saya", a comment: no NLU needed
                 return await self._run(own, evidence, context, sender_id)
-            return self._without_nlu(reading, evidence, context)
+            if subscription_command(message) is None:
+                return self._without_nlu(reading, evidence, context)
+            # keywords need no NLU: "berhenti" works while the NLU is down
         chosen = route(reading, evidence, context)
         return await self._run(chosen, evidence, context, sender_id)
 
     async def _run(
         self, chosen: Route, evidence: Evidence, context: ConversationContext, sender_id: str
     ) -> Decision:
-        ctx = ActionContext(kb=self.kb, zone=self.zone, evidence=evidence)
+        ctx = ActionContext(kb=self.kb, zone=self.zone, evidence=evidence, subscriptions=self.subscriptions,
+                            reminder_hour=self.reminder_hour)
         if chosen.action.startswith("utter_"):
             action: Action = ActionSmallTalk(chosen.action.removeprefix("utter_"))
         elif chosen.action == "action_handoff":

@@ -17,6 +17,8 @@ from knowledge.datenames import day_name, month_name
 from knowledge.events import EventInfo
 from knowledge.faq_search import FaqHit
 
+MAX_REMIND_BUTTONS = 4
+
 
 def format_event(event: EventInfo, lang: str, zone: Any) -> str:
     """"• Sabtu, 28 November, 09.00 — Dongeng Anak (Ruang Anak)"."""
@@ -63,6 +65,15 @@ class ActionListEvents(KnowledgeAction):
         else:
             lines = [t("events.list", lang, period=label)]
             lines += [format_event(e, lang, zone) for e in events]
-            dispatcher.utter_message(text="\n".join(lines))
+            dispatcher.utter_message(text="\n".join(lines), buttons=self.remind_buttons(events, lang, tracker.sender_id))
         self.offer_faq(dispatcher, hits, lang)  # "gratis ga?", "kegiatan rutinnya apa?" are the FAQ's
         return [SlotSet("period", label), *self.understood("events")]
+
+    def remind_buttons(self, events: list[EventInfo], lang: str, sender: str) -> list[dict[str, str]]:
+        """"Ingatkan saya" for the first listed events, where the gateway stores reminders and the
+        channel can deliver them (not the web chat: nothing reaches a closed page)."""
+        if self.ctx.subscriptions is None or sender.startswith("web:"):
+            return []
+        from actions.subscriptions import remind_button
+
+        return [remind_button(e.id, e.title, lang) for e in events[:MAX_REMIND_BUTTONS] if e.id is not None]

@@ -6,9 +6,14 @@ below combine both, in order, and name the winner and why (the decision's explan
 0. Before the NLU is asked (the gateway applies these): a complaint or an explicit request for a
    person ("mau bicara dengan petugas") is handed to a librarian (:func:`detect_trigger`), and
    while a patron waits for one, a cancel word ("batal", "gak jadi") takes them back to the bot
-   (:func:`is_cancel`).
+   (:func:`is_cancel`). Subscription words win over nothing there: "batal" stays a cancel word
+   (only "batal langganan" unsubscribes), and "berhenti"/"stop" while waiting only unsubscribe,
+   the patron stays in the queue (the gateway applies :func:`subscription_command` itself, since
+   the engine does not answer during a handoff).
 1. A button the patron tapped is what they chose; "hapus data saya" asks to confirm deleting the
    patron's data; the comment the bot asked for after a 👎 or a rating is a comment.
+1b. A subscription command typed ("langganan info acara", ``/langganan``, "berhenti", ``/stop``)
+   subscribes or unsubscribes, whatever the NLU read (keywords, no NLU intent needed).
 2. A request for a person the NLU read is handed over.
 3. A follow-up ("kalau sabtu?", "yang karya Tere Liye") continues the last topic.
 4. A catalog title that is clearly what the message is about answers from the catalog, whatever
@@ -33,6 +38,7 @@ from dataclasses import dataclass
 from actions.context import ConversationContext
 from actions.evidence import Evidence
 from actions.privacy import is_erase_request, is_yes
+from actions.subscriptions import subscription_command
 from actions.understanding import Entity, Parse
 from knowledge.text import fold, terms
 
@@ -113,6 +119,10 @@ ACTIONS = {
     "rate": "action_rate",
     "feedback_skip": "action_feedback_comment",
     "erase_data": "action_erase",
+    # Only from buttons and subscription_command (no NLU intents): subscriptions and reminders.
+    "subscribe": "action_subscribe",
+    "unsubscribe": "action_unsubscribe",
+    "remind_event": "action_remind_event",
 }
 SMALL_TALK = ("greet", "goodbye", "thanks", "bot_challenge", "affirm", "deny")
 
@@ -165,7 +175,11 @@ def route(parse: Parse, evidence: Evidence, context: ConversationContext) -> Rou
         if intent in SMALL_TALK:
             return Route(f"utter_{intent}", parse, "button")
         return Route(ACTIONS.get(intent, "action_fallback"), parse, "button")
-    # 1b/1c. The bot's own questions: "hapus data saya", a comment it asked for.
+    # 1b. A subscription command (before the bot's own questions: a command is explicit).
+    command = subscription_command(parse.text)
+    if command is not None:
+        return Route(ACTIONS[command.op], parse.with_intent(command.op), f"subscription words ({command.op})")
+    # 1c/1d. The bot's own questions: "hapus data saya", a comment it asked for.
     own = own_question(parse, evidence, context)
     if own is not None:
         return own

@@ -23,7 +23,9 @@ from bot.keys import (
     http_key,
     knowledge_key,
     nlu_key,
+    outbox_key,
     router_key,
+    scheduler_key,
     sessions_key,
     settings_key,
 )
@@ -32,6 +34,7 @@ from bot.nlu import NluClient
 from bot.privacy import PrivacyNotice, RetentionJob
 from bot.router import Router
 from bot.settings import Settings
+from bot.subscriptions import GatewaySubscriptions
 from knowledge.db import make_async_engine
 from knowledge.kb import KnowledgeBase
 
@@ -72,7 +75,10 @@ async def _answering(app: web.Application) -> AsyncIterator[None]:
     kb = await asyncio.to_thread(knowledge_base, settings)
     await asyncio.to_thread(kb.faq_index)  # load FAQ files and embeddings before the first patron
     app[knowledge_key] = kb
-    app[answer_engine_key] = AnswerEngine(kb, ZoneInfo(settings.timezone))
+    app[answer_engine_key] = AnswerEngine(
+        kb, ZoneInfo(settings.timezone), subscriptions=GatewaySubscriptions(app[sessions_key]),
+        reminder_hour=settings.reminder_hour,
+    )
     yield
     await asyncio.to_thread(kb.close)
 
@@ -99,12 +105,28 @@ async def _clients(app: web.Application) -> AsyncIterator[None]:
     )
     app[router_key] = Router(
         app[sessions_key], app[nlu_key], app[answer_engine_key], handoff=app[handoff_key],
-        debug=settings.debug_replies,
+        debug=settings.debug_replies, subscriptions=app[answer_engine_key].subscriptions,
         feedback=FeedbackPolicy(settings.feedback_mode, settings.feedback_sample_rate),
         privacy=PrivacyNotice.from_settings(settings),
     )
     yield
     await session.close()
+
+
+async def _scheduling(app: web.Application) -> AsyncIterator[None]:
+    """The periodic sender of announcements, reminders and digests (bot/scheduler.py)."""
+    from bot.scheduler import Scheduler
+
+    settings = app[settings_key]
+    scheduler = Scheduler(
+        app[sessions_key], app[outbox_key], app[knowledge_key], zone=ZoneInfo(settings.timezone),
+        interval=settings.scheduler_interval_seconds, digest_weekday=settings.digest_weekday,
+        digest_hour=settings.digest_hour,
+    )
+    app[scheduler_key] = scheduler
+    scheduler.start()
+    yield
+    await scheduler.stop()
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -120,5 +142,6 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_retention)
     webchat.setup(app)
     connectors.setup(app)
+    app.cleanup_ctx.append(_scheduling)  # after the outbox: it sends through it
     health.setup(app)
     return app

@@ -17,6 +17,7 @@ from bot.nlu import NluClient
 from actions.engine import AnswerEngine
 from knowledge.kb import KnowledgeBase
 from bot.router import Router
+from bot.scheduler import Scheduler
 from bot.settings import Settings
 from bot.webchat_identity import ChatIdentity, ChatLimits
 
@@ -37,3 +38,4 @@ telegram_key = web.AppKey("telegram", TelegramChannel)
 whatsapp_key = web.AppKey("whatsapp", WhatsAppChannel)
 chat_identity_key = web.AppKey("chat_identity", ChatIdentity)
 chat_limits_key = web.AppKey("chat_limits", ChatLimits)
+scheduler_key = web.AppKey("scheduler", Scheduler)

@@ -61,6 +61,10 @@ LEASE_MARGIN = 5.0
 #: rows the worker takes (``sending`` ones only once their lease has run out)
 OPEN = (PENDING, SENDING)
 HUMAN_AGENT = "HUMAN_AGENT"
+#: ``Outgoing.custom`` key naming a Meta message tag the message qualifies for (event reminders)
+MESSAGE_TAG_KEY = "message_tag"
+#: Messenger's tag for reminders of an event the patron signed up for (not available on Instagram)
+CONFIRMED_EVENT_UPDATE = "CONFIRMED_EVENT_UPDATE"
 CHANNEL_NAMES = {"messenger": "Messenger", "instagram": "Instagram", "telegram": "Telegram", "whatsapp": "WhatsApp"}
 
 
@@ -147,6 +151,7 @@ class Outbox:
         sweep_interval: float = 30.0,
         writer: GroupCommit | None = None,
         lease_margin: float = LEASE_MARGIN,
+        on_blocked: Callable[[int, int], Awaitable[None]] | None = None,
     ) -> None:
         self.sessions = sessions
         self.channels = channels
@@ -160,6 +165,8 @@ class Outbox:
         self.lease_margin = lease_margin
         self.workers: KeyedWorkers[int] = KeyedWorkers(self._step, concurrency=concurrency, name="outbox")
         self._sweeper: asyncio.Task[None] | None = None
+        #: awaited with (conversation id, outbox id) when the patron blocked the bot (subscriptions end)
+        self.on_blocked = on_blocked
 
     # --- public API ----------------------------------------------------------------------
 
@@ -273,6 +280,9 @@ class Outbox:
         age = utcnow() - aware(conv.last_inbound_at)
         if age <= timedelta(hours=BOT_WINDOW_HOURS):
             return None, None
+        if conv.channel == "messenger" and message is not None and \
+                (message.custom or {}).get(MESSAGE_TAG_KEY) == CONFIRMED_EVENT_UPDATE:
+            return CONFIRMED_EVENT_UPDATE, None  # a reminder the patron asked for ("Ingatkan saya")
         if author in ("bot", "system"):
             return None, (
                 f"Pesan otomatis tidak bisa dikirim: sudah lebih dari 24 jam sejak pesan terakhir pemustaka di {name}."
@@ -398,6 +408,8 @@ class Outbox:
             if exc.permanent or attempts >= self.max_attempts:
                 log.warning("outbox %s failed for good after %d attempts: %s", item_id, attempts, exc.reason)
                 await self._finish(item_id, status=FAILED, reason=exc.reason, attempts=attempts)
+                if exc.blocked and self.on_blocked is not None:
+                    await self.on_blocked(conversation_id, item_id)
                 return True
             delay = exc.retry_after if exc.retry_after is not None else self._delay(attempts)
             log.info("outbox %s attempt %d failed (%s); retry in %.1f s", item_id, attempts, exc.reason, delay)

@@ -22,6 +22,7 @@ from actions.context import ConversationContext
 from actions.engine import AnswerEngine, Decision, TurnOutcome
 from actions.understanding import Parse
 from actions.rules import detect_trigger, is_question
+from actions.subscriptions import SubscriptionStore, subscription_command, unsubscribe_reply
 from bot.handoff import HandoffService
 from bot.feedback import FeedbackPolicy, record_turn, store_feedback, with_votes
 from bot.handoff import text as handoff_text
@@ -68,8 +69,10 @@ class Router:
         debug: bool = False,
         feedback: FeedbackPolicy | None = None,
         privacy: PrivacyNotice | None = None,
+        subscriptions: SubscriptionStore | None = None,
     ) -> None:
         self.sessions = sessions
+        self.subscriptions = subscriptions
         self.nlu = nlu
         self.engine = engine
         self.handoff = handoff
@@ -132,6 +135,15 @@ class Router:
             state = conv.state
             conv_id = conv.id
             context = ConversationContext.load(conv.context)
+        if state is not ConversationState.BOT and self.subscriptions is not None and not msg.payload:
+            command = subscription_command(msg.text)
+            if command is not None and command.op == "unsubscribe":
+                # "berhenti"/"stop" opts out everywhere, also while waiting for a librarian; the
+                # patron stays in the queue ("batal" is the word that leaves it, see rules.py).
+                text = await unsubscribe_reply(self.subscriptions, sender, msg.text, None, context.language)
+                out = [Outgoing(text=text)]
+                await self._record(conv_id, out, author="system")
+                return Reply(messages=out, handoff=True)
         if state is not ConversationState.BOT:
             # A librarian has (or will have) this conversation: the engine does not answer.
             if self.handoff is None:

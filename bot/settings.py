@@ -247,6 +247,19 @@ class Settings(BaseSettings):
     retention_interval_hours: float = Field(
         6.0, gt=0, description="Hours between two runs of the anonymisation job inside the gateway."
     )
+    # --- subscriptions, announcements, reminders, digests ---
+    scheduler_interval_seconds: float = Field(
+        60.0, description="Seconds between two runs of the gateway's scheduler (due announcements, reminders, digests)."
+    )
+    reminder_hour: int = Field(
+        18, ge=0, le=23,
+        description="Hour (library time) of an event reminder on the day before the event; when that has passed, "
+        "the reminder comes two hours before the start.",
+    )
+    digest_weekday: int = Field(
+        0, ge=0, le=6, description="Day of the weekly new-arrivals digest: 0 = Monday … 6 = Sunday."
+    )
+    digest_hour: int = Field(9, ge=0, le=23, description="Hour (library time) of the weekly new-arrivals digest.")
     outbox_max_attempts: int = Field(
         8, description="Delivery attempts of one outgoing message before it is recorded as failed."
     )

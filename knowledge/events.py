@@ -20,6 +20,7 @@ class EventInfo:
     location: str | None
     starts_at: datetime
     ends_at: datetime | None
+    id: int | None = None
 
 
 def _aware(dt: datetime) -> datetime:
@@ -45,6 +46,17 @@ def events_between(
                 e.location,
                 _aware(e.starts_at),
                 _aware(e.ends_at) if e.ends_at else None,
+                e.id,
             )
             for e in rows
         ]
+
+
+def event_by_id(sessions: sessionmaker[Session], event_id: int) -> EventInfo | None:
+    """One event by its id (None: no such event)."""
+    with sessions() as session:
+        e = session.get(Event, event_id)
+        if e is None:
+            return None
+        return EventInfo(e.title, e.description, e.location, _aware(e.starts_at),
+                         _aware(e.ends_at) if e.ends_at else None, e.id)

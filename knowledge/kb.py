@@ -14,8 +14,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from knowledge.catalog import CatalogHit, CatalogQuery, CatalogSearch, Mention
 from knowledge.db import make_engine, make_sessionmaker
+from knowledge.arrivals import NewRecord, max_record_id, records_after
 from knowledge.ebooks import EBookInfo, find_ebooks
-from knowledge.events import EventInfo, events_between
+from knowledge.events import EventInfo, event_by_id, events_between
 from knowledge.faq import FaqItem, FaqStore
 from knowledge.faq_judge import JudgeModel, load_judge_model
 from knowledge.faq_search import (
@@ -157,6 +158,18 @@ class KnowledgeBase:
     def events(self, start: datetime, end: datetime, *, limit: int = 5) -> list[EventInfo]:
         """Events in ``[start, end)``."""
         return events_between(self.sessions, start, end, limit=limit)
+
+    def event(self, event_id: int) -> EventInfo | None:
+        """One event by its id."""
+        return event_by_id(self.sessions, event_id)
+
+    def new_records(self, after_id: int, *, limit: int = 200) -> list[NewRecord]:
+        """Catalog records added after record id ``after_id`` (what a sync added), oldest first."""
+        return records_after(self.sessions, after_id, limit=limit)
+
+    def max_record_id(self) -> int:
+        """The highest catalog record id (0 for an empty catalog)."""
+        return max_record_id(self.sessions)
 
     def ebooks(self, text: str = "", *, limit: int = 5) -> list[EBookInfo]:
         """E-books matching ``text``."""

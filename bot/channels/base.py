@@ -29,13 +29,17 @@ class DeliveryError(Exception):
         reason: short Indonesian reason, shown to staff (e.g. "Pemustaka memblokir bot.").
         permanent: True when retrying cannot help (blocked, user gone, window closed).
         retry_after: seconds the platform asked us to wait (Telegram 429), if any.
+        blocked: True when the patron blocked the bot (Telegram 403): their subscriptions end.
     """
 
-    def __init__(self, reason: str, *, permanent: bool = False, retry_after: float | None = None) -> None:
+    def __init__(
+        self, reason: str, *, permanent: bool = False, retry_after: float | None = None, blocked: bool = False
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.permanent = permanent
         self.retry_after = retry_after
+        self.blocked = blocked
 
 
 class Pacer:

@@ -31,6 +31,7 @@ from bot.keys import (
     whatsapp_key,
 )
 from bot.outbox import Outbox
+from bot.subscriptions import GatewaySubscriptions
 
 
 def telegram_enabled(app: web.Application) -> bool:
@@ -56,7 +57,8 @@ async def _context(app: web.Application) -> AsyncIterator[None]:
         app[whatsapp_key] = wa
     for channel in channels.values():
         channel.send_timeout = settings.outbox_send_timeout
-    outbox = Outbox(sessions, channels, max_attempts=settings.outbox_max_attempts)
+    outbox = Outbox(sessions, channels, max_attempts=settings.outbox_max_attempts,
+                    on_blocked=GatewaySubscriptions(sessions).blocked)
     inbox = Inbox(
         sessions, app[router_key], outbox, channels,
         events=GatewayEvents(sessions, app[handoff_key]),

@@ -328,7 +328,8 @@ class TelegramChannel(Channel):
             except RetryAfter as exc:
                 raise DeliveryError("Telegram membatasi kecepatan (429).", retry_after=_seconds(exc.retry_after)) from exc
             except Forbidden as exc:
-                raise DeliveryError(f"Pemustaka memblokir bot atau tidak bisa dihubungi ({exc.message}).", permanent=True) from exc
+                raise DeliveryError(f"Pemustaka memblokir bot atau tidak bisa dihubungi ({exc.message}).", permanent=True,
+                                    blocked=True) from exc
             except ChatMigrated as exc:
                 raise DeliveryError("Chat sudah pindah ke supergroup.", permanent=True) from exc
             except BadRequest as exc:

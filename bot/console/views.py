@@ -303,3 +303,6 @@ def setup_routes(app: web.Application, static: Path) -> None:
     router.add_get("/ws", websocket, name="ws")
     analytics.setup_routes(router)
     router.add_static("/static/", static, name="static")
+    from bot.console import announcements
+
+    announcements.setup_routes(app)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import bot.channel_models  # noqa: F401  (register the channel tables)
 import bot.handoff_models  # noqa: F401  (register the handoff tables)
 import bot.feedback_models  # noqa: F401  (register the turn and feedback tables)
+import bot.subscription_models  # noqa: F401  (register the subscription tables)
 from bot.models import Base
 from knowledge.db import run_migrations
 

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "b0007"
-down_revision = "b0005"
+down_revision = "b0006"
 branch_labels = None
 depends_on = None
 
