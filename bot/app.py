@@ -21,12 +21,15 @@ from bot.keys import (
     handoff_key,
     http_key,
     knowledge_key,
+    locks_key,
     nlu_key,
+    replicas_key,
     router_key,
     sessions_key,
     settings_key,
 )
 from bot.nlu import NluClient
+from bot.replicas import wiring
 from bot.router import Router
 from bot.settings import Settings
 from knowledge.db import make_async_engine
@@ -39,7 +42,9 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     engine = make_async_engine(app[settings_key].effective_database_url)
     app[engine_key] = engine
     app[sessions_key] = gateway_sessions(engine)  # SQLite writers take turns (bot/db_sessions.py)
+    locks = app[locks_key] = wiring.conversation_locks(engine)  # across replicas on PostgreSQL
     yield
+    await locks.close()
     await engine.dispose()
 
 
@@ -96,6 +101,8 @@ def create_app(settings: Settings) -> web.Application:
     app[settings_key] = settings
     logs.setup(app, settings)  # first: quiet request loggers before any client starts
     http_security.setup(app)
+    replicas = app[replicas_key] = wiring.Replicas.from_settings(settings)
+    app.cleanup_ctx.append(wiring.context(replicas))
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_answering)
     console.setup(app)  # handoff service + /console/ (before the router is built)

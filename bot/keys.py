@@ -16,6 +16,8 @@ from bot.outbox import Outbox
 from bot.nlu import NluClient
 from actions.engine import AnswerEngine
 from knowledge.kb import KnowledgeBase
+from bot.replicas.locks import ConversationLocks
+from bot.replicas.wiring import Replicas
 from bot.router import Router
 from bot.settings import Settings
 from bot.webchat_identity import ChatIdentity, ChatLimits
@@ -37,3 +39,5 @@ telegram_key = web.AppKey("telegram", TelegramChannel)
 whatsapp_key = web.AppKey("whatsapp", WhatsAppChannel)
 chat_identity_key = web.AppKey("chat_identity", ChatIdentity)
 chat_limits_key = web.AppKey("chat_limits", ChatLimits)
+replicas_key = web.AppKey("replicas", Replicas)
+locks_key = web.AppKey("locks", ConversationLocks)

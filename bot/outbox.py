@@ -37,6 +37,7 @@ from bot.group_commit import GroupCommit
 from bot.messages import Outgoing
 from bot.models import Conversation, utcnow
 from bot.render import outgoing_from_json, outgoing_to_json
+from bot.replicas.locks import ConversationLocks, LocalLocks, LockBusy
 
 log = logging.getLogger(__name__)
 
@@ -131,9 +132,14 @@ class Outbox:
         concurrency: int = 64,
         sweep_interval: float = 30.0,
         writer: GroupCommit | None = None,
+        locks: ConversationLocks | None = None,
+        busy_retry: float = 0.5,
     ) -> None:
         self.sessions = sessions
         self.channels = channels
+        #: one replica at a time delivers a conversation's rows, in order (bot/replicas/locks.py)
+        self.locks = locks or LocalLocks()
+        self.busy_retry = busy_retry
         #: status updates of all workers share transactions (also used by the inbox)
         self.writer = writer or GroupCommit(sessions)
         self._own_writer = writer is None
@@ -313,6 +319,16 @@ class Outbox:
         await self.writer.run(lambda session: session.execute(stmt))
 
     async def _step(self, conversation_id: int) -> bool | float:
+        # Held from reading the oldest pending row until it is marked sent: no other replica
+        # sends this conversation's rows meanwhile (and none overtakes it). Busy: look again
+        # shortly, the holder may have finished before a row we were kicked for.
+        try:
+            async with self.locks.hold(f"outbox:{conversation_id}", wait=0):
+                return await self._deliver(conversation_id)
+        except LockBusy:
+            return self.busy_retry
+
+    async def _deliver(self, conversation_id: int) -> bool | float:
         async with self.sessions() as session:
             item = await session.scalar(
                 select(OutboxItem)

@@ -7,9 +7,7 @@ all share the same transcript, the same handoff states and the same degraded-mod
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import weakref
 from datetime import datetime, timezone
 from typing import Any
 
@@ -26,6 +24,8 @@ from bot.messages import Button, Incoming, Outgoing, Reply
 from bot.models import Conversation, ConversationState, Message
 from bot.nlu import NluClient, NluUnavailable
 from bot.render import outgoing_from_json
+from bot.replicas.locks import ConversationLocks, LocalLocks
+from bot.replicas.wiring import conversation_key
 from nlu.language import language_of
 
 log = logging.getLogger(__name__)
@@ -34,21 +34,6 @@ log = logging.getLogger(__name__)
 class AnswerDeferred(Exception):
     """The answer could not be computed now (the NLU is down and the knowledge alone is not
     sure); the message stays pending and is answered for real when the NLU is back."""
-
-
-class KeyedLocks:
-    """One asyncio lock per key, forgotten when no one holds or waits for it."""
-
-    def __init__(self) -> None:
-        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
-
-    def get(self, key: str) -> asyncio.Lock:
-        """The lock of ``key``."""
-        lock = self._locks.get(key)
-        if lock is None:
-            lock = asyncio.Lock()
-            self._locks[key] = lock
-        return lock
 
 
 class Router:
@@ -62,13 +47,15 @@ class Router:
         *,
         handoff: HandoffService | None = None,
         debug: bool = False,
+        locks: ConversationLocks | None = None,
     ) -> None:
         self.sessions = sessions
         self.nlu = nlu
         self.engine = engine
         self.handoff = handoff
         self.debug = debug
-        self._locks = KeyedLocks()
+        #: one turn per conversation at a time, across replicas on PostgreSQL (bot/replicas/locks.py)
+        self.locks = locks or LocalLocks()
 
     async def conversation(self, session: AsyncSession, msg: Incoming) -> Conversation:
         """The conversation of ``msg`` (created on first contact)."""
@@ -90,7 +77,7 @@ class Router:
         :class:`AnswerDeferred` instead of replying with the degraded apology; the patron's
         message is recorded once however often it is retried.
         """
-        async with self._locks.get(f"{msg.channel}:{msg.conversation_id}"):
+        async with self.locks.hold(conversation_key(msg.channel, msg.conversation_id)):
             return await self._handle(msg, defer=defer)
 
     async def _handle(self, msg: Incoming, *, defer: bool = False) -> Reply:

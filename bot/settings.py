@@ -219,6 +219,25 @@ class Settings(BaseSettings):
     outbox_max_attempts: int = Field(
         8, description="Delivery attempts of one outgoing message before it is recorded as failed."
     )
+    # --- several replicas (bot/replicas/), operations ---
+    redis_url: str = Field(
+        "",
+        description="Redis URL (e.g. redis://redis:6379/0) shared by every gateway replica: rate limits, "
+        "console live updates across replicas, leader leases of periodic jobs; empty keeps them in process "
+        "(one machine).",
+    )
+    redis_prefix: str = Field("pustakabot:", description="Prefix of every Redis key and channel of this deployment.")
+    leader_ttl_seconds: float = Field(
+        30.0,
+        description="Expiry of a periodic job's leader lease in Redis (catalog sync, schedulers): a stand-by "
+        "takes over this long after the leader died.",
+    )
+    metrics_token: SecretStr = Field(
+        SecretStr(""),
+        description="Bearer token protecting GET /metrics; empty allows only loopback clients "
+        "(Prometheus on the same host or through a sidecar).",
+    )
+    log_format: str = Field("text", description="Log format of every process: text, or json (one object per line).")
 
     @property
     def chat_api_key_list(self) -> list[str]:

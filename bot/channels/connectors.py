@@ -22,6 +22,7 @@ from bot.keys import (
     handoff_key,
     http_key,
     inbox_key,
+    locks_key,
     nlu_key,
     outbox_key,
     router_key,
@@ -54,11 +55,12 @@ async def _context(app: web.Application) -> AsyncIterator[None]:
         wa = whatsapp.channel(settings, app[http_key])
         channels[whatsapp.NAME] = wa
         app[whatsapp_key] = wa
-    outbox = Outbox(sessions, channels, max_attempts=settings.outbox_max_attempts)
+    locks = app[locks_key]
+    outbox = Outbox(sessions, channels, max_attempts=settings.outbox_max_attempts, locks=locks)
     inbox = Inbox(
         sessions, MediaReplies(app[router_key], sessions), outbox, channels,
         events=GatewayEvents(sessions, app[handoff_key]),
-        ready=app[nlu_key].ready, hold_notice_after=settings.hold_notice_seconds,
+        ready=app[nlu_key].ready, hold_notice_after=settings.hold_notice_seconds, locks=locks,
     )
     app[outbox_key] = outbox
     app[inbox_key] = inbox
