@@ -71,7 +71,8 @@ async def relay_context(app: web.Application) -> AsyncIterator[None]:
         yield
         return
     hub = app[console_hub_key]
-    relay = RedisRelay(replicas.redis, f"{replicas.prefix}console", replicas.origin, hub.deliver)
+    relay = RedisRelay(replicas.redis, f"{replicas.prefix}console", replicas.origin, hub.deliver,
+                       listener=replicas.listener)
     hub.relay = relay.publish
     await relay.start()
     yield

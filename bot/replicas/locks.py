@@ -32,7 +32,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 log = logging.getLogger(__name__)
 
-_held: contextvars.ContextVar[frozenset[str]] = contextvars.ContextVar("pustakabot_held_locks", default=frozenset())
+# (id of the LocalLocks, key) pairs the current task holds
+_held: contextvars.ContextVar[frozenset[tuple[int, str]]] = contextvars.ContextVar(
+    "pustakabot_held_locks", default=frozenset()
+)
 
 
 class LockBusy(Exception):
@@ -51,9 +54,9 @@ class ConversationLocks(Protocol):
         ...
 
 
-def held(key: str) -> bool:
-    """True when the current task holds ``key``."""
-    return key in _held.get()
+def _holds(owner: object, key: str) -> bool:
+    """True when the current task holds ``key`` of ``owner``."""
+    return (id(owner), key) in _held.get()
 
 
 class LocalLocks:
@@ -72,7 +75,7 @@ class LocalLocks:
     @contextlib.asynccontextmanager
     async def hold(self, key: str, *, wait: float | None = None) -> AsyncIterator[None]:
         """See :meth:`ConversationLocks.hold`."""
-        if held(key):
+        if _holds(self, key):
             yield
             return
         lock = self._lock(key)  # a strong reference while we wait and hold
@@ -87,7 +90,7 @@ class LocalLocks:
                 await asyncio.wait_for(lock.acquire(), wait)
         except TimeoutError as exc:
             raise LockBusy(key) from exc
-        token = _held.set(_held.get() | {key})
+        token = _held.set(_held.get() | {(id(self), key)})
         try:
             yield
         finally:
@@ -144,7 +147,7 @@ class AdvisoryLocks:
     @contextlib.asynccontextmanager
     async def hold(self, key: str, *, wait: float | None = None) -> AsyncIterator[None]:
         """See :meth:`ConversationLocks.hold`."""
-        if held(key):
+        if _holds(self._local, key):  # the local lock is held exactly while we hold the key
             yield
             return
         loop = asyncio.get_running_loop()

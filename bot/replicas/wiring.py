@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+import secrets
 from dataclasses import dataclass, field
 
 from aiohttp import web
@@ -29,9 +30,11 @@ def conversation_locks(engine: AsyncEngine) -> ConversationLocks:
 class Replicas:
     """This replica's name and its Redis client (None: one machine, everything in process)."""
 
-    origin: str = field(default_factory=replica_id)
+    origin: str = field(default_factory=lambda: f"{replica_id()}:{secrets.token_hex(3)}")  # unique per app
     redis: Redis | None = None
     prefix: str = "pustakabot:"
+    #: a client without read timeout for pub/sub subscribers (they wait for messages)
+    listener: Redis | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Replicas:
@@ -41,7 +44,11 @@ class Replicas:
                            health_check_interval=30)
             if settings.redis_url else None
         )
-        return cls(redis=redis, prefix=settings.redis_prefix)
+        listener = (
+            Redis.from_url(settings.redis_url, socket_connect_timeout=2, health_check_interval=30)
+            if settings.redis_url else None
+        )
+        return cls(redis=redis, prefix=settings.redis_prefix, listener=listener)
 
     def window(self, name: str, limit: int, seconds: float) -> Window:
         """A rate-limit window shared by every replica (Redis) or in this process."""
@@ -51,8 +58,9 @@ class Replicas:
 
     async def close(self) -> None:
         """Close the Redis connections."""
-        if self.redis is not None:
-            await self.redis.aclose()
+        for client in (self.redis, self.listener):
+            if client is not None:
+                await client.aclose()
 
 
 def context(replicas: Replicas) -> object:
