@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import aiohttp
 from aiohttp import web
 
-from bot import health, http_security, logs
+from bot import health, http_security, logs, metrics
 from bot.channels import connectors, webchat
 from bot.console import app as console
 from actions.engine import AnswerEngine
@@ -22,6 +22,7 @@ from bot.keys import (
     http_key,
     knowledge_key,
     locks_key,
+    metrics_key,
     nlu_key,
     replicas_key,
     router_key,
@@ -89,7 +90,7 @@ async def _clients(app: web.Application) -> AsyncIterator[None]:
     )
     app[router_key] = Router(
         app[sessions_key], app[nlu_key], app[answer_engine_key], handoff=app[handoff_key],
-        debug=settings.debug_replies,
+        debug=settings.debug_replies, locks=app[locks_key], metrics=app[metrics_key],
     )
     yield
     await session.close()
@@ -101,6 +102,7 @@ def create_app(settings: Settings) -> web.Application:
     app[settings_key] = settings
     logs.setup(app, settings)  # first: quiet request loggers before any client starts
     http_security.setup(app)
+    app[metrics_key] = metrics.Metrics()
     replicas = app[replicas_key] = wiring.Replicas.from_settings(settings)
     app.cleanup_ctx.append(wiring.context(replicas))
     app.cleanup_ctx.append(_database)
@@ -110,4 +112,5 @@ def create_app(settings: Settings) -> web.Application:
     webchat.setup(app)
     connectors.setup(app)
     health.setup(app)
+    metrics.setup(app)
     return app

@@ -13,6 +13,7 @@ from bot.handoff import HandoffService
 from bot.channels.whatsapp import WhatsAppChannel
 from bot.inbox import Inbox
 from bot.outbox import Outbox
+from bot.metrics import Metrics
 from bot.nlu import NluClient
 from actions.engine import AnswerEngine
 from knowledge.kb import KnowledgeBase
@@ -41,3 +42,4 @@ chat_identity_key = web.AppKey("chat_identity", ChatIdentity)
 chat_limits_key = web.AppKey("chat_limits", ChatLimits)
 replicas_key = web.AppKey("replicas", Replicas)
 locks_key = web.AppKey("locks", ConversationLocks)
+metrics_key = web.AppKey("metrics", Metrics)

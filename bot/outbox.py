@@ -35,6 +35,7 @@ from bot import receipts
 from bot.channels.base import BOT_WINDOW_HOURS, HUMAN_AGENT_DAYS, TEMPLATE_TAG, Channel, DeliveryError
 from bot.group_commit import GroupCommit
 from bot.messages import Outgoing
+from bot.metrics import Metrics
 from bot.models import Conversation, utcnow
 from bot.render import outgoing_from_json, outgoing_to_json
 from bot.replicas.locks import ConversationLocks, LocalLocks, LockBusy
@@ -134,12 +135,14 @@ class Outbox:
         writer: GroupCommit | None = None,
         locks: ConversationLocks | None = None,
         busy_retry: float = 0.5,
+        metrics: Metrics | None = None,
     ) -> None:
         self.sessions = sessions
         self.channels = channels
         #: one replica at a time delivers a conversation's rows, in order (bot/replicas/locks.py)
         self.locks = locks or LocalLocks()
         self.busy_retry = busy_retry
+        self.metrics = metrics or Metrics()
         #: status updates of all workers share transactions (also used by the inbox)
         self.writer = writer or GroupCommit(sessions)
         self._own_writer = writer is None
@@ -203,6 +206,7 @@ class Outbox:
             )
             if conv.channel == WEB:
                 item.status, item.sent_at = SENT, now
+                self.metrics.messages_out.labels(WEB).inc()
             elif conv.channel not in self.channels:
                 item.status = FAILED
                 item.reason = f"Kanal {conv.channel} belum dikonfigurasi di gateway."
@@ -359,11 +363,14 @@ class Outbox:
 
         attempts = item.attempts + 1
         try:
-            platform_ids = await channel.send(
-                item.external_id, message, skip=item.parts_sent, tag=tag, progress=progress
-            )
+            with self.metrics.timed("send"):
+                platform_ids = await channel.send(
+                    item.external_id, message, skip=item.parts_sent, tag=tag, progress=progress
+                )
         except DeliveryError as exc:
-            if exc.permanent or attempts >= self.max_attempts:
+            permanent = exc.permanent or attempts >= self.max_attempts
+            self.metrics.outbox_failures.labels(item.channel, "permanent" if permanent else "retry").inc()
+            if permanent:
                 log.warning("outbox %s failed for good after %d attempts: %s", item.id, attempts, exc.reason)
                 await self._finish(item.id, status=FAILED, reason=exc.reason, attempts=attempts)
                 return True
@@ -384,4 +391,5 @@ class Outbox:
                 await receipts.record_sent(session, channel_name, item_id, platform_ids)
 
         await self.writer.run(done)
+        self.metrics.messages_out.labels(channel_name).inc()
         return True

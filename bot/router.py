@@ -8,6 +8,7 @@ all share the same transcript, the same handoff states and the same degraded-mod
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime, timezone
 from typing import Any
 
@@ -21,6 +22,7 @@ from actions.rules import detect_trigger
 from bot.handoff import HandoffService
 from bot.handoff import text as handoff_text
 from bot.messages import Button, Incoming, Outgoing, Reply
+from bot.metrics import Metrics
 from bot.models import Conversation, ConversationState, Message
 from bot.nlu import NluClient, NluUnavailable
 from bot.render import outgoing_from_json
@@ -48,6 +50,7 @@ class Router:
         handoff: HandoffService | None = None,
         debug: bool = False,
         locks: ConversationLocks | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.sessions = sessions
         self.nlu = nlu
@@ -56,6 +59,7 @@ class Router:
         self.debug = debug
         #: one turn per conversation at a time, across replicas on PostgreSQL (bot/replicas/locks.py)
         self.locks = locks or LocalLocks()
+        self.metrics = metrics or Metrics()
 
     async def conversation(self, session: AsyncSession, msg: Incoming) -> Conversation:
         """The conversation of ``msg`` (created on first contact)."""
@@ -94,6 +98,7 @@ class Router:
                     # marked done): the same reply goes out, nothing is written twice.
                     return Reply(messages=answered, handoff=conv.state is not ConversationState.BOT)
             else:
+                self.metrics.messages_in.labels(msg.channel).inc()
                 session.add(
                     Message(
                         conversation_id=conv.id,
@@ -118,22 +123,31 @@ class Router:
         trigger = detect_trigger(msg.text) if self.handoff is not None and not msg.payload else None
         if trigger is not None:
             # Complaints and explicit requests for a person skip the NLU entirely.
+            self.metrics.decided(action="action_handoff", handoff=True, degraded=False)
             return await self._start_handoff(conv_id, reason=trigger, language=_language(msg.text))
         payload = Parse.from_payload(msg.payload) if msg.payload else None
+        read_at = time.perf_counter()
         if payload is not None:
             decision = await self.engine.decide(msg.for_nlu, payload, context, sender_id=sender)
         else:
 
             async def read() -> Parse | None:
+                nonlocal read_at
                 try:
-                    return await self.nlu.parse(msg.for_nlu)
+                    with self.metrics.timed("nlu"):
+                        return await self.nlu.parse(msg.for_nlu)
                 except NluUnavailable as exc:
                     log.warning("NLU unavailable (%s); answering %s from the knowledge alone", exc.reason, msg.channel)
                     return None
+                finally:
+                    read_at = time.perf_counter()
 
             decision = await self.engine.answer(msg.for_nlu, read, context, sender_id=sender)
+        self.metrics.stage.labels("knowledge").observe(time.perf_counter() - read_at)
         if decision.degraded and defer:
             raise AnswerDeferred("NLU unavailable")
+        self.metrics.decided(action=str(decision.explanation.get("action", "")), handoff=decision.handoff is not None,
+                             degraded=decision.degraded)
         reply = _reply(decision, debug=self.debug)
         await self._record(conv_id, reply.messages, author="system" if decision.degraded else "bot",
                            context=decision.context)

@@ -23,6 +23,7 @@ from bot.keys import (
     http_key,
     inbox_key,
     locks_key,
+    metrics_key,
     nlu_key,
     outbox_key,
     router_key,
@@ -56,7 +57,8 @@ async def _context(app: web.Application) -> AsyncIterator[None]:
         channels[whatsapp.NAME] = wa
         app[whatsapp_key] = wa
     locks = app[locks_key]
-    outbox = Outbox(sessions, channels, max_attempts=settings.outbox_max_attempts, locks=locks)
+    outbox = Outbox(sessions, channels, max_attempts=settings.outbox_max_attempts, locks=locks,
+                    metrics=app[metrics_key])
     inbox = Inbox(
         sessions, MediaReplies(app[router_key], sessions), outbox, channels,
         events=GatewayEvents(sessions, app[handoff_key]),

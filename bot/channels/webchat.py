@@ -27,7 +27,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.console.security import cookie_secure
-from bot.keys import chat_identity_key, chat_limits_key, handoff_key, replicas_key, router_key, settings_key
+from bot.keys import chat_identity_key, chat_limits_key, handoff_key, metrics_key, replicas_key, router_key, settings_key
 from bot.messages import Incoming, Reply
 from bot.models import ConversationState
 from bot.ratelimit import retry_after_header
@@ -143,6 +143,7 @@ async def chat(request: web.Request) -> web.StreamResponse:
     )
     if not caller.trusted and reply.handoff and (before is None or before[1] is ConversationState.BOT):
         reply = await _cap_handoff(request, sender, address, reply)
+    request.app[metrics_key].messages_out.labels(CHANNEL).inc(len(reply.messages))
     _, _, cursor = await handoff.web_updates(sender, None)
     body = {"messages": [m.as_json() for m in reply.messages], "handoff": reply.handoff, "cursor": cursor}
     if reply.debug is not None:
