@@ -215,6 +215,7 @@ defaults
     retries 3
     option redispatch
     retry-on conn-failure empty-response
+    option forwardfor
 
 frontend gateways
     bind 127.0.0.1:{cluster.front_port}
@@ -264,6 +265,7 @@ def gateway_env(cluster: Cluster, fake: FakeTelegram, port: int, index: int) -> 
         "PUSTAKABOT_TELEGRAM_RATE": "10000",
         "PUSTAKABOT_HOLD_NOTICE_SECONDS": "60",
         "PUSTAKABOT_CONSOLE_COOKIE_SECURE": "false",
+        "PUSTAKABOT_TRUSTED_PROXIES": "127.0.0.1",
         "PUSTAKABOT_STAFF_SCHEDULE_FILE": str(cluster.work / "schedule.yml"),
     }
 

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import aiohttp
 from aiohttp import web
 
-from bot import health, http_security, logs, metrics
+from bot import forwarded, health, http_security, logs, metrics
 from bot.channels import connectors, webchat
 from bot.console import app as console
 from actions.engine import AnswerEngine
@@ -98,7 +98,7 @@ async def _clients(app: web.Application) -> AsyncIterator[None]:
 
 def create_app(settings: Settings) -> web.Application:
     """Build the gateway for ``settings`` (the database must already be migrated)."""
-    app = web.Application(client_max_size=1024**2)
+    app = web.Application(client_max_size=1024**2, middlewares=[forwarded.middleware(settings.trusted_proxies)])
     app[settings_key] = settings
     logs.setup(app, settings)  # first: quiet request loggers before any client starts
     http_security.setup(app)

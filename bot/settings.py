@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -238,6 +238,20 @@ class Settings(BaseSettings):
         "(Prometheus on the same host or through a sidecar).",
     )
     log_format: str = Field("text", description="Log format of every process: text, or json (one object per line).")
+    trusted_proxies: str = Field(
+        "",
+        description="Comma-separated addresses or networks of the load balancers in front of the gateway "
+        "(e.g. 10.0.0.0/8): their X-Forwarded-For gives the patron's address for the per-address limits; "
+        "empty trusts no proxy.",
+    )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _valid_proxies(cls, value: str) -> str:
+        from bot.forwarded import parse_networks
+
+        parse_networks(value)  # a typo fails at start, not silently
+        return value
 
     @property
     def chat_api_key_list(self) -> list[str]:

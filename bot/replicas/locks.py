@@ -121,6 +121,7 @@ class AdvisoryLocks:
         self._conn: AsyncConnection | None = None
         self._generation = 0  # bumped when the connection (and so every lock on it) was lost
         self._io = asyncio.Lock()  # one query at a time on the connection
+        self._background: set[asyncio.Task[bool]] = set()
 
     async def _query(self, sql: str, key: int) -> bool:
         async with self._io:
@@ -144,6 +145,22 @@ class AdvisoryLocks:
             with contextlib.suppress(Exception):
                 await conn.close()
 
+    async def _try(self, number: int) -> bool:
+        """``pg_try_advisory_lock``; a caller cancelled meanwhile never leaves the lock behind."""
+        query = asyncio.ensure_future(self._query("SELECT pg_try_advisory_lock(:k)", number))
+        try:
+            return await asyncio.shield(query)
+        except asyncio.CancelledError:
+            query.add_done_callback(lambda done: self._undo(done, number))
+            raise
+
+    def _undo(self, done: asyncio.Future[bool], number: int) -> None:
+        if done.cancelled() or done.exception() is not None or not done.result():
+            return
+        task = asyncio.ensure_future(self._query("SELECT pg_advisory_unlock(:k)", number))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
     @contextlib.asynccontextmanager
     async def hold(self, key: str, *, wait: float | None = None) -> AsyncIterator[None]:
         """See :meth:`ConversationLocks.hold`."""
@@ -155,7 +172,7 @@ class AdvisoryLocks:
         async with self._local.hold(key, wait=wait):
             number = advisory_key(key)
             delay = self.poll
-            while not await self._query("SELECT pg_try_advisory_lock(:k)", number):
+            while not await self._try(number):
                 if deadline is not None and loop.time() + delay > deadline:
                     raise LockBusy(key)
                 await asyncio.sleep(delay)
