@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from bot.channels import meta, telegram, whatsapp
-from bot.channels.base import Channel
+from bot.channels.base import Channel, Pacer
 from bot.channels.media import MediaReplies
 from bot.events import GatewayEvents
 from bot.inbox import Inbox
@@ -26,6 +26,7 @@ from bot.keys import (
     metrics_key,
     nlu_key,
     outbox_key,
+    replicas_key,
     router_key,
     sessions_key,
     settings_key,
@@ -33,6 +34,7 @@ from bot.keys import (
     whatsapp_key,
 )
 from bot.outbox import Outbox
+from bot.replicas.pacing import RedisPacer
 
 
 def telegram_enabled(app: web.Application) -> bool:
@@ -56,6 +58,15 @@ async def _context(app: web.Application) -> AsyncIterator[None]:
         wa = whatsapp.channel(settings, app[http_key])
         channels[whatsapp.NAME] = wa
         app[whatsapp_key] = wa
+    replicas = app[replicas_key]
+    if replicas.redis is not None:  # one send budget per bot/page/number for all replicas together
+        for name, channel in channels.items():
+            pacer = getattr(channel, "pacer", None)
+            if isinstance(pacer, Pacer):
+                channel.pacer = RedisPacer(  # type: ignore[attr-defined]
+                    replicas.redis, f"{replicas.prefix}pace:{name}:", interval=pacer.interval,
+                    rate=1.0 / pacer.gap if pacer.gap > 0 else 0.0,
+                )
     locks = app[locks_key]
     outbox = Outbox(sessions, channels, max_attempts=settings.outbox_max_attempts, locks=locks,
                     metrics=app[metrics_key])

@@ -416,3 +416,25 @@ def test_run_as_leader_never_runs_a_job_on_two_replicas_at_once(redis_url: str, 
     assert sum(runs.values()) >= 10
     assert overlaps == []
     assert min(runs.values()) == 0  # the leader keeps its lease between runs; the other stands by
+
+
+# --- send pacing across replicas -----------------------------------------------------------------
+
+
+async def test_two_replicas_share_one_send_budget(redis_url: str, prefix: str) -> None:
+    from bot.replicas.pacing import RedisPacer
+
+    one, two = Redis.from_url(redis_url), Redis.from_url(redis_url)
+    try:
+        a = RedisPacer(one, prefix + "pace:", interval=1.0, rate=20.0)
+        b = RedisPacer(two, prefix + "pace:", interval=1.0, rate=20.0)
+        # 20 sends to different chats from both replicas: one slot every 50 ms in all
+        waits = sorted(await asyncio.gather(*((a if i % 2 else b).reserve(f"chat-{i}") for i in range(20))))
+        assert all(later - earlier >= 0.045 for earlier, later in zip(waits, waits[1:], strict=False)), waits
+        assert waits[-1] >= 0.9
+        # one chat: a second apart, whichever replica sends
+        first, second = await a.reserve("chat-x"), await b.reserve("chat-x")
+        assert second - first >= 0.95
+    finally:
+        await one.aclose()
+        await two.aclose()
