@@ -32,8 +32,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 log = logging.getLogger(__name__)
 
-# (id of the LocalLocks, key) pairs the current task holds
-_held: contextvars.ContextVar[frozenset[tuple[int, str]]] = contextvars.ContextVar(
+# (id of the LocalLocks, key, id of the holding task): a task created while a lock is held
+# copies this context, but it is not the holder (the task id tells them apart)
+_held: contextvars.ContextVar[frozenset[tuple[int, str, int]]] = contextvars.ContextVar(
     "pustakabot_held_locks", default=frozenset()
 )
 
@@ -56,7 +57,7 @@ class ConversationLocks(Protocol):
 
 def _holds(owner: object, key: str) -> bool:
     """True when the current task holds ``key`` of ``owner``."""
-    return (id(owner), key) in _held.get()
+    return (id(owner), key, id(asyncio.current_task())) in _held.get()
 
 
 class LocalLocks:
@@ -90,7 +91,7 @@ class LocalLocks:
                 await asyncio.wait_for(lock.acquire(), wait)
         except TimeoutError as exc:
             raise LockBusy(key) from exc
-        token = _held.set(_held.get() | {(id(self), key)})
+        token = _held.set(_held.get() | {(id(self), key, id(asyncio.current_task()))})
         try:
             yield
         finally:

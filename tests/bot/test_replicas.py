@@ -438,3 +438,18 @@ async def test_two_replicas_share_one_send_budget(redis_url: str, prefix: str) -
     finally:
         await one.aclose()
         await two.aclose()
+
+
+async def test_a_task_started_by_a_holder_does_not_inherit_its_lock() -> None:
+    locks = LocalLocks()
+    async with locks.hold("k"):
+        child = asyncio.create_task(_try_hold(locks, "k"))  # copies the holder's context
+        assert await child == "busy"
+
+
+async def _try_hold(locks: LocalLocks, key: str) -> str:
+    try:
+        async with locks.hold(key, wait=0):
+            return "held"
+    except LockBusy:
+        return "busy"
