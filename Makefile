@@ -8,7 +8,7 @@ run: setup
 	.venv/bin/pustakabot run
 
 test:
-	bash scripts/setup.sh --browser
+	bash scripts/setup.sh --browser --haproxy
 	.venv/bin/python -m pytest
 
 train: setup

@@ -210,7 +210,10 @@ def attribute(
     database_url: str, fake: FakeTelegram, updates: dict[int, Sent], chats: list[int]
 ) -> dict:
     """Per update: real answer delivered, held first, duplicated; plus the scenario's counters."""
-    engine = create_engine(database_url, connect_args={"timeout": 30})
+    from knowledge.db import sync_url
+
+    sqlite = database_url.startswith("sqlite")
+    engine = create_engine(sync_url(database_url), connect_args={"timeout": 30} if sqlite else {})
     deliveries: dict[int, list[tuple[str, float, str | None]]] = {}
     sent_ids = list(getattr(fake, "sent_ids", []))
     for k, (params, at) in enumerate(zip(list(fake.sent), list(fake.sent_at), strict=False)):

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import aiohttp
 from aiohttp import web
 
-from bot import health, http_security, logs
+from bot import forwarded, health, http_security, logs, metrics
 from bot.channels import connectors, webchat
 from bot.console import app as console
 from actions.engine import AnswerEngine
@@ -22,8 +22,11 @@ from bot.keys import (
     handoff_key,
     http_key,
     knowledge_key,
+    locks_key,
+    metrics_key,
     nlu_key,
     outbox_key,
+    replicas_key,
     router_key,
     scheduler_key,
     sessions_key,
@@ -32,6 +35,7 @@ from bot.keys import (
 from bot.feedback import FeedbackPolicy
 from bot.nlu import NluClient
 from bot.privacy import PrivacyNotice, RetentionJob
+from bot.replicas import wiring
 from bot.router import Router
 from bot.settings import Settings
 from bot.subscriptions import GatewaySubscriptions
@@ -45,7 +49,9 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     engine = make_async_engine(app[settings_key].effective_database_url)
     app[engine_key] = engine
     app[sessions_key] = gateway_sessions(engine)  # SQLite writers take turns (bot/db_sessions.py)
+    locks = app[locks_key] = wiring.conversation_locks(engine)  # across replicas on PostgreSQL
     yield
+    await locks.close()
     await engine.dispose()
 
 
@@ -106,6 +112,7 @@ async def _clients(app: web.Application) -> AsyncIterator[None]:
     app[router_key] = Router(
         app[sessions_key], app[nlu_key], app[answer_engine_key], handoff=app[handoff_key],
         debug=settings.debug_replies, subscriptions=app[answer_engine_key].subscriptions,
+        locks=app[locks_key], metrics=app[metrics_key],
         feedback=FeedbackPolicy(settings.feedback_mode, settings.feedback_sample_rate),
         privacy=PrivacyNotice.from_settings(settings),
     )
@@ -131,10 +138,13 @@ async def _scheduling(app: web.Application) -> AsyncIterator[None]:
 
 def create_app(settings: Settings) -> web.Application:
     """Build the gateway for ``settings`` (the database must already be migrated)."""
-    app = web.Application(client_max_size=1024**2)
+    app = web.Application(client_max_size=1024**2, middlewares=[forwarded.middleware(settings.trusted_proxies)])
     app[settings_key] = settings
     logs.setup(app, settings)  # first: quiet request loggers before any client starts
     http_security.setup(app)
+    app[metrics_key] = metrics.Metrics()
+    replicas = app[replicas_key] = wiring.Replicas.from_settings(settings)
+    app.cleanup_ctx.append(wiring.context(replicas))
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_answering)
     console.setup(app)  # handoff service + /console/ (before the router is built)
@@ -144,4 +154,5 @@ def create_app(settings: Settings) -> web.Application:
     connectors.setup(app)
     app.cleanup_ctx.append(_scheduling)  # after the outbox: it sends through it
     health.setup(app)
+    metrics.setup(app)
     return app

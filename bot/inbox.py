@@ -40,6 +40,8 @@ from bot.messages import Incoming, Outgoing, Reply
 from bot.models import Conversation, utcnow
 from bot.outbox import KeyedWorkers, Outbox, aware
 from bot.render import incoming_from_json, incoming_to_json
+from bot.replicas.locks import ConversationLocks, LocalLocks, LockBusy
+from bot.replicas.wiring import conversation_key
 from bot.router import AnswerDeferred
 from nlu.language import language_of
 
@@ -75,6 +77,8 @@ class Inbox:
         ready: Callable[[], Awaitable[bool]] | None = None,
         hold_notice_after: float = 20.0,
         max_defer_delay: float = 15.0,
+        locks: ConversationLocks | None = None,
+        busy_retry: float = 0.25,
     ) -> None:
         self.sessions = sessions
         self.writer = writer or outbox.writer
@@ -88,6 +92,9 @@ class Inbox:
         self.ready = ready
         self.hold_notice_after = hold_notice_after
         self.max_defer_delay = max_defer_delay
+        #: one replica at a time takes a conversation's messages (bot/replicas/locks.py)
+        self.locks = locks or LocalLocks()
+        self.busy_retry = busy_retry
         self.workers: KeyedWorkers[Key] = KeyedWorkers(self._step, concurrency=concurrency, name="inbox")
         self._sweeper: asyncio.Task[None] | None = None
         self._side_tasks: set[asyncio.Task[Any]] = set()
@@ -189,6 +196,16 @@ class Inbox:
         task.add_done_callback(self._side_tasks.discard)
 
     async def _step(self, key: Key) -> bool | float:
+        # The lock covers the whole step (read the oldest pending message, answer, mark it done);
+        # the router takes the same key again inside without waiting. Busy: another replica is
+        # on this conversation, so look again shortly (it may finish before our new message).
+        try:
+            async with self.locks.hold(conversation_key(*key), wait=0):
+                return await self._take(key)
+        except LockBusy:
+            return self.busy_retry
+
+    async def _take(self, key: Key) -> bool | float:
         channel_name, external_id = key
         async with self.sessions() as session:
             row = await session.scalar(
@@ -235,6 +252,16 @@ class Inbox:
         item_id = row.id
 
         async def done(session: AsyncSession) -> int | None:
+            # Conditional: if another replica marked it done meanwhile (our lock was lost with
+            # its connection), its reply is queued already and ours is dropped.
+            marked = await session.execute(
+                update(InboxItem)
+                .where(InboxItem.id == item_id, InboxItem.status == PENDING)
+                .values(status=DONE, processed_at=utcnow())
+            )
+            if marked.rowcount != 1:
+                log.warning("inbox %s was answered elsewhere meanwhile; this reply is dropped", item_id)
+                return None
             conv = await session.scalar(
                 select(Conversation).where(
                     Conversation.channel == channel_name, Conversation.external_id == external_id
@@ -242,9 +269,6 @@ class Inbox:
             )
             if conv is not None and reply.messages:
                 self.outbox.add(session, conv, reply.messages, author="system" if reply.degraded else "bot")
-            await session.execute(
-                update(InboxItem).where(InboxItem.id == item_id).values(status=DONE, processed_at=utcnow())
-            )
             return conv.id if conv is not None else None
 
         conv_id = await self.writer.run(done)

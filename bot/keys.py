@@ -13,9 +13,12 @@ from bot.handoff import HandoffService
 from bot.channels.whatsapp import WhatsAppChannel
 from bot.inbox import Inbox
 from bot.outbox import Outbox
+from bot.metrics import Metrics
 from bot.nlu import NluClient
 from actions.engine import AnswerEngine
 from knowledge.kb import KnowledgeBase
+from bot.replicas.locks import ConversationLocks
+from bot.replicas.wiring import Replicas
 from bot.router import Router
 from bot.scheduler import Scheduler
 from bot.settings import Settings
@@ -39,3 +42,6 @@ whatsapp_key = web.AppKey("whatsapp", WhatsAppChannel)
 chat_identity_key = web.AppKey("chat_identity", ChatIdentity)
 chat_limits_key = web.AppKey("chat_limits", ChatLimits)
 scheduler_key = web.AppKey("scheduler", Scheduler)
+replicas_key = web.AppKey("replicas", Replicas)
+locks_key = web.AppKey("locks", ConversationLocks)
+metrics_key = web.AppKey("metrics", Metrics)

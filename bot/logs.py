@@ -7,12 +7,20 @@
   arguments and its traceback.
 
 Both are installed for the lifetime of the application (a cleanup context) and undone after.
+
+:func:`configure` sets up the root handler of every process: plain text lines, or with
+``PUSTAKABOT_LOG_FORMAT=json`` one JSON object per line (structlog's ``ProcessorFormatter``
+over the standard library's records: ``timestamp``, ``level``, ``logger``, ``event`` and, for an
+error, ``exception``). The redaction filter runs before either formatter, and the JSON
+formatter renders the traceback the filter already cleaned, so secrets stay out of both.
 """
 
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import AsyncIterator, Iterable
+from typing import Any
 
 from aiohttp import web
 from pydantic import SecretStr
@@ -90,3 +98,44 @@ def setup(app: web.Application, settings: Settings) -> None:
                 logging.getLogger(name).setLevel(level)
 
     app.cleanup_ctx.append(context)
+
+
+def _cleaned_exception(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str, Any]:
+    """Render a record's traceback from its (redacted) ``exc_text`` instead of ``exc_info``."""
+    record = event.get("_record")
+    if isinstance(record, logging.LogRecord) and record.exc_info:
+        event.pop("exc_info", None)
+        event["exception"] = record.exc_text or logging.Formatter().formatException(record.exc_info)
+    return event
+
+
+def json_formatter() -> logging.Formatter:
+    """One JSON object per log record (structlog)."""
+    import structlog
+
+    return structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[
+            structlog.processors.TimeStamper(fmt="iso", utc=True, key="timestamp"),
+            structlog.stdlib.add_log_level,
+            structlog.stdlib.add_logger_name,
+            _cleaned_exception,
+        ],
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.JSONRenderer(ensure_ascii=False),
+        ],
+    )
+
+
+def configure(settings: Settings) -> None:
+    """The root logger of this process: level and format from ``settings`` (text or json)."""
+    if settings.log_format.lower() == "json":
+        handler = logging.StreamHandler(sys.stdout)
+        handler.setFormatter(json_formatter())
+        logging.basicConfig(level=settings.log_level.upper(), handlers=[handler], force=True)
+        return
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stdout,
+    )

@@ -46,8 +46,10 @@ from bot import receipts
 from bot.channels.base import BOT_WINDOW_HOURS, HUMAN_AGENT_DAYS, TEMPLATE_TAG, Channel, DeliveryError
 from bot.group_commit import GroupCommit
 from bot.messages import Outgoing
+from bot.metrics import Metrics
 from bot.models import Conversation, utcnow
 from bot.render import outgoing_from_json, outgoing_to_json
+from bot.replicas.locks import ConversationLocks, LocalLocks, LockBusy
 
 log = logging.getLogger(__name__)
 
@@ -152,9 +154,16 @@ class Outbox:
         writer: GroupCommit | None = None,
         lease_margin: float = LEASE_MARGIN,
         on_blocked: Callable[[int, int], Awaitable[None]] | None = None,
+        locks: ConversationLocks | None = None,
+        busy_retry: float = 0.5,
+        metrics: Metrics | None = None,
     ) -> None:
         self.sessions = sessions
         self.channels = channels
+        #: one replica at a time delivers a conversation's rows, in order (bot/replicas/locks.py)
+        self.locks = locks or LocalLocks()
+        self.busy_retry = busy_retry
+        self.metrics = metrics or Metrics()
         #: status updates of all workers share transactions (also used by the inbox)
         self.writer = writer or GroupCommit(sessions)
         self._own_writer = writer is None
@@ -221,6 +230,7 @@ class Outbox:
             )
             if conv.channel == WEB:
                 item.status, item.sent_at = SENT, now
+                self.metrics.messages_out.labels(WEB).inc()
             elif conv.channel not in self.channels:
                 item.status = FAILED
                 item.reason = f"Kanal {conv.channel} belum dikonfigurasi di gateway."
@@ -350,6 +360,16 @@ class Outbox:
         await self.writer.run(lambda session: session.execute(stmt))
 
     async def _step(self, conversation_id: int) -> bool | float:
+        # Held from reading the oldest pending row until it is marked sent: no other replica
+        # sends this conversation's rows meanwhile (and none overtakes it). Busy: look again
+        # shortly, the holder may have finished before a row we were kicked for.
+        try:
+            async with self.locks.hold(f"outbox:{conversation_id}", wait=0):
+                return await self._deliver(conversation_id)
+        except LockBusy:
+            return self.busy_retry
+
+    async def _deliver(self, conversation_id: int) -> bool | float:
         async with self.sessions() as session:
             item = await session.scalar(
                 select(OutboxItem)
@@ -401,11 +421,14 @@ class Outbox:
             await self._finish(item_id, parts_sent=parts, platform_ids=[*accepted, *ids] or None)
 
         try:
-            platform_ids = await channel.send(
-                item.external_id, message, skip=item.parts_sent, tag=tag, progress=progress, before=before
-            )
+            with self.metrics.timed("send"):
+                platform_ids = await channel.send(
+                    item.external_id, message, skip=item.parts_sent, tag=tag, progress=progress, before=before
+                )
         except DeliveryError as exc:
-            if exc.permanent or attempts >= self.max_attempts:
+            permanent = exc.permanent or attempts >= self.max_attempts
+            self.metrics.outbox_failures.labels(channel_name, "permanent" if permanent else "retry").inc()
+            if permanent:
                 log.warning("outbox %s failed for good after %d attempts: %s", item_id, attempts, exc.reason)
                 await self._finish(item_id, status=FAILED, reason=exc.reason, attempts=attempts)
                 if exc.blocked and self.on_blocked is not None:
@@ -433,4 +456,5 @@ class Outbox:
                 await receipts.record_sent(session, channel_name, item_id, list(platform_ids or []))
 
         await self.writer.run(done)
+        self.metrics.messages_out.labels(channel_name).inc()
         return True

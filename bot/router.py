@@ -7,9 +7,8 @@ all share the same transcript, the same handoff states and the same degraded-mod
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import weakref
+import time
 from dataclasses import replace
 from datetime import datetime, timezone
 from collections.abc import Awaitable, Callable
@@ -27,10 +26,13 @@ from bot.handoff import HandoffService
 from bot.feedback import FeedbackPolicy, record_turn, store_feedback, with_votes
 from bot.handoff import text as handoff_text
 from bot.messages import Button, Incoming, Outgoing, Reply
+from bot.metrics import Metrics
 from bot.models import Conversation, ConversationState, Message
 from bot.nlu import NluClient, NluUnavailable
 from bot.privacy import PrivacyNotice, erase_patron
 from bot.render import outgoing_from_json
+from bot.replicas.locks import ConversationLocks, LocalLocks
+from bot.replicas.wiring import conversation_key
 from nlu.language import language_of
 
 log = logging.getLogger(__name__)
@@ -39,21 +41,6 @@ log = logging.getLogger(__name__)
 class AnswerDeferred(Exception):
     """The answer could not be computed now (the NLU is down and the knowledge alone is not
     sure); the message stays pending and is answered for real when the NLU is back."""
-
-
-class KeyedLocks:
-    """One asyncio lock per key, forgotten when no one holds or waits for it."""
-
-    def __init__(self) -> None:
-        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
-
-    def get(self, key: str) -> asyncio.Lock:
-        """The lock of ``key``."""
-        lock = self._locks.get(key)
-        if lock is None:
-            lock = asyncio.Lock()
-            self._locks[key] = lock
-        return lock
 
 
 class Router:
@@ -70,6 +57,8 @@ class Router:
         feedback: FeedbackPolicy | None = None,
         privacy: PrivacyNotice | None = None,
         subscriptions: SubscriptionStore | None = None,
+        locks: ConversationLocks | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.sessions = sessions
         self.subscriptions = subscriptions
@@ -79,7 +68,9 @@ class Router:
         self.debug = debug
         self.feedback = feedback or FeedbackPolicy()
         self.privacy = privacy or PrivacyNotice()
-        self._locks = KeyedLocks()
+        #: one turn per conversation at a time, across replicas on PostgreSQL (bot/replicas/locks.py)
+        self.locks = locks or LocalLocks()
+        self.metrics = metrics or Metrics()
 
     async def conversation(self, session: AsyncSession, msg: Incoming) -> Conversation:
         """The conversation of ``msg`` (created on first contact)."""
@@ -101,7 +92,7 @@ class Router:
         :class:`AnswerDeferred` instead of replying with the degraded apology; the patron's
         message is recorded once however often it is retried.
         """
-        async with self._locks.get(f"{msg.channel}:{msg.conversation_id}"):
+        async with self.locks.hold(conversation_key(msg.channel, msg.conversation_id)):
             return await self._handle(msg, defer=defer)
 
     async def _handle(self, msg: Incoming, *, defer: bool = False) -> Reply:
@@ -120,6 +111,7 @@ class Router:
                     # marked done): the same reply goes out, nothing is written twice.
                     return Reply(messages=answered, handoff=conv.state is not ConversationState.BOT)
             else:
+                self.metrics.messages_in.labels(msg.channel).inc()
                 inbound = Message(
                     conversation_id=conv.id,
                     direction="in",
@@ -162,14 +154,20 @@ class Router:
             # Complaints and explicit requests for a person skip the NLU entirely.
             async with self.sessions.begin() as session:
                 await record_turn(session, conv_id, msg.channel, inbound_id, TurnOutcome("handed_over", "trigger"))
+            self.metrics.decided(action="action_handoff", handoff=True, degraded=False)
             return await self._start_handoff(conv_id, reason=trigger, language=_language(msg.text))
         payload = Parse.from_payload(msg.payload) if msg.payload else None
+        read_at: list[float] = []  # when the NLU answered (the knowledge's stage is timed from there)
         if payload is not None:
             decision = await self.engine.decide(msg.for_nlu, payload, context, sender_id=sender)
         else:
-            decision = await self.engine.answer(msg.for_nlu, self._reader(msg), context, sender_id=sender)
+            decision = await self.engine.answer(msg.for_nlu, self._reader(msg, read_at), context, sender_id=sender)
+        if read_at:
+            self.metrics.stage.labels("knowledge").observe(time.perf_counter() - read_at[-1])
         if decision.degraded and defer:
             raise AnswerDeferred("NLU unavailable")
+        self.metrics.decided(action=str(decision.explanation.get("action", "")), handoff=decision.handoff is not None,
+                             degraded=decision.degraded)
         reply = _reply(decision, debug=self.debug)
         if decision.erase:
             return await self._erase(msg, reply)
@@ -190,15 +188,20 @@ class Router:
                 reply.messages.extend(extra)
         return reply
 
-    def _reader(self, msg: Incoming) -> Callable[[], Awaitable[Parse | None]]:
-        """The NLU's reading of ``msg`` (None when the NLU is down: the knowledge alone answers)."""
+    def _reader(self, msg: Incoming, done_at: list[float] | None = None) -> Callable[[], Awaitable[Parse | None]]:
+        """The NLU's reading of ``msg`` (None when the NLU is down: the knowledge alone answers);
+        ``done_at`` gets the moment it answered."""
 
         async def read() -> Parse | None:
             try:
-                return await self.nlu.parse(msg.for_nlu)
+                with self.metrics.timed("nlu"):
+                    return await self.nlu.parse(msg.for_nlu)
             except NluUnavailable as exc:
                 log.warning("NLU unavailable (%s); answering %s from the knowledge alone", exc.reason, msg.channel)
                 return None
+            finally:
+                if done_at is not None:
+                    done_at.append(time.perf_counter())
 
         return read
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -269,6 +269,39 @@ class Settings(BaseSettings):
         description="Seconds one platform call (Telegram, Meta, WhatsApp) may take before it is retried; "
         "an outbox row still 'sending' 5 s after that was interrupted by a crash and is sent again.",
     )
+    # --- several replicas (bot/replicas/), operations ---
+    redis_url: str = Field(
+        "",
+        description="Redis URL (e.g. redis://redis:6379/0) shared by every gateway replica: rate limits, "
+        "console live updates across replicas, leader leases of periodic jobs; empty keeps them in process "
+        "(one machine).",
+    )
+    redis_prefix: str = Field("pustakabot:", description="Prefix of every Redis key and channel of this deployment.")
+    leader_ttl_seconds: float = Field(
+        30.0,
+        description="Expiry of a periodic job's leader lease in Redis (catalog sync, schedulers): a stand-by "
+        "takes over this long after the leader died.",
+    )
+    metrics_token: SecretStr = Field(
+        SecretStr(""),
+        description="Bearer token protecting GET /metrics; empty allows only loopback clients "
+        "(Prometheus on the same host or through a sidecar).",
+    )
+    log_format: str = Field("text", description="Log format of every process: text, or json (one object per line).")
+    trusted_proxies: str = Field(
+        "",
+        description="Comma-separated addresses or networks of the load balancers in front of the gateway "
+        "(e.g. 10.0.0.0/8): their X-Forwarded-For gives the patron's address for the per-address limits; "
+        "empty trusts no proxy.",
+    )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _valid_proxies(cls, value: str) -> str:
+        from bot.forwarded import parse_networks
+
+        parse_networks(value)  # a typo fails at start, not silently
+        return value
 
     @property
     def chat_api_key_list(self) -> list[str]:

@@ -10,7 +10,8 @@ import re
 import secrets
 from dataclasses import dataclass
 
-from bot.ratelimit import SlidingWindow
+from bot.replicas.limits import Window
+from bot.replicas.wiring import Replicas
 from bot.settings import Settings
 
 SENDER_ID = re.compile(r"^[A-Za-z0-9_.:@-]{1,128}$")
@@ -81,15 +82,16 @@ class ChatIdentity:
 class ChatLimits:
     """The web chat's rate limits (per minute) and the cap on new handoffs (per hour)."""
 
-    per_address: SlidingWindow
-    per_conversation: SlidingWindow
-    handoffs_per_address: SlidingWindow
+    per_address: Window
+    per_conversation: Window
+    handoffs_per_address: Window
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> ChatLimits:
-        """The limits configured in ``settings``."""
+    def from_settings(cls, settings: Settings, replicas: Replicas | None = None) -> ChatLimits:
+        """The limits configured in ``settings`` (shared through Redis when ``replicas`` has it)."""
+        replicas = replicas or Replicas()
         return cls(
-            per_address=SlidingWindow(settings.chat_rate_per_address, 60.0),
-            per_conversation=SlidingWindow(settings.chat_rate_per_conversation, 60.0),
-            handoffs_per_address=SlidingWindow(settings.chat_handoffs_per_address, 3600.0),
+            per_address=replicas.window("chat-address", settings.chat_rate_per_address, 60.0),
+            per_conversation=replicas.window("chat-conversation", settings.chat_rate_per_conversation, 60.0),
+            handoffs_per_address=replicas.window("handoffs-address", settings.chat_handoffs_per_address, 3600.0),
         )

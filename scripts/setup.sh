@@ -3,13 +3,16 @@
 #   .venv       Python 3.11: gateway with the answer engine, knowledge, tests (requirements/app.lock)
 #   .venv-rasa  Python 3.10: the Rasa server (requirements/rasa.lock); Rasa 3.6 does not run on 3.11
 # Options: --browser  also install Debian's chromium for the console's browser tests.
+#          --haproxy  also install Debian's haproxy for the multi-replica test (tests/test_replicas_e2e.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 WITH_BROWSER=0
+WITH_HAPROXY=0
 for arg in "$@"; do
   case "$arg" in
     --browser) WITH_BROWSER=1 ;;
+    --haproxy) WITH_HAPROXY=1 ;;
     *) echo "setup.sh: unknown option $arg" >&2; exit 2 ;;
   esac
 done
@@ -78,5 +81,11 @@ if [ "$WITH_BROWSER" = 1 ] && [ ! -x /usr/bin/chromium ]; then
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+fi
+if [ "$WITH_HAPROXY" = 1 ] && ! command -v haproxy >/dev/null && [ ! -x /usr/sbin/haproxy ]; then
+  log "installing Debian's haproxy for the multi-replica test"
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq haproxy >/dev/null
 fi
 log "ready"

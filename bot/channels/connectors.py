@@ -15,15 +15,18 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from bot.channels import meta, telegram, whatsapp
-from bot.channels.base import Channel
+from bot.channels.base import Channel, Pacer
 from bot.events import GatewayEvents
 from bot.inbox import Inbox
 from bot.keys import (
     handoff_key,
     http_key,
     inbox_key,
+    locks_key,
+    metrics_key,
     nlu_key,
     outbox_key,
+    replicas_key,
     router_key,
     sessions_key,
     settings_key,
@@ -32,6 +35,7 @@ from bot.keys import (
 )
 from bot.outbox import Outbox
 from bot.subscriptions import GatewaySubscriptions
+from bot.replicas.pacing import RedisPacer
 
 
 def telegram_enabled(app: web.Application) -> bool:
@@ -57,12 +61,22 @@ async def _context(app: web.Application) -> AsyncIterator[None]:
         app[whatsapp_key] = wa
     for channel in channels.values():
         channel.send_timeout = settings.outbox_send_timeout
-    outbox = Outbox(sessions, channels, max_attempts=settings.outbox_max_attempts,
-                    on_blocked=GatewaySubscriptions(sessions).blocked)
+    replicas = app[replicas_key]
+    if replicas.redis is not None:  # one send budget per bot/page/number for all replicas together
+        for name, channel in channels.items():
+            pacer = getattr(channel, "pacer", None)
+            if isinstance(pacer, Pacer):
+                channel.pacer = RedisPacer(  # type: ignore[attr-defined]
+                    replicas.redis, f"{replicas.prefix}pace:{name}:", interval=pacer.interval,
+                    rate=1.0 / pacer.gap if pacer.gap > 0 else 0.0,
+                )
+    locks = app[locks_key]
+    outbox = Outbox(sessions, channels, max_attempts=settings.outbox_max_attempts, locks=locks,
+                    metrics=app[metrics_key], on_blocked=GatewaySubscriptions(sessions).blocked)
     inbox = Inbox(
         sessions, app[router_key], outbox, channels,
         events=GatewayEvents(sessions, app[handoff_key]),
-        ready=app[nlu_key].ready, hold_notice_after=settings.hold_notice_seconds,
+        ready=app[nlu_key].ready, hold_notice_after=settings.hold_notice_seconds, locks=locks,
     )
     app[outbox_key] = outbox
     app[inbox_key] = inbox

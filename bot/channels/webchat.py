@@ -27,7 +27,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.console.security import cookie_secure
-from bot.keys import chat_identity_key, chat_limits_key, handoff_key, router_key, settings_key
+from bot.keys import chat_identity_key, chat_limits_key, handoff_key, metrics_key, replicas_key, router_key, settings_key
 from bot.messages import Incoming, Reply
 from bot.models import ConversationState
 from bot.ratelimit import retry_after_header
@@ -132,7 +132,7 @@ async def chat(request: web.Request) -> web.StreamResponse:
         caller.conversation_id, caller.cookie = request.app[chat_identity_key].issue()
     sender = caller.conversation_id
     if not caller.trusted:
-        wait = limits.per_address.hit(address) or limits.per_conversation.hit(sender)
+        wait = await limits.per_address.hit(address) or await limits.per_conversation.hit(sender)
         if wait:
             log.info("web chat rate limit reached for an address (%.0f s)", wait)
             return _limited(wait)
@@ -143,6 +143,7 @@ async def chat(request: web.Request) -> web.StreamResponse:
     )
     if not caller.trusted and reply.handoff and (before is None or before[1] is ConversationState.BOT):
         reply = await _cap_handoff(request, sender, address, reply)
+    request.app[metrics_key].messages_out.labels(CHANNEL).inc(len(reply.messages))
     _, _, cursor = await handoff.web_updates(sender, None)
     body = {"messages": [m.as_json() for m in reply.messages], "handoff": reply.handoff, "cursor": cursor}
     if reply.debug is not None:
@@ -155,7 +156,7 @@ async def chat(request: web.Request) -> web.StreamResponse:
 
 async def _cap_handoff(request: web.Request, sender: str, address: str, reply: Reply) -> Reply:
     """A handoff just started from ``address``: keep it, or decline it when over the hourly cap."""
-    if request.app[chat_limits_key].handoffs_per_address.hit(address) == 0:
+    if await request.app[chat_limits_key].handoffs_per_address.hit(address) == 0:
         return reply
     handoff = request.app[handoff_key]
     found = await handoff.web_conversation(sender)
@@ -199,7 +200,7 @@ def setup(app: web.Application) -> None:
     """Register the web chat routes, its identity issuer and its rate limits."""
     settings = app[settings_key]
     app[chat_identity_key] = ChatIdentity(signing_key(settings), settings.chat_api_key_list)
-    app[chat_limits_key] = ChatLimits.from_settings(settings)
+    app[chat_limits_key] = ChatLimits.from_settings(settings, app[replicas_key])
     app.router.add_post("/api/chat", chat)
     app.router.add_get("/api/chat/updates", updates)
     app.router.add_get("/api/openapi.yaml", openapi)

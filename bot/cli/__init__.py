@@ -7,8 +7,6 @@ One module per job registers its commands on :func:`main`: ``serve`` (run, nlu, 
 
 from __future__ import annotations
 
-import logging
-import sys
 import click
 
 from bot.settings import ROOT, Settings
@@ -21,11 +19,9 @@ def load_settings() -> Settings:
 
 
 def configure_logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stdout,
-    )
+    from bot.logs import configure
+
+    configure(settings)
 
 
 def upgrade_database(settings: Settings) -> None:

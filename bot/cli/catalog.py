@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import signal
+import threading
 import sys
 from pathlib import Path
 
@@ -80,8 +82,6 @@ def catalog_import(path: Path, fmt: str | None, source: str | None, replace: boo
 @click.option("--every", type=float, help="Keep running: sync again every MINUTES.")
 def catalog_sync(full: bool, every: float | None) -> None:
     """Sync the configured sources (PUSTAKABOT_OAI_URL, PUSTAKABOT_SLIMS_DSN, PUSTAKABOT_EVENTS_URL)."""
-    import time
-
     from knowledge.sources.sync import sync_configured
 
     settings = load_settings()
@@ -92,24 +92,37 @@ def catalog_sync(full: bool, every: float | None) -> None:
             "Belum ada sumber katalog: isi PUSTAKABOT_OAI_URL, PUSTAKABOT_SLIMS_DSN atau PUSTAKABOT_EVENTS_URL."
         )
     sessions = _sessions(settings)
-    while True:
-        try:
-            reports, failures = sync_configured(sessions, plan, full=full)
-        except Exception:  # under `run`, a sync hiccup must never stop the bot
-            if every is None:
-                raise
-            logging.getLogger(__name__).exception("catalog sync failed; retrying in %s minutes", every)
-            reports, failures = [], []
+
+    def once(full: bool) -> list:
+        reports, failures = sync_configured(sessions, plan, full=full)
         for report in reports:
             _echo_report(report)
         for failure in failures:
             click.echo(f"✗ {failure.source}: gagal, data lama tetap dipakai ({failure.reason})", err=True)
-        if every is None:
-            if failures:
-                raise SystemExit(1)
-            return
-        full = False
-        time.sleep(max(every, 0.1) * 60)
+        return failures
+
+    if every is None:
+        if once(full):
+            raise SystemExit(1)
+        return
+    # Periodic: only the replica leading "catalog-sync" syncs (bot/replicas/leader.py); a sync
+    # hiccup is logged and never stops the loop.
+    from bot.replicas.leader import leader_lock, run_as_leader
+
+    lock = leader_lock(
+        "catalog-sync", redis_url=settings.redis_url, database_url=settings.effective_database_url,
+        prefix=settings.redis_prefix, ttl=settings.leader_ttl_seconds,
+    )
+    first = [full]
+
+    def job() -> None:
+        once(first[0])
+        first[0] = False
+
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())  # give the lease back on the way out
+    run_as_leader(lock, job, every=max(every, 0.1) * 60, stop=stop)
 
 
 @catalog.command("search")

@@ -28,6 +28,21 @@ def train_command(force: bool) -> None:
         click.echo(f"Model FAQ: {tuned.path} (ambang jawab {tuned.thresholds.answer:.3f})")
 
 
+@main.command("lookups")
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="Folder to write to (default: nlu/data/generated, where training reads them).")
+def lookups_command(out: Path | None) -> None:
+    """Write the NLU's catalog lookup tables (titles, authors, synonyms) from the catalog in the
+    database (the demo catalog when it is empty); `train` does this itself before training."""
+    from bot.training import GENERATED, catalog_names, write_generated
+
+    settings = load_settings()
+    configure_logging(settings)
+    files = write_generated(settings, out=out or GENERATED)
+    titles, authors = catalog_names(settings)
+    click.echo(f"{len(titles)} judul, {len(authors)} pengarang → {', '.join(str(f) for f in files)}")
+
+
 @main.group()
 def faq() -> None:
     """Librarians' FAQ files."""

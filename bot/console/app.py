@@ -18,11 +18,13 @@ from bot.handoff import HandoffService
 from bot.handoff.base import OutboxLike
 from bot.handoff.queries import short_id
 from bot.handoff.schedule import ScheduleFile
+from bot.replicas.relay import RedisRelay
 from bot.keys import (
     console_hub_key,
     handoff_key,
     login_limiter_key,
     outbox_key,
+    replicas_key,
     sessions_key,
     settings_key,
 )
@@ -61,6 +63,22 @@ async def handoff_context(app: web.Application) -> AsyncIterator[None]:
         rate_after_resolve=settings.feedback_mode != "off",
     )
     yield
+
+
+async def relay_context(app: web.Application) -> AsyncIterator[None]:
+    """With Redis: console updates of every replica reach the consoles open on this one."""
+    replicas = app[replicas_key]
+    if replicas.redis is None:
+        yield
+        return
+    hub = app[console_hub_key]
+    relay = RedisRelay(replicas.redis, f"{replicas.prefix}console", replicas.origin, hub.deliver,
+                       listener=replicas.listener)
+    hub.relay = relay.publish
+    await relay.start()
+    yield
+    hub.relay = None
+    await relay.stop()
 
 
 async def _close_sockets(app: web.Application) -> None:
@@ -123,7 +141,9 @@ def setup(app: web.Application) -> None:
     """
     settings = app[settings_key]
     app[console_hub_key] = ConsoleHub()
-    app[login_limiter_key] = LoginLimiter(settings.console_login_attempts)
+    replicas = app[replicas_key]
+    app[login_limiter_key] = LoginLimiter(settings.console_login_attempts, redis=replicas.redis, prefix=replicas.prefix)
+    app.cleanup_ctx.append(relay_context)
     app.cleanup_ctx.append(handoff_context)
     app.on_shutdown.append(_close_sockets)
     app.add_subapp("/console/", create_console(settings.timezone))

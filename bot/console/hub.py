@@ -3,12 +3,16 @@
 Each socket is registered with its console session's token, so logging out closes that
 session's sockets at once; the websocket view also re-checks its session periodically and
 closes when the session ended elsewhere (expired, or the account disabled from the CLI).
+With several replicas, :meth:`ConsoleHub.broadcast` also hands each event to ``relay``
+(:class:`bot.replicas.relay.RedisRelay`), which delivers it on the other replicas through
+:meth:`ConsoleHub.deliver`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import WSCloseCode, web
@@ -25,6 +29,8 @@ class ConsoleHub:
     def __init__(self) -> None:
         self._sockets: set[web.WebSocketResponse] = set()
         self._tokens: dict[web.WebSocketResponse, str] = {}
+        #: publishes events to the other replicas (set when Redis is configured)
+        self.relay: Callable[[dict[str, Any]], Awaitable[None]] | None = None
 
     def __len__(self) -> int:
         return len(self._sockets)
@@ -51,7 +57,13 @@ class ConsoleHub:
         return len(sockets)
 
     async def broadcast(self, event: dict[str, Any]) -> None:
-        """Send ``event`` to every open console; a failing socket is dropped, never raised."""
+        """Send ``event`` to every open console of every replica; never raises."""
+        await self.deliver(event)
+        if self.relay is not None:
+            await self.relay(event)
+
+    async def deliver(self, event: dict[str, Any]) -> None:
+        """Send ``event`` to this replica's open consoles; a failing socket is dropped, never raised."""
         for ws in list(self._sockets):
             if ws.closed:
                 self.discard(ws)

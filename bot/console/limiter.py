@@ -15,15 +15,18 @@ Design (issue 15, item 4):
   logging in from elsewhere (that address is stopped long before), while guessing one account
   from many addresses is still capped. Locking an account then needs ``USER_FACTOR`` addresses
   each exhausting its own limit.
+
+With ``PUSTAKABOT_REDIS_URL`` set, both windows live in Redis (:mod:`bot.replicas.limits`), so
+the limits hold across every gateway replica and a reservation is one atomic script there.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
-from bot.ratelimit import SlidingWindow
+from redis.asyncio import Redis
+
+from bot.replicas.limits import LoginWindows
 
 USER_FACTOR = 10
 WINDOW = 900.0
@@ -31,32 +34,29 @@ WINDOW = 900.0
 
 @dataclass
 class Reservation:
-    """One reserved login attempt; call :meth:`succeeded` when the password was right."""
+    """One reserved login attempt; await :meth:`succeeded` when the password was right."""
 
     limiter: LoginLimiter
     address_key: str
     user_key: str
+    id: str
 
-    def succeeded(self) -> None:
+    async def succeeded(self) -> None:
         """Give the slot back: a successful login is not a failed attempt."""
-        self.limiter.by_address.undo(self.address_key)
-        self.limiter.by_user.undo(self.user_key)
+        await self.limiter.windows.undo(self.id, self.address_key, self.user_key)
 
 
 class LoginLimiter:
     """Failed-login limits per address (``limit``) and per username (``limit * USER_FACTOR``)."""
 
-    def __init__(self, limit: int, window: float = WINDOW, *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, limit: int, window: float = WINDOW, *, redis: Redis | None = None, prefix: str = "") -> None:
         self.limit = limit
-        self.by_address = SlidingWindow(limit, window, clock=clock)
-        self.by_user = SlidingWindow(limit * USER_FACTOR, window, clock=clock)
+        self.windows = LoginWindows(redis, f"{prefix}login:", limit, limit * USER_FACTOR, window)
 
-    def reserve(self, address: str, username: str) -> Reservation | float:
+    async def reserve(self, address: str, username: str) -> Reservation | float:
         """Reserve an attempt; returns the reservation, or the seconds to wait (nothing counted)."""
         address_key, user_key = f"ip:{address}", f"user:{username}"
-        wait = max(self.by_address.wait(address_key), self.by_user.wait(user_key))
-        if wait > 0:
-            return wait
-        self.by_address.hit(address_key)
-        self.by_user.hit(user_key)
-        return Reservation(self, address_key, user_key)
+        got = await self.windows.reserve(address_key, user_key)
+        if isinstance(got, float):
+            return got
+        return Reservation(self, address_key, user_key, got)

@@ -87,7 +87,7 @@ async def login(request: web.Request) -> web.StreamResponse:
     username = _form_text(form, "username", 64).strip().lower()
     password = _form_text(form, "password", 1024)
     limiter = request.config_dict[login_limiter_key]
-    reservation = limiter.reserve(str(request.remote), username)  # before hashing: no await in between
+    reservation = await limiter.reserve(str(request.remote), username)  # counted before hashing
     if not isinstance(reservation, Reservation):
         minutes = max(1, int(reservation // 60) + 1)
         response = _login_page(
@@ -106,7 +106,7 @@ async def login(request: web.Request) -> web.StreamResponse:
             await audit(session, "login", staff_id=staff.id, detail={"remote": request.remote})
     if staff is None:
         return _login_page(request, username=username, status=401, error="Nama pengguna atau kata sandi salah.")
-    reservation.succeeded()
+    await reservation.succeeded()
     response = web.HTTPSeeOther(request.app.router["queue_page"].url_for())
     security.set_cookie(
         response, request, security.SESSION_COOKIE, token, max_age=int(settings.console_session_hours * 3600)

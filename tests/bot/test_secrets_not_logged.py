@@ -8,6 +8,7 @@ query string), and web chat calls with an API key.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -49,8 +50,8 @@ async def _wait_up(url: str, process: subprocess.Popen[str], output: list[str]) 
     pytest.fail("gateway did not start:\n" + "\n".join(output[-40:]))
 
 
-@pytest.mark.parametrize("level", ["INFO", "DEBUG"])
-async def test_no_secret_is_ever_logged(tmp_path: Path, dead_port: int, level: str) -> None:
+@pytest.mark.parametrize(("level", "log_format"), [("INFO", "text"), ("DEBUG", "text"), ("INFO", "json")])
+async def test_no_secret_is_ever_logged(tmp_path: Path, dead_port: int, level: str, log_format: str) -> None:
     token = SECRETS["PUSTAKABOT_TELEGRAM_TOKEN"]
     async with FakeTelegram(token=token) as fake:
         port = free_port()
@@ -70,6 +71,7 @@ async def test_no_secret_is_ever_logged(tmp_path: Path, dead_port: int, level: s
             "PUSTAKABOT_TELEGRAM_CHAT_INTERVAL": "0",
             "PUSTAKABOT_GRAPH_API_BASE_URL": "http://127.0.0.1:9/v25.0",
             "PUSTAKABOT_LOG_LEVEL": level,
+            "PUSTAKABOT_LOG_FORMAT": log_format,
         }
         process = subprocess.Popen(
             [sys.executable, "-m", "bot", "gateway"], cwd=ROOT, env=env, text=True,
@@ -125,3 +127,7 @@ async def test_no_secret_is_ever_logged(tmp_path: Path, dead_port: int, level: s
     if level == "INFO":  # (DEBUG shows SQL parameters, by design)
         assert "site-1" not in logged  # a conversation id is not in the access log either
     assert "aiohttp/" not in logged
+    if log_format == "json":  # one object per line, the access log among them
+        records = [json.loads(line) for line in output if line.strip()]
+        assert all({"event", "level", "logger", "timestamp"} <= set(r) for r in records)
+        assert any("/webhooks/telegram" in r["event"] for r in records)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.async_api import expect
 from sqlalchemy import select
 
 from bot.keys import sessions_key
@@ -271,9 +272,11 @@ async def test_queue_updates_live_with_an_unread_badge_in_the_title(browser, tmp
         async with aiohttp.ClientSession() as http:
             await http.post(f"{base}/api/chat", json={"sender_id": "web-live", "text": "mau bicara dengan petugas"}, headers=API_HEADERS)
             await page.locator("#queue li.state-waiting", has_text="mau bicara dengan petugas").wait_for()
-            await page.wait_for_function("document.title.startsWith('(1) ')")
+            # expect() polls from Playwright's own world: a string predicate (wait_for_function)
+            # is evaluated with eval, which the console's CSP refuses once it has to poll
+            await expect(page).to_have_title(re.compile(r"^\(1\) "), timeout=30_000)
             await http.post(f"{base}/api/chat", json={"sender_id": "web-live", "text": "halo?"}, headers=API_HEADERS)
-            await page.wait_for_function("document.title.startsWith('(2) ')")
+            await expect(page).to_have_title(re.compile(r"^\(2\) "), timeout=30_000)
         await page.evaluate("window.dispatchEvent(new Event('focus'))")
-        await page.wait_for_function("!document.title.startsWith('(')")
+        await expect(page).not_to_have_title(re.compile(r"^\("), timeout=30_000)
         await context.close()
