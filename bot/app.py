@@ -122,6 +122,7 @@ async def _clients(app: web.Application) -> AsyncIterator[None]:
 
 async def _scheduling(app: web.Application) -> AsyncIterator[None]:
     """The periodic sender of announcements, reminders and digests (bot/scheduler.py)."""
+    from bot.replicas.leader import leader_lock
     from bot.scheduler import Scheduler
 
     settings = app[settings_key]
@@ -129,6 +130,8 @@ async def _scheduling(app: web.Application) -> AsyncIterator[None]:
         app[sessions_key], app[outbox_key], app[knowledge_key], zone=ZoneInfo(settings.timezone),
         interval=settings.scheduler_interval_seconds, digest_weekday=settings.digest_weekday,
         digest_hour=settings.digest_hour,
+        leader=leader_lock("scheduler", redis_url=settings.redis_url, database_url=settings.database_url,
+                           prefix=settings.redis_prefix, ttl=settings.leader_ttl_seconds),
     )
     app[scheduler_key] = scheduler
     scheduler.start()

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -35,6 +36,9 @@ from bot.subscription_models import QUEUED, SKIPPED, Digest, Reminder, Subscript
 from knowledge.arrivals import NewRecord
 from knowledge.kb import KnowledgeBase
 from knowledge.text import fold
+
+if TYPE_CHECKING:
+    from bot.replicas.leader import LeaderLock
 
 log = logging.getLogger(__name__)
 
@@ -102,8 +106,12 @@ class Scheduler:
         digest_weekday: int = 0,
         digest_hour: int = 9,
         clock: Callable[[], datetime] = _utc_now,
+        leader: LeaderLock | None = None,
     ) -> None:
         self.sessions = sessions
+        #: with several replicas, only the holder of this lease ticks (bot/replicas/leader.py);
+        #: double ticks would be harmless (unique delivery keys), only wasted work
+        self.leader = leader
         self.outbox = outbox
         self.kb = kb
         self.zone = zone
@@ -125,6 +133,8 @@ class Scheduler:
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
+        if self.leader is not None:
+            await asyncio.to_thread(self.leader.release)
 
     def kick(self) -> None:
         """Tick as soon as possible (a librarian just pressed "Kirim sekarang")."""
@@ -135,7 +145,8 @@ class Scheduler:
         while True:
             self._wake.clear()
             try:
-                await self.tick()
+                if self.leader is None or await asyncio.to_thread(self.leader.acquire):
+                    await self.tick()
             except Exception:  # noqa: BLE001 - keep ticking
                 log.exception("scheduler tick failed; trying again in %.0f s", self.interval)
             try:
