@@ -45,6 +45,7 @@ class PatronTable:
 PATRON_TABLES: tuple[PatronTable, ...] = (
     PatronTable("subscriptions"),  # added by the subscriptions feature (issue 16 items 1-3)
     PatronTable("reminders"),
+    PatronTable("deliveries"),  # one row per announcement, reminder or digest sent to the patron
     PatronTable("feedback"),
     PatronTable("turns"),
     PatronTable("handoff_notes"),
