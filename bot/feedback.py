@@ -56,12 +56,13 @@ async def record_turn(
 
 
 def with_votes(messages: list[Outgoing], turn_id: int) -> list[Outgoing]:
-    """``messages`` with the 👍 / 👎 buttons on the last one (unchanged when it has no room)."""
-    if not messages or len(messages[-1].buttons) + 2 > MAX_BUTTONS:
-        return messages
-    last = messages[-1]
+    """``messages`` with the 👍 / 👎 buttons on the last one with room for them (an answer followed
+    by its "Pertanyaan terkait" buttons gets them on the answer); unchanged when none has room."""
     votes = tuple(Button(title, payload) for title, payload in vote_buttons(turn_id))
-    return [*messages[:-1], replace(last, buttons=last.buttons + votes)]
+    for i in range(len(messages) - 1, -1, -1):
+        if len(messages[i].buttons) + len(votes) <= MAX_BUTTONS:
+            return [*messages[:i], replace(messages[i], buttons=messages[i].buttons + votes), *messages[i + 1:]]
+    return messages
 
 
 async def store_feedback(session: AsyncSession, conversation_id: int, signal: FeedbackSignal) -> bool:

@@ -260,8 +260,12 @@ class Inbox:
                 .values(status=DONE, processed_at=utcnow())
             )
             if marked.rowcount != 1:
-                log.warning("inbox %s was answered elsewhere meanwhile; this reply is dropped", item_id)
-                return None
+                gone = await session.scalar(select(InboxItem.id).where(InboxItem.id == item_id)) is None
+                if not gone:
+                    log.warning("inbox %s was answered elsewhere meanwhile; this reply is dropped", item_id)
+                    return None
+                # The row is gone: this very turn erased the patron's data ("hapus data saya",
+                # confirmed); its confirmation still goes out.
             conv = await session.scalar(
                 select(Conversation).where(
                     Conversation.channel == channel_name, Conversation.external_id == external_id

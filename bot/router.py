@@ -238,9 +238,10 @@ class Router:
         if first_contact:
             notice = self.privacy.message(decision.context.language)
             if notice is not None and reply.messages:
-                # A paragraph of the last message: no extra message (Telegram paces 1/s per chat).
-                last = reply.messages[-1]
-                reply.messages[-1] = replace(last, text=f"{last.text}\n\n{notice.text}".strip())
+                # A last paragraph of the first message (the answer itself, before any "Pertanyaan
+                # terkait"): no extra message (Telegram paces 1/s per chat).
+                first = reply.messages[0]
+                reply.messages[0] = replace(first, text=f"{first.text}\n\n{notice.text}".strip())
             elif notice is not None:
                 reply.messages.append(notice)
 
