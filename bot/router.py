@@ -157,7 +157,8 @@ class Router:
             self.metrics.decided(action="action_handoff", handoff=True, degraded=False)
             return await self._start_handoff(conv_id, reason=trigger, language=_language(msg.text))
         payload = Parse.from_payload(msg.payload) if msg.payload else None
-        read_at: list[float] = []  # when the NLU answered (the knowledge's stage is timed from there)
+        # When the NLU answered (the knowledge's stage is timed from there; a button needs no NLU).
+        read_at: list[float] = [] if payload is None else [time.perf_counter()]
         if payload is not None:
             decision = await self.engine.decide(msg.for_nlu, payload, context, sender_id=sender)
         else:
