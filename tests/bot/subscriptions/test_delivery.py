@@ -37,7 +37,6 @@ async def _sent_count(app) -> int:  # noqa: ANN001
         return int(await session.scalar(select(func.count()).select_from(OutboxItem).where(OutboxItem.status == "sent")))
 
 
-@pytest.mark.xfail(strict=False, reason="known regression after merging the replica-safe locks (issue 18) with the scheduler (issue 16): SQLite database is locked / one delivery failed; open in the issue notes")
 async def test_announcement_report_window_opt_out_and_blocked(aiohttp_client, subs_settings, fake_telegram, fake_graph) -> None:
     app = create_app(subs_settings)
     await aiohttp_client(app)
@@ -123,14 +122,20 @@ async def test_telegram_bulk_pacing_reuses_the_outbox_rates(aiohttp_client, subs
 
 async def _event(app, title: str, starts: datetime) -> int:  # noqa: ANN001
     kb = app[knowledge_key]
-    with kb.sessions.begin() as session:
-        event = Event(source="test", source_id=title, title=title, location="Ruang Anak", starts_at=starts.astimezone(UTC))
-        session.add(event)
-        session.flush()
-        return event.id
+
+    def add() -> int:
+        with kb.sessions.begin() as session:
+            event = Event(source="test", source_id=title, title=title, location="Ruang Anak",
+                          starts_at=starts.astimezone(UTC))
+            session.add(event)
+            session.flush()
+            return event.id
+
+    # Off the event loop, as the gateway's own knowledge writes are: a blocking SQLite write on the
+    # loop would wait for a transaction (the retention job's first run) that needs the loop to end.
+    return await asyncio.to_thread(add)
 
 
-@pytest.mark.xfail(strict=False, reason="known regression after merging the replica-safe locks (issue 18) with the scheduler (issue 16): SQLite database is locked / one delivery failed; open in the issue notes")
 async def test_reminder_the_day_before_with_an_injected_clock(aiohttp_client, subs_settings, fake_telegram) -> None:
     app = create_app(subs_settings)
     await aiohttp_client(app)
@@ -161,7 +166,6 @@ async def test_reminder_the_day_before_with_an_injected_clock(aiohttp_client, su
     assert len(fake_telegram.sent) == 1
 
 
-@pytest.mark.xfail(strict=False, reason="known regression after merging the replica-safe locks (issue 18) with the scheduler (issue 16): SQLite database is locked / one delivery failed; open in the issue notes")
 async def test_reminder_too_late_and_unknown_event(aiohttp_client, subs_settings) -> None:
     app = create_app(subs_settings)
     await aiohttp_client(app)
@@ -202,7 +206,6 @@ async def test_weekly_digest_of_new_arrivals_matches_topics(aiohttp_client, subs
     assert (await scheduler.tick(at + timedelta(days=7)))["digests"] == 0
 
 
-@pytest.mark.xfail(strict=False, reason="known regression after merging the replica-safe locks (issue 18) with the scheduler (issue 16): SQLite database is locked / one delivery failed; open in the issue notes")
 async def test_messenger_reminder_after_24_hours_uses_the_confirmed_event_update_tag(
     aiohttp_client, subs_settings, fake_graph
 ) -> None:
@@ -231,7 +234,6 @@ async def test_messenger_reminder_after_24_hours_uses_the_confirmed_event_update
     assert len(fake_graph.sent) == 1
 
 
-@pytest.mark.xfail(strict=False, reason="known regression after merging the replica-safe locks (issue 18) with the scheduler (issue 16): SQLite database is locked / one delivery failed; open in the issue notes")
 async def test_web_chat_event_list_offers_no_reminder(aiohttp_client, subs_settings) -> None:
     app = create_app(subs_settings)
     await aiohttp_client(app)
@@ -244,7 +246,7 @@ async def test_web_chat_event_list_offers_no_reminder(aiohttp_client, subs_setti
     assert any(b.payload.startswith("/remind_event") for m in telegram.messages for b in m.buttons)
 
 
-@pytest.mark.xfail(strict=False, reason="known regression after merging the replica-safe locks (issue 18) with the scheduler (issue 16): SQLite database is locked / one delivery failed; open in the issue notes")
+@pytest.mark.xfail(strict=False, reason="open: on PostgreSQL after the merge with the replica locks (issue 18) one of six patrons is not sent; see the issue notes")
 async def test_on_postgresql_two_schedulers_at_once_queue_each_patron_once(
     aiohttp_client, subs_pg_settings, fake_telegram
 ) -> None:
@@ -256,7 +258,8 @@ async def test_on_postgresql_two_schedulers_at_once_queue_each_patron_once(
     announcement = await _announce(app, "pengumuman", "Layanan tutup pada hari libur nasional.", at=now)
     others = [Scheduler(app[sessions_key], app[outbox_key], app[knowledge_key], zone=ZONE) for _ in range(2)]
     results = await asyncio.gather(app[scheduler_key].tick(now), *(s.tick(now) for s in others))
-    assert sum(r["announcements"] for r in results) == 6
+    # (the app's own scheduler loop may have ticked too: the six patrons are queued once in all)
+    assert sum(r["announcements"] for r in results) <= 6
     await fake_telegram.wait_for_sent(6)
     result = await eventually(lambda: _settled(app, announcement))
     assert result.counts["sent"] == 6 and len(fake_telegram.sent) == 6
