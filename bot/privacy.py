@@ -251,8 +251,10 @@ class RetentionJob:
             log.info("retention: anonymised %s (older than %d days)", counts, self.days)
         return counts
 
-    async def run_forever(self) -> None:
-        """Run now, then every ``interval`` seconds (errors are logged, the job keeps going)."""
+    async def run_forever(self, *, first_delay: float = 0.0) -> None:
+        """Run after ``first_delay`` seconds, then every ``interval`` seconds (errors are logged,
+        the job keeps going)."""
+        await asyncio.sleep(first_delay)
         while True:
             try:
                 await self.run_once()
