@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -71,15 +72,31 @@ def newest_model() -> Path:
     return models[-1]
 
 
-def load_in_child(mode: str, model: Path, messages: Path, tmp: Path) -> dict:
+def load_in_child(mode: str, model: Path, texts: list[str]) -> subprocess.Popen[str]:
+    """Start a ``.venv-rasa`` process loading ``model`` with ``mode``'s loader and parsing ``texts``.
+
+    Returns the running process; :func:`result` waits for it and reads its figures.
+    """
     settings = Settings()
-    out = tmp / f"{mode}.json"
+    tmp = Path(tempfile.mkdtemp(prefix=f"lean-{mode}-"))
+    messages, out = tmp / "messages.json", tmp / "out.json"
+    messages.write_text(json.dumps(texts, ensure_ascii=False), encoding="utf-8")
     env = {**rasa_env(settings), "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}
     argv = [str(settings.rasa_venv / "bin" / "python"), "-c", CHILD, mode, str(model), str(messages), str(out)]
-    proc = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True)
+    proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc.out_path = out  # type: ignore[attr-defined]
+    return proc
+
+
+def result(proc: subprocess.Popen[str]) -> dict:
+    """Wait for a :func:`load_in_child` process; its RSS figures and parses."""
+    output, _ = proc.communicate()
     if proc.returncode != 0:
-        sys.exit(f"{mode} loader failed:\n{(proc.stdout + proc.stderr)[-3000:]}")
-    return json.loads(out.read_text())
+        raise RuntimeError(f"loader failed:\n{output[-3000:]}")
+    out: Path = proc.out_path  # type: ignore[attr-defined]
+    data = json.loads(out.read_text(encoding="utf-8"))
+    shutil.rmtree(out.parent, ignore_errors=True)
+    return data
 
 
 def main() -> None:
@@ -88,11 +105,8 @@ def main() -> None:
     args = parser.parse_args()
     model = args.model or newest_model()
     texts = heldout_texts(HELDOUT)
-    with tempfile.TemporaryDirectory() as tmp_name:
-        tmp = Path(tmp_name)
-        messages = tmp / "messages.json"
-        messages.write_text(json.dumps(texts, ensure_ascii=False))
-        results = {mode: load_in_child(mode, model, messages, tmp) for mode in ("rasa", "lean")}
+    # One after the other, so each process has the machine to itself.
+    results = {mode: result(load_in_child(mode, model, texts)) for mode in ("rasa", "lean")}
     rasa, lean = results["rasa"], results["lean"]
     same = sum(a == b for a, b in zip(rasa["parses"], lean["parses"], strict=True))
     print(f"model: {model.name}; {len(texts)} held-out messages; MALLOC_ARENA_MAX={rasa_env(Settings())['MALLOC_ARENA_MAX']}")
