@@ -73,19 +73,24 @@ install_rasa() {
   .venv-rasa/bin/python -m pip install -q --disable-pip-version-check -r requirements/rasa.lock "setuptools>=70.3,<70.4"
 }
 
-make_venv .venv "$PY311" "$(digest requirements/app.lock pyproject.toml)" install_app
-make_venv .venv-rasa "$PY310" "$(digest requirements/rasa.lock)" install_rasa
+# The two venvs and the Debian packages are independent: built side by side (pip unpacks on one
+# core each; apt waits on the mirror), which takes a fresh machine's setup from ~3.5 to ~2 min.
+APT_PACKAGES=()
+if [ "$WITH_BROWSER" = 1 ] && [ ! -x /usr/bin/chromium ]; then APT_PACKAGES+=(chromium); fi
+if [ "$WITH_HAPROXY" = 1 ] && ! command -v haproxy >/dev/null && [ ! -x /usr/sbin/haproxy ]; then APT_PACKAGES+=(haproxy); fi
+install_debian() {
+  log "installing Debian's ${APT_PACKAGES[*]} (browser tests, the multi-replica test)"
+  local sudo=""
+  if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${APT_PACKAGES[@]}" >/dev/null
+}
 
-if [ "$WITH_BROWSER" = 1 ] && [ ! -x /usr/bin/chromium ]; then
-  log "installing Debian's chromium for browser tests"
-  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
-fi
-if [ "$WITH_HAPROXY" = 1 ] && ! command -v haproxy >/dev/null && [ ! -x /usr/sbin/haproxy ]; then
-  log "installing Debian's haproxy for the multi-replica test"
-  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq haproxy >/dev/null
-fi
+pids=()
+make_venv .venv "$PY311" "$(digest requirements/app.lock pyproject.toml)" install_app & pids+=($!)
+make_venv .venv-rasa "$PY310" "$(digest requirements/rasa.lock)" install_rasa & pids+=($!)
+if [ ${#APT_PACKAGES[@]} -gt 0 ]; then install_debian & pids+=($!); fi
+failed=0
+for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
+if [ "$failed" = 1 ]; then echo "setup: a step failed; see its output above" >&2; exit 1; fi
 log "ready"
