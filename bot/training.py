@@ -7,6 +7,7 @@ Rasa is trained NLU-only (``rasa train nlu``): intents and entities from ``confi
 from __future__ import annotations
 
 import csv
+import fcntl
 import hashlib
 import logging
 import os
@@ -187,11 +188,25 @@ def train(settings: Settings, *, force: bool = False) -> Path:
         log.info("model up to date: %s", target.name)
         return target
     settings.models_dir.mkdir(parents=True, exist_ok=True)
+    # Two starts at once (`pustakabot run` and `pustakabot train`, or two test sessions) train
+    # one after the other; the second finds the first one's model.
+    with (settings.models_dir / ".training.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if target.exists() and not force:
+            log.info("model up to date (trained meanwhile): %s", target.name)
+            return target
+        return _train(settings, target)
+
+
+def _train(settings: Settings, target: Path) -> Path:
+    # Rasa writes the archive in place; it gets its real name only when complete, so a process
+    # that finds ``target`` finds a whole model.
+    partial = target.with_name(target.name.removesuffix(".tar.gz") + ".partial.tar.gz")
     rasa = settings.rasa_venv / "bin" / "rasa"
     cmd = [
         str(rasa), "train", "nlu",
         "--config", str(CONFIG), "--nlu", str(DATA),
-        "--out", str(settings.models_dir), "--fixed-model-name", target.name.removesuffix(".tar.gz"),
+        "--out", str(settings.models_dir), "--fixed-model-name", partial.name.removesuffix(".tar.gz"),
     ]
     log.info("training the Rasa NLU model (%s)", target.name)
     tail: deque[str] = deque(maxlen=80)
@@ -210,8 +225,10 @@ def train(settings: Settings, *, force: bool = False) -> Path:
                 log.info("training the NLU model: %d%% of the epochs", shown)
             elif _STAGE.search(line):
                 log.info("rasa: %s", line[-160:])
-    if proc.returncode != 0 or not target.exists():
+    if proc.returncode != 0 or not partial.exists():
+        partial.unlink(missing_ok=True)
         raise TrainingError(proc.returncode, "\n".join(tail))
+    os.replace(partial, target)
     for old in settings.models_dir.glob("pustakabot-*.tar.gz"):
         if old != target:
             old.unlink()

@@ -44,6 +44,62 @@ def service_up(port: int) -> bool:
         return False
 
 
+# --- the NLU model: trained once per session, while the tests that do not need it run ----------
+
+_TRAINING = pytest.StashKey["subprocess.Popen[bytes] | None"]()
+_TRAINING_LOG = pytest.StashKey[Path]()
+
+
+def needs_model(item: pytest.Item) -> bool:
+    """Tests that start the real Rasa NLU server (``e2e``, or the shared ``stack``)."""
+    return item.get_closest_marker("e2e") is not None or "stack" in getattr(item, "fixturenames", ())
+
+
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The tests that need the trained model run last, so a fresh clone trains it in the background
+    (:func:`pytest_collection_finish`) while every other test runs."""
+    items.sort(key=needs_model)  # stable: each group keeps its files' order
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    config = session.config
+    config.stash[_TRAINING] = None
+    if not any(needs_model(item) for item in session.items):
+        return
+    from bot import training
+    from bot.settings import Settings
+
+    # The stack's fingerprint: an empty data folder reads the demo catalog's names, as the stack's
+    # freshly loaded demo database does.
+    data_dir = Path(config._tmp_path_factory.mktemp("training-data"))  # type: ignore[attr-defined]
+    env = {**os.environ, "PUSTAKABOT_DATA_DIR": str(data_dir), "PUSTAKABOT_FAQ_FINE_TUNE": "false", "HF_HUB_OFFLINE": "1"}
+    if training.model_path(Settings(data_dir=data_dir)).exists():
+        return
+    log = data_dir / "train.log"
+    config.stash[_TRAINING_LOG] = log
+    with log.open("wb") as out:
+        config.stash[_TRAINING] = subprocess.Popen(
+            [sys.executable, "-m", "bot", "train"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    process = item.config.stash.get(_TRAINING, None)
+    if process is None or not needs_model(item):
+        return
+    if process.wait() != 0:
+        pytest.fail("training the NLU model failed:\n" + item.config.stash[_TRAINING_LOG].read_text()[-3000:])
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    process = config.stash.get(_TRAINING, None)
+    if process is not None and process.poll() is None:  # the session ended early (-x, Ctrl-C)
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait()
+
+
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     """A throw-away PostgreSQL database on 127.0.0.1:5432 (dropped afterwards)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 from bot import training
 from bot.settings import ROOT, Settings
@@ -47,3 +48,44 @@ def test_rasa_runs_on_python_310_and_the_app_on_311() -> None:
     assert sys.version_info[:2] == (3, 11)
     app_has_rasa = subprocess.run([sys.executable, "-c", "import rasa"], capture_output=True)
     assert app_has_rasa.returncode != 0, "Rasa must not be installed in the app's virtualenv"
+
+
+def test_two_trainings_at_once_train_once_and_never_expose_a_partial_model(tmp_path) -> None:
+    import threading
+    import time
+
+    # A stand-in for `rasa train nlu` (the Rasa venv's executable): counts its runs, writes the
+    # archive it is asked for, and waits for the test's go before finishing.
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    runs, go = tmp_path / "runs", tmp_path / "go"
+    script = venv / "bin" / "rasa"
+    script.write_text(
+        "#!/bin/sh\n"
+        f"echo run >> {runs}\n"
+        'while [ "$1" != "--out" ]; do shift; done; out=$2; shift 2; name=$2\n'
+        f'echo partial > "$out/$name.tar.gz"\n'
+        f"while [ ! -e {go} ]; do sleep 0.05; done\n"
+    )
+    script.chmod(0o755)
+    settings = Settings(models_dir=tmp_path / "models", rasa_venv=venv)
+    target = training.model_path(settings)
+    results: list[object] = []
+    threads = [threading.Thread(target=lambda: results.append(training.train(settings))) for _ in range(2)]
+    threads[0].start()
+    deadline = time.monotonic() + 30
+    while not runs.exists():
+        assert time.monotonic() < deadline, "the first training did not start"
+        time.sleep(0.05)
+    threads[1].start()
+    # The second waits on the lock: /proc/locks lists a blocked request as "-> FLOCK".
+    while "-> FLOCK" not in (Path("/proc/locks").read_text()):
+        assert time.monotonic() < deadline, "the second training is not waiting for the first"
+        time.sleep(0.05)
+    assert not target.exists()  # the archive being written does not carry the model's name yet
+    go.touch()
+    for thread in threads:
+        thread.join(30)
+    assert results == [target, target]
+    assert runs.read_text().count("run") == 1
+    assert [p.name for p in settings.models_dir.glob("*.tar.gz")] == [target.name]
