@@ -201,7 +201,8 @@ def train(settings: Settings, *, force: bool = False) -> Path:
 def _train(settings: Settings, target: Path) -> Path:
     # Rasa writes the archive in place; it gets its real name only when complete, so a process
     # that finds ``target`` finds a whole model.
-    partial = target.with_name(target.name.removesuffix(".tar.gz") + ".partial.tar.gz")
+    # (No dot in the name: Rasa replaces what follows a dot with ".tar.gz".)
+    partial = target.with_name(target.name.removesuffix(".tar.gz") + "-partial.tar.gz")
     rasa = settings.rasa_venv / "bin" / "rasa"
     cmd = [
         str(rasa), "train", "nlu",
