@@ -72,6 +72,16 @@ class Pacer:
         if delay > 0:
             await asyncio.sleep(delay)
 
+    async def sent(self, key: str) -> None:
+        """A call to ``key`` returned: its next slot is at least ``interval`` from now.
+
+        Slots are reserved by when a call starts; a call that takes longer than the next one
+        would let the platform receive two of the chat's messages closer than ``interval``
+        (the platform counts on arrival). Counting from the reply keeps every arrival apart.
+        """
+        if self.interval > 0:
+            self._next_key[key] = max(self._next_key.get(key, 0.0), time.monotonic() + self.interval)
+
 
 class Channel(ABC):
     """A platform connector: turns webhook payloads into :class:`Incoming`, sends :class:`Outgoing`.

@@ -340,6 +340,7 @@ class TelegramChannel(Channel):
                 raise DeliveryError(f"Gangguan jaringan ke Telegram ({exc.message}).") from exc
             except TelegramError as exc:
                 raise DeliveryError(f"Telegram error ({exc.message}).") from exc
+            await self.pacer.sent(external_id)
             ids.append(str(sent.message_id))
             if progress is not None and i + 1 < len(parts):  # the last part is recorded with 'sent'
                 await progress(i + 1, list(ids))

@@ -35,6 +35,17 @@ if interval > 0 then redis.call('SET', KEYS[2], at + interval, 'PX', math.max(10
 return at - now
 """
 
+# KEYS[1] this chat's next slot; ARGV interval ms: the slot is at least ``interval`` after now.
+_SENT = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local at = now + tonumber(ARGV[1])
+local nk = tonumber(redis.call('GET', KEYS[1]) or '0')
+if nk > at then at = nk end
+redis.call('SET', KEYS[1], at, 'PX', at - now + 1000)
+return at - now
+"""
+
 
 class RedisPacer:
     """:class:`Pacer` across replicas (module doc)."""
@@ -46,6 +57,7 @@ class RedisPacer:
         self.gap = 1.0 / rate if rate > 0 else 0.0
         self.local = Pacer(interval=interval, rate=rate)
         self._script = redis.register_script(_RESERVE)
+        self._sent = redis.register_script(_SENT)
         self._warned = 0.0
 
     async def reserve(self, key: str) -> float:
@@ -69,3 +81,14 @@ class RedisPacer:
         delay = await self.reserve(key)
         if delay > 0:
             await asyncio.sleep(delay)
+
+    async def sent(self, key: str) -> None:
+        """A call to ``key`` returned: its next slot is at least ``interval`` from now (see
+        :meth:`Pacer.sent`)."""
+        await self.local.sent(key)
+        if self.interval <= 0:
+            return
+        try:
+            await self._sent(keys=[f"{self.prefix}chat:{key}"], args=[int(self.interval * 1000)])
+        except (RedisError, OSError):
+            pass  # reserve() already warns and falls back to the local pacer

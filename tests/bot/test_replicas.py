@@ -442,6 +442,24 @@ async def test_two_replicas_share_one_send_budget(redis_url: str, prefix: str) -
         await two.aclose()
 
 
+async def test_a_chats_next_slot_counts_from_the_reply_on_every_replica(redis_url: str, prefix: str) -> None:
+    from bot.replicas.pacing import RedisPacer
+
+    one, two = Redis.from_url(redis_url), Redis.from_url(redis_url)
+    try:
+        a = RedisPacer(one, prefix + "pace:", interval=1.0, rate=0)
+        b = RedisPacer(two, prefix + "pace:", interval=1.0, rate=0)
+        assert await a.reserve("chat-y") == 0
+        # The call took longer than a slot: the reservation made before it is in the past now.
+        await one.set(prefix + "pace:chat:chat-y", 0)
+        await a.sent("chat-y")  # the platform answered: a full interval from now, for both replicas
+        assert await b.reserve("chat-y") > 0.5
+        assert a.local.reserve("chat-y") > 0.5  # the replica's own fallback pacer too
+    finally:
+        await one.aclose()
+        await two.aclose()
+
+
 async def test_a_task_started_by_a_holder_does_not_inherit_its_lock() -> None:
     locks = LocalLocks()
     async with locks.hold("k"):

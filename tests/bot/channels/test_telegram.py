@@ -273,7 +273,7 @@ async def test_pacing_keeps_one_chat_at_the_configured_interval(tmp_path: Path, 
     sent = await fake_telegram.wait_for_sent(4)
     assert [s["text"] for s in sent] == [f"pesan {i}" for i in range(4)]
     gaps = [b - a for a, b in zip(fake_telegram.sent_at, fake_telegram.sent_at[1:], strict=False)]
-    assert min(gaps) >= 0.28
+    assert min(gaps) >= 0.3  # the fake receives them apart: the next slot counts from the reply
 
 
 async def test_polling_mode_feeds_the_same_inbox(tmp_path: Path, dead_port: int, aiohttp_client, fake_telegram) -> None:
