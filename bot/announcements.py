@@ -26,11 +26,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from actions.subscriptions import audience, say
-from bot.channel_models import FAILED, PENDING, SENT, OutboxItem
+from bot.channel_models import FAILED, SENT, OutboxItem
 from bot.channels.base import BOT_WINDOW_HOURS
 from bot.messages import Outgoing
 from bot.models import Conversation, Message, utcnow
-from bot.outbox import CHANNEL_NAMES, WEB, Outbox, aware
+from bot.outbox import CHANNEL_NAMES, OPEN, WEB, Outbox, aware
 from bot.render import render_meta, render_telegram, render_whatsapp
 from bot.subscription_models import (
     BLOCKED,
@@ -293,7 +293,7 @@ def delivery_column(delivery: Delivery, item: OutboxItem | None) -> str:
         return "failed"
     if item.status == SENT:
         return "sent"
-    if item.status == PENDING:
+    if item.status in OPEN:  # waiting, or "sending": the platform call is under way
         return "pending"
     return "failed"
 
