@@ -270,3 +270,24 @@ async def test_on_postgresql_two_schedulers_at_once_queue_each_patron_once(
     await fake_telegram.wait_for_sent(6)
     result = await eventually(lambda: _settled(app, announcement))
     assert result.counts["sent"] == 6 and len(fake_telegram.sent) == 6
+
+
+async def test_stop_ends_the_scheduler_even_when_a_tick_swallows_the_cancellation() -> None:
+    # Seen in the gateway's teardown: a tick cancelled while SQLAlchemy committed finished
+    # normally, and the loop then waited a whole interval (an hour in the tests) for the next.
+    ticking, swallowed = asyncio.Event(), asyncio.Event()
+    scheduler = Scheduler(None, None, None, zone=ZONE, interval=3600)  # type: ignore[arg-type]
+
+    async def tick(now: datetime | None = None) -> dict[str, int]:
+        ticking.set()
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:  # what a library may do with a cancellation mid-commit
+            swallowed.set()
+        return {}
+
+    scheduler.tick = tick  # type: ignore[method-assign]
+    scheduler.start()
+    await asyncio.wait_for(ticking.wait(), 5)
+    await asyncio.wait_for(scheduler.stop(), 5)
+    assert swallowed.is_set()
