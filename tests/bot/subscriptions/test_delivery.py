@@ -66,8 +66,14 @@ async def test_announcement_report_window_opt_out_and_blocked(aiohttp_client, su
     assert skipped["channel"] == "messenger" and "24 jam" in skipped["reason"]
     telegram_texts = [m["text"] for m in fake_telegram.sent]
     assert len(telegram_texts) == 3 and all("Dongeng Anak" in t and "berhenti" in t for t in telegram_texts)
-    assert all("https://perpustakaan.example.id/daftar" in t for t in telegram_texts)
+    # The link is a URL button under the text (inline keyboard), not a line of the text.
+    link = {"text": "Daftar", "url": "https://perpustakaan.example.id/daftar"}
+    assert all(m["reply_markup"] == {"inline_keyboard": [[link]]} for m in fake_telegram.sent)
+    assert not any("https://" in t for t in telegram_texts)
     assert [m["recipient"]["id"] for m in fake_graph.sent if "Dongeng" in str(m)] == ["PSID-NEW"]
+    (template,) = [m["message"]["attachment"]["payload"] for m in fake_graph.sent if "Dongeng" in str(m)]
+    assert template["template_type"] == "button" and "Dongeng Anak" in template["text"]
+    assert template["buttons"] == [{"type": "web_url", "url": link["url"], "title": "Daftar"}]
     # The 403: that patron's subscriptions ended, and the next announcement counts them as blocked.
     blocked_chat = str(fake_telegram.calls_of("sendMessage")[0]["chat_id"])
     assert await active_topics(app, blocked_chat) == []
