@@ -26,11 +26,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from actions.subscriptions import audience, say
-from bot.channel_models import FAILED, PENDING, SENT, OutboxItem
+from bot.channel_models import FAILED, SENT, OutboxItem
 from bot.channels.base import BOT_WINDOW_HOURS
-from bot.messages import Outgoing
+from bot.messages import DEFAULT_LINK_TITLE, LinkButton, Outgoing
 from bot.models import Conversation, Message, utcnow
-from bot.outbox import CHANNEL_NAMES, WEB, Outbox, aware
+from bot.outbox import CHANNEL_NAMES, OPEN, WEB, Outbox, aware
 from bot.render import render_meta, render_telegram, render_whatsapp
 from bot.subscription_models import (
     BLOCKED,
@@ -60,12 +60,13 @@ REPORT_LABELS = {
 
 
 def announcement_message(text: str, image_url: str | None, link_title: str | None, link_url: str | None) -> Outgoing:
-    """The channel-neutral message of an announcement (the opt-out hint is added)."""
+    """The channel-neutral message of an announcement (the opt-out hint is added); the link is
+    a link button (titled "Buka tautan" when the librarian gave no title)."""
     body = text.strip() + "\n\n" + say("announcement.footer", "id")
-    links: tuple[str, ...] = ()
-    if link_url:
-        links = (f"\U0001f517 {link_title.strip()}: {link_url}" if link_title and link_title.strip() else link_url,)
-    return Outgoing(text=body, image=image_url or None, links=links)
+    links: tuple[LinkButton, ...] = ()
+    if link_url and link_url.strip():
+        links = (LinkButton(title=(link_title or "").strip() or DEFAULT_LINK_TITLE, url=link_url.strip()),)
+    return Outgoing(text=body, image=image_url or None, link_buttons=links)
 
 
 def message_of(row: Announcement) -> Outgoing:
@@ -73,32 +74,64 @@ def message_of(row: Announcement) -> Outgoing:
     return announcement_message(row.text, row.image_url, row.link_title, row.link_url)
 
 
+def _web_urls(buttons: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """``{"title", "url"}`` of the ``web_url`` buttons of a Meta template."""
+    return [{"title": str(b["title"]), "url": str(b["url"])} for b in buttons if b.get("type") == "web_url"]
+
+
+def _telegram_preview(message: Outgoing) -> list[dict[str, Any]]:
+    out = []
+    for p in render_telegram(message).parts:
+        buttons = [b for row in p.keyboard for b in row]
+        out.append({
+            "text": html.unescape(p.text), "image": p.photo,
+            "buttons": [b.text for b in buttons if b.url is None],
+            "links": [{"title": b.text, "url": b.url} for b in buttons if b.url is not None],
+        })
+    return out
+
+
+def _meta_preview(message: Outgoing, channel: str) -> list[dict[str, Any]]:
+    out = []
+    for p in render_meta(message, channel=channel):
+        attachment = p.get("attachment") or {}
+        payload = attachment.get("payload") or {}
+        template = attachment.get("type") == "template"
+        out.append({
+            "text": payload.get("text") if template else p.get("text"),
+            "image": None if template else payload.get("url"),
+            "buttons": [q["title"] for q in p.get("quick_replies") or []],
+            "links": _web_urls(payload.get("buttons") or []) if template else [],
+        })
+    return out
+
+
+def _whatsapp_preview(message: Outgoing) -> list[dict[str, Any]]:
+    out = []
+    for p in render_whatsapp(message):
+        interactive = p.get("interactive") or {}
+        header = interactive.get("header") or {}
+        action = interactive.get("action") or {}
+        cta = action.get("parameters") if interactive.get("type") == "cta_url" else None
+        out.append({
+            "text": (p.get("text") or {}).get("body") or (interactive.get("body") or {}).get("text"),
+            "image": (p.get("image") or header.get("image") or {}).get("link"),
+            "buttons": [b["reply"]["title"] for b in action.get("buttons") or []],
+            "links": [{"title": cta["display_text"], "url": cta["url"]}] if cta else [],
+        })
+    return out
+
+
 def previews(message: Outgoing) -> dict[str, list[dict[str, Any]]]:
     """How each channel shows ``message``: per channel the parts its real renderer produces,
-    each ``{"text", "image", "buttons"}`` (the console draws them as chat bubbles)."""
-    out: dict[str, list[dict[str, Any]]] = {}
-    out["telegram"] = [
-        {"text": html.unescape(p.text), "image": None, "buttons": [t for row in p.keyboard for t, _ in row]}
-        for p in render_telegram(message).parts
-    ]
-    for channel in ("messenger", "instagram"):
-        out[channel] = [
-            {
-                "text": p.get("text"),
-                "image": ((p.get("attachment") or {}).get("payload") or {}).get("url"),
-                "buttons": [q["title"] for q in p.get("quick_replies") or []],
-            }
-            for p in render_meta(message, channel=channel)
-        ]
-    out["whatsapp"] = [
-        {
-            "text": (p.get("text") or {}).get("body"),
-            "image": (p.get("image") or {}).get("link"),
-            "buttons": [],
-        }
-        for p in render_whatsapp(message)
-    ]
-    return out
+    each ``{"text", "image", "buttons", "links"}`` (the console draws them as chat bubbles;
+    ``links`` are the URL buttons, ``{"title", "url"}`` as the platform shows them)."""
+    return {
+        "telegram": _telegram_preview(message),
+        "messenger": _meta_preview(message, "messenger"),
+        "instagram": _meta_preview(message, "instagram"),
+        "whatsapp": _whatsapp_preview(message),
+    }
 
 
 @dataclass
@@ -173,7 +206,7 @@ async def queue_deliveries(
                     if conv is None:
                         continue
                     line = Message(conversation_id=conv.id, direction="out", author="bot", text=p.message.text,
-                                   payload=p.message.as_json() if p.message.image or p.message.buttons else None)
+                                   payload=p.message.as_json() if p.message.rich else None)
                     session.add(line)
                     await session.flush()
                     (item,) = outbox.add(session, conv, [p.message], author="bot", transcript_ids=[line.id])
@@ -293,7 +326,7 @@ def delivery_column(delivery: Delivery, item: OutboxItem | None) -> str:
         return "failed"
     if item.status == SENT:
         return "sent"
-    if item.status == PENDING:
+    if item.status in OPEN:  # waiting, or "sending": the platform call is under way
         return "pending"
     return "failed"
 

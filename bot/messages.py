@@ -15,6 +15,32 @@ class Button:
     payload: str
 
 
+#: the label of a link button whose title was left empty
+DEFAULT_LINK_TITLE = "Buka tautan"
+
+
+@dataclass(frozen=True)
+class LinkButton:
+    """A button opening ``url`` (http or https) in the patron's browser; ``title`` is its label.
+
+    Each channel renders it natively (Telegram inline URL button, Meta button template,
+    WhatsApp ``cta_url`` message, a link on the web chat), shortening the title to the
+    platform's limit.
+    """
+
+    title: str
+    url: str
+
+    @property
+    def label(self) -> str:
+        """The title on one line, or :data:`DEFAULT_LINK_TITLE` when there is none."""
+        return " ".join(self.title.split()) or DEFAULT_LINK_TITLE
+
+    def as_json(self) -> dict[str, str]:
+        """``{"title", "url"}`` (the web chat's and the outbox's shape)."""
+        return {"title": self.label, "url": self.url}
+
+
 #: Incoming.kind values: a patron's message, or an event the gateway decides on without the bot
 KINDS = ("message", "echo", "story_reply", "story_mention", "thread_taken", "thread_passed")
 
@@ -56,8 +82,13 @@ class Outgoing:
     text: str = ""
     buttons: tuple[Button, ...] = ()
     image: str | None = None
-    links: tuple[str, ...] = ()
+    link_buttons: tuple[LinkButton, ...] = ()
     custom: dict[str, Any] | None = None
+
+    @property
+    def rich(self) -> bool:
+        """True when there is more than text (choices, an image or links) to keep with it."""
+        return bool(self.buttons or self.image or self.link_buttons)
 
     def as_json(self) -> dict[str, Any]:
         """The web chat's JSON shape of this message."""
@@ -66,6 +97,8 @@ class Outgoing:
             data["buttons"] = [{"title": b.title, "payload": b.payload} for b in self.buttons]
         if self.image:
             data["image"] = self.image
+        if self.link_buttons:
+            data["links"] = [link.as_json() for link in self.link_buttons]
         return data
 
 

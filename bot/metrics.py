@@ -33,7 +33,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from sqlalchemy import func, select
 
-from bot.channel_models import PENDING, InboxItem, OutboxItem
+from bot.channel_models import PENDING, SENDING, InboxItem, OutboxItem
 from bot.handoff_models import Handoff
 
 STAGE_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -90,7 +90,8 @@ class Metrics:
 
         async with app[sessions_key]() as session:
             outbox = (await session.execute(
-                select(OutboxItem.channel, func.count()).where(OutboxItem.status == PENDING).group_by(OutboxItem.channel)
+                select(OutboxItem.channel, func.count()).where(OutboxItem.status.in_((PENDING, SENDING)))
+                .group_by(OutboxItem.channel)
             )).all()
             inbox = (await session.execute(
                 select(InboxItem.channel, func.count()).where(InboxItem.status == PENDING).group_by(InboxItem.channel)

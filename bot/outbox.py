@@ -153,7 +153,7 @@ class Outbox:
         sweep_interval: float = 30.0,
         writer: GroupCommit | None = None,
         lease_margin: float = LEASE_MARGIN,
-        on_blocked: Callable[[int, int], Awaitable[None]] | None = None,
+        on_blocked: Callable[[AsyncSession, int, int], Awaitable[None]] | None = None,
         locks: ConversationLocks | None = None,
         busy_retry: float = 0.5,
         metrics: Metrics | None = None,
@@ -174,7 +174,8 @@ class Outbox:
         self.lease_margin = lease_margin
         self.workers: KeyedWorkers[int] = KeyedWorkers(self._step, concurrency=concurrency, name="outbox")
         self._sweeper: asyncio.Task[None] | None = None
-        #: awaited with (conversation id, outbox id) when the patron blocked the bot (subscriptions end)
+        #: awaited with (session, conversation id, outbox id) when the patron blocked the bot
+        #: (subscriptions end), in the transaction that records the row ``failed``
         self.on_blocked = on_blocked
 
     # --- public API ----------------------------------------------------------------------
@@ -359,6 +360,20 @@ class Outbox:
         stmt = update(OutboxItem).where(OutboxItem.id == item_id).values(**values)
         await self.writer.run(lambda session: session.execute(stmt))
 
+    async def _failed(self, conversation_id: int, item_id: int, exc: DeliveryError, attempts: int) -> None:
+        """Record a permanent refusal; a block ends the subscriptions in the same transaction."""
+        failed = update(OutboxItem).where(OutboxItem.id == item_id).values(
+            status=FAILED, reason=exc.reason, attempts=attempts
+        )
+        on_blocked = self.on_blocked if exc.blocked else None
+
+        async def record(session: AsyncSession) -> None:
+            await session.execute(failed)
+            if on_blocked is not None:
+                await on_blocked(session, conversation_id, item_id)
+
+        await self.writer.run(record)
+
     async def _step(self, conversation_id: int) -> bool | float:
         # Held from reading the oldest pending row until it is marked sent: no other replica
         # sends this conversation's rows meanwhile (and none overtakes it). Busy: look again
@@ -430,9 +445,7 @@ class Outbox:
             self.metrics.outbox_failures.labels(channel_name, "permanent" if permanent else "retry").inc()
             if permanent:
                 log.warning("outbox %s failed for good after %d attempts: %s", item_id, attempts, exc.reason)
-                await self._finish(item_id, status=FAILED, reason=exc.reason, attempts=attempts)
-                if exc.blocked and self.on_blocked is not None:
-                    await self.on_blocked(conversation_id, item_id)
+                await self._failed(conversation_id, item_id, exc, attempts)
                 return True
             delay = exc.retry_after if exc.retry_after is not None else self._delay(attempts)
             log.info("outbox %s attempt %d failed (%s); retry in %.1f s", item_id, attempts, exc.reason, delay)

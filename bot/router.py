@@ -272,7 +272,7 @@ class Router:
                 if conv is not None:
                     conv.context = context.dump()
             for out in messages:
-                payload: dict[str, Any] | None = out.as_json() if out.buttons or out.image else None
+                payload: dict[str, Any] | None = out.as_json() if out.rich else None
                 session.add(
                     Message(conversation_id=conv_id, direction="out", author=author, text=out.text, payload=payload)
                 )

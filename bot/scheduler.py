@@ -121,6 +121,7 @@ class Scheduler:
         self.clock = clock
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
+        self._stopping = False
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -129,7 +130,14 @@ class Scheduler:
         self._task = asyncio.get_running_loop().create_task(self.run(), name="scheduler")
 
     async def stop(self) -> None:
-        """Stop ticking (a tick under way is cancelled; what it did not finish, the next one does)."""
+        """Stop ticking (a tick under way is cancelled; what it did not finish, the next one does).
+
+        The loop also ends by the ``_stopping`` flag: a cancellation swallowed on its way (seen
+        with a tick cancelled while SQLAlchemy's async session was committing) must not leave
+        the task waiting for the next interval and the shutdown hanging on it.
+        """
+        self._stopping = True
+        self._wake.set()
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
@@ -141,14 +149,16 @@ class Scheduler:
         self._wake.set()
 
     async def run(self) -> None:
-        """Tick forever, every ``interval`` seconds or sooner after :meth:`kick`."""
-        while True:
+        """Tick until :meth:`stop`, every ``interval`` seconds or sooner after :meth:`kick`."""
+        while not self._stopping:
             self._wake.clear()
             try:
                 if self.leader is None or await asyncio.to_thread(self.leader.acquire):
                     await self.tick()
             except Exception:  # noqa: BLE001 - keep ticking
                 log.exception("scheduler tick failed; trying again in %.0f s", self.interval)
+            if self._stopping:
+                break
             try:
                 await asyncio.wait_for(self._wake.wait(), self.interval)
             except TimeoutError:

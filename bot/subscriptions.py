@@ -110,13 +110,14 @@ class GatewaySubscriptions:
             return False
         return True
 
-    async def blocked(self, conversation: int, outbox_id: int) -> None:
-        """The platform says the patron blocked the bot: end their subscriptions, mark the delivery."""
-        async with self.sessions.begin() as session:
-            ended = await end(session, conversation, None, reason=ENDED_BLOCKED)
-            await session.execute(
-                update(Delivery).where(Delivery.outbox_id == outbox_id).values(status=BLOCKED)
-            )
+    async def blocked(self, session: AsyncSession, conversation: int, outbox_id: int) -> None:
+        """The platform says the patron blocked the bot: end their subscriptions, mark the delivery.
+
+        Runs in the outbox's transaction that records the row ``failed`` (``session``), so a
+        report never sees the row failed while its delivery is not yet ``blocked``.
+        """
+        ended = await end(session, conversation, None, reason=ENDED_BLOCKED)
+        await session.execute(update(Delivery).where(Delivery.outbox_id == outbox_id).values(status=BLOCKED))
         if ended:
             log.info("conversation %s blocked the bot: %d subscriptions ended", conversation, len(ended))
 

@@ -23,9 +23,11 @@ Deliberate choices (documented in docs/telegram.md):
 from __future__ import annotations
 
 import asyncio
+import functools
 import hmac
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -33,7 +35,7 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from telegram import Bot, InlineKeyboardMarkup, Update
+from telegram import Bot, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatAction, ChatType, ParseMode
 from telegram.error import (
     BadRequest,
@@ -49,7 +51,7 @@ from telegram.ext import Application, ContextTypes, TypeHandler
 from bot.channel_models import TelegramCallback
 from bot.channels.base import Before, Channel, DeliveryError, Pacer, Progress
 from bot.messages import Incoming, Outgoing
-from bot.render import CALLBACK_PREFIX, render_telegram
+from bot.render import CALLBACK_PREFIX, TelegramPart, escape_html, render_telegram
 from bot.sanitize import scrub
 from bot.settings import Settings
 
@@ -179,6 +181,21 @@ def _seconds(value: int | float | timedelta) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
+#: words of the Bot API's 400 descriptions when it could not use a photo's address
+#: ("wrong file identifier/HTTP URL specified", "failed to get HTTP URL content",
+#: "wrong type of the web page content", "IMAGE_PROCESS_FAILED", "PHOTO_INVALID_DIMENSIONS")
+_PHOTO_PROBLEMS = ("http url", "file identifier", "web page content", "image_process", "photo_")
+
+
+def _photo_problem(description: str) -> bool:
+    text = description.lower()
+    return any(word in text for word in _PHOTO_PROBLEMS)
+
+
+class PhotoRefused(DeliveryError):
+    """Telegram could not fetch or use a photo's address (the part can go as text instead)."""
+
+
 class TelegramChannel(Channel):
     """The Telegram bot: parses updates, sends through PTB's ``Bot``."""
 
@@ -300,7 +317,8 @@ class TelegramChannel(Channel):
         progress: Progress | None = None,
         before: Before | None = None,
     ) -> list[str]:
-        """Send ``message`` as HTML ``sendMessage`` calls (paced), buttons as an inline keyboard.
+        """Send ``message`` as HTML ``sendMessage`` calls (paced), buttons as an inline keyboard
+        (choices and URL buttons), an image as ``sendPhoto`` carrying the keyboard.
 
         Returns the ``message_id`` of each part sent by this call. Each call is bounded by
         :attr:`send_timeout` (then a retryable :class:`DeliveryError`).
@@ -314,37 +332,65 @@ class TelegramChannel(Channel):
             if i < skip:
                 continue
             await self.pacer.wait(external_id)
-            markup = part.reply_markup()
-            keyboard = InlineKeyboardMarkup.de_json(markup, self.bot) if markup else None
             if before is not None:
                 await before(i)
-            try:
-                async with asyncio.timeout(self.send_timeout):
-                    sent = await self.bot.send_message(
-                        chat_id=chat_id, text=part.text, parse_mode=ParseMode.HTML, reply_markup=keyboard
-                    )
-            except TimeoutError as exc:
-                raise DeliveryError(f"Telegram tidak menjawab dalam {self.send_timeout:g} detik.") from exc
-            except RetryAfter as exc:
-                raise DeliveryError("Telegram membatasi kecepatan (429).", retry_after=_seconds(exc.retry_after)) from exc
-            except Forbidden as exc:
-                raise DeliveryError(f"Pemustaka memblokir bot atau tidak bisa dihubungi ({exc.message}).", permanent=True,
-                                    blocked=True) from exc
-            except ChatMigrated as exc:
-                raise DeliveryError("Chat sudah pindah ke supergroup.", permanent=True) from exc
-            except BadRequest as exc:
-                raise DeliveryError(f"Telegram menolak pesan ({exc.message}).", permanent=True) from exc
-            except InvalidToken as exc:
-                raise DeliveryError("Token bot Telegram tidak valid.") from exc
-            except NetworkError as exc:  # includes TimedOut and 5xx
-                raise DeliveryError(f"Gangguan jaringan ke Telegram ({exc.message}).") from exc
-            except TelegramError as exc:
-                raise DeliveryError(f"Telegram error ({exc.message}).") from exc
+            sent = await self._send_part(chat_id, part, again=functools.partial(before, i) if before else None)
             await self.pacer.sent(external_id)
             ids.append(str(sent.message_id))
             if progress is not None and i + 1 < len(parts):  # the last part is recorded with 'sent'
                 await progress(i + 1, list(ids))
         return ids
+
+    async def _send_part(
+        self, chat_id: int | str, part: TelegramPart, *, again: Callable[[], Awaitable[None]] | None
+    ) -> Message:
+        """One part; a photo Telegram cannot fetch (400) goes as text with its address instead
+        (``again`` renews the outbox's "sending" mark before that second call)."""
+        markup = part.reply_markup()
+        keyboard = InlineKeyboardMarkup.de_json(markup, self.bot) if markup else None
+        if part.photo is None:
+            return await self._call(self.bot.send_message(
+                chat_id=chat_id, text=part.text, parse_mode=ParseMode.HTML, reply_markup=keyboard
+            ))
+        try:
+            return await self._call(self.bot.send_photo(
+                chat_id=chat_id, photo=part.photo, caption=part.text or None, parse_mode=ParseMode.HTML,
+                reply_markup=keyboard,
+            ), photo=True)
+        except PhotoRefused as exc:
+            log.info("Telegram refused the photo %s (%s); sending its address as text", part.photo, exc.reason)
+        if again is not None:
+            await again()
+        text = f"{part.text}\n{escape_html(part.photo)}" if part.text else escape_html(part.photo)
+        return await self._call(self.bot.send_message(
+            chat_id=chat_id, text=text, parse_mode=ParseMode.HTML, reply_markup=keyboard
+        ))
+
+    async def _call(self, request: Awaitable[Message], *, photo: bool = False) -> Message:
+        """Await one Bot API call within :attr:`send_timeout`, its errors as :class:`DeliveryError`
+        (:class:`PhotoRefused` when ``photo`` and Telegram could not use the photo)."""
+        try:
+            async with asyncio.timeout(self.send_timeout):
+                return await request
+        except TimeoutError as exc:
+            raise DeliveryError(f"Telegram tidak menjawab dalam {self.send_timeout:g} detik.") from exc
+        except RetryAfter as exc:
+            raise DeliveryError("Telegram membatasi kecepatan (429).", retry_after=_seconds(exc.retry_after)) from exc
+        except Forbidden as exc:
+            raise DeliveryError(f"Pemustaka memblokir bot atau tidak bisa dihubungi ({exc.message}).", permanent=True,
+                                blocked=True) from exc
+        except ChatMigrated as exc:
+            raise DeliveryError("Chat sudah pindah ke supergroup.", permanent=True) from exc
+        except BadRequest as exc:
+            if photo and _photo_problem(exc.message):
+                raise PhotoRefused(f"Telegram menolak gambar ({exc.message}).", permanent=True) from exc
+            raise DeliveryError(f"Telegram menolak pesan ({exc.message}).", permanent=True) from exc
+        except InvalidToken as exc:
+            raise DeliveryError("Token bot Telegram tidak valid.") from exc
+        except NetworkError as exc:  # includes TimedOut and 5xx
+            raise DeliveryError(f"Gangguan jaringan ke Telegram ({exc.message}).") from exc
+        except TelegramError as exc:
+            raise DeliveryError(f"Telegram error ({exc.message}).") from exc
 
     async def typing(self, external_id: str) -> None:
         """``sendChatAction(typing)``, best effort."""

@@ -43,7 +43,7 @@ from bot.channel_models import OutboxItem
 from bot.channels.base import TEMPLATE_TAG, Before, Channel, DeliveryError, Pacer, Progress
 from bot.channels.meta import signature_ok
 from bot.messages import Incoming, Outgoing
-from bot.render import render_whatsapp, split_text
+from bot.render import link_lines, render_whatsapp, split_text
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -397,7 +397,7 @@ class WhatsAppChannel(Channel):
         if tag == TEMPLATE_TAG:
             if not self.staff_template:
                 raise DeliveryError(self.template_problem() or "", permanent=True)
-            text = "\n".join([message.text.strip(), *message.links]).strip() or "-"
+            text = "\n".join([message.text.strip(), *link_lines(message)]).strip() or "-"
             chunks = split_text(clean_parameter(text), TEMPLATE_PARAM_LIMIT)
             return [template_body(self.staff_template, self.language, [c]) for c in chunks], self.staff_template
         return render_whatsapp(message), None

@@ -11,6 +11,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import aiohttp_jinja2
@@ -59,7 +60,14 @@ class Draft:
 
 
 def _url_ok(value: str) -> bool:
-    return value.startswith(("https://", "http://")) and " " not in value and len(value) <= MAX_URL
+    """A complete http(s) address (a host, no spaces): the only links a patron is sent."""
+    if len(value) > MAX_URL or any(c.isspace() or ord(c) < 32 for c in value):
+        return False
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 def _read(form: Any) -> Draft:

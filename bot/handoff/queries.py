@@ -187,7 +187,8 @@ class ConsoleQueries:
             TranscriptLine(
                 id=m.id, kind="message", author=m.author, text=m.text, at=_aware(m.created_at),
                 staff=names.get(staff_of.get(m.id, -1)), status=statuses.get(m.id),
-                buttons=[b.get("title", "") for b in (m.payload or {}).get("buttons", [])],
+                buttons=[b.get("title", "") for b in (m.payload or {}).get("buttons", [])]
+                + [f"{link.get('title', '')} \u2197" for link in (m.payload or {}).get("links", [])],
             )
             for m in messages
         ]

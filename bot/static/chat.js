@@ -22,14 +22,42 @@
       const res = await fetch(`/api/chat/updates?after=${cursor}`, { credentials: "same-origin" });
       if (!res.ok) return;
       const data = await res.json();
-      for (const m of data.messages) add(m.text, m.author === "agent" ? "agent" : "bot", m.buttons);
+      for (const m of data.messages) add(m.text, m.author === "agent" ? "agent" : "bot", m.buttons, m.links);
       if (data.handoff) status.textContent = "Terhubung dengan pustakawan.";
       else status.textContent = "";
       follow(data.handoff, data.cursor);
     } catch (e) { /* offline for a moment: try again on the next tick */ }
   }
 
-  function add(text, who, buttons) {
+  // Only http(s) addresses become links (never javascript:, data:, ...).
+  function webAddress(url) {
+    try {
+      const parsed = new URL(String(url));
+      return parsed.protocol === "https:" || parsed.protocol === "http:" ? parsed.href : null;
+    } catch (e) {
+      return null;
+    }
+  }
+
+  // Link buttons open in a new tab, without giving the opened page a handle on this one.
+  function linkButtons(links) {
+    const box = document.createElement("div");
+    box.className = "links";
+    for (const link of links) {
+      const href = webAddress(link.url);
+      if (!href) continue;
+      const a = document.createElement("a");
+      a.className = "link-button";
+      a.href = href;
+      a.target = "_blank";
+      a.rel = "noopener noreferrer";
+      a.textContent = link.title || "Buka tautan";
+      box.appendChild(a);
+    }
+    return box;
+  }
+
+  function add(text, who, buttons, links) {
     const li = document.createElement("li");
     li.className = "msg " + who;
     li.textContent = text;
@@ -44,6 +72,10 @@
         box.appendChild(btn);
       }
       li.appendChild(box);
+    }
+    if (links && links.length) {
+      const box = linkButtons(links);
+      if (box.childNodes.length) li.appendChild(box);
     }
     log.appendChild(li);
     log.scrollTop = log.scrollHeight;
@@ -65,7 +97,7 @@
       if (!res.ok) {
         add((data.error && data.error.message) || "Maaf, terjadi kesalahan.", "bot");
       } else {
-        for (const m of data.messages) add(m.text, m.author === "agent" ? "agent" : "bot", m.buttons);
+        for (const m of data.messages) add(m.text, m.author === "agent" ? "agent" : "bot", m.buttons, m.links);
         if (data.handoff && !data.messages.length) status.textContent = "Pesan Kakak sudah diteruskan ke pustakawan.";
         else status.textContent = "";
         follow(data.handoff, data.cursor);

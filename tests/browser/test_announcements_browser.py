@@ -36,7 +36,7 @@ async def test_librarian_announces_an_event_to_telegram_subscribers(browser, tmp
             for chat, name in (("6100001", "Ana Silva"), ("6100002", "Budi Santoso"), ("6100003", "Citra Lestari")):
                 await app[router_key].handle(Incoming(channel="telegram", conversation_id=chat, patron_id=chat,
                                                       text="langganan info acara anak", patron_name=name))
-            fake.fail_next("sendMessage", 403)  # the first recipient blocked the bot
+            fake.fail_next("sendPhoto", 403)  # the first recipient blocked the bot (the poster goes as a photo)
 
             context = await browser.new_context(viewport={"width": 1280, "height": 1100}, locale="id-ID")
             page = await context.new_page()
@@ -53,7 +53,14 @@ async def test_librarian_announces_an_event_to_telegram_subscribers(browser, tmp
             telegram = page.locator("#previews figure[data-channel=telegram]")
             await telegram.wait_for()
             assert "Dongeng Anak hari Sabtu" in await telegram.inner_text()
-            assert "Info lengkap: https://perpustakaan.example.id/acara/dongeng" in await telegram.inner_text()
+            assert "https://perpustakaan.example.id/acara/dongeng" not in await telegram.inner_text()
+            # The link is a button on every channel, opening the address in a new tab.
+            for channel in ("telegram", "messenger", "instagram", "whatsapp"):
+                button = page.locator(f"#previews figure[data-channel={channel}] a.link-button")
+                assert await button.count() == 1 and (await button.inner_text()).strip() == "Info lengkap ↗"
+                assert await button.get_attribute("href") == "https://perpustakaan.example.id/acara/dongeng"
+                assert await button.get_attribute("target") == "_blank"
+                assert "noopener" in (await button.get_attribute("rel") or "")
             messenger = page.locator("#previews figure[data-channel=messenger]")
             assert "Gambar: https://perpustakaan.example.id/poster-dongeng.jpg" in await messenger.inner_text()
             assert "24 jam" in await messenger.inner_text()
@@ -78,5 +85,9 @@ async def test_librarian_announces_an_event_to_telegram_subscribers(browser, tmp
             blocked = page.locator("#recipients tr.status-blocked")
             assert "memblokir bot" in (await blocked.inner_text()).lower()
             await page.screenshot(path=str(REPORT_SHOT), full_page=True)
-            assert all("Dongeng Anak hari Sabtu" in m["text"] for m in fake.sent)
+            # The poster as a photo, the text as its caption, the link button on it.
+            assert all(m["photo"] == "https://perpustakaan.example.id/poster-dongeng.jpg" for m in fake.sent)
+            assert all("Dongeng Anak hari Sabtu" in m["caption"] for m in fake.sent)
+            link = {"text": "Info lengkap", "url": "https://perpustakaan.example.id/acara/dongeng"}
+            assert all(m["reply_markup"] == {"inline_keyboard": [[link]]} for m in fake.sent)
             await context.close()

@@ -10,8 +10,10 @@ answers use the Bot API envelope ``{"ok": true, "result": ...}`` and, for errors
 from __future__ import annotations
 
 import asyncio
+import html
 import itertools
 import json
+import re
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -24,8 +26,11 @@ from tests.fakes.server import LocalServer
 # Parameters that PTB sends as plain strings (never JSON-decode these).
 _STRING_PARAMS = {
     "text", "parse_mode", "url", "secret_token", "callback_query_id", "action", "caption",
-    "callback_data", "ip_address",
+    "callback_data", "ip_address", "photo",
 }
+TEXT_LIMIT = 4096
+CAPTION_LIMIT = 1024
+CALLBACK_DATA_BYTES = 64
 
 _ERROR_TEXT = {
     400: "Bad Request: chat not found",
@@ -47,7 +52,8 @@ class FakeTelegram:
     """An aiohttp server answering getMe, sendMessage, answerCallbackQuery, webhooks and more.
 
     Attributes:
-        sent: params of every successful ``sendMessage`` (chat_id, text, parse_mode, reply_markup).
+        sent: params of every successful ``sendMessage`` (chat_id, text, parse_mode, reply_markup)
+            and ``sendPhoto`` (chat_id, photo, caption, parse_mode, reply_markup).
         calls: every call as ``(method, params)``, failed ones included.
         webhook: the current webhook settings (``setWebhook`` params), or ``{}``.
         held: params of the ``sendMessage`` calls waiting while :meth:`hold` is on.
@@ -215,6 +221,26 @@ class FakeTelegram:
         return self._me()
 
     async def _m_sendMessage(self, params: dict[str, Any]) -> Any:  # noqa: N802
+        text = params.get("text")
+        if not isinstance(text, str) or not _visible(text, params).strip():
+            return _bad_request("message text is empty")
+        if _length(text, params) > TEXT_LIMIT:
+            return _bad_request("message is too long")
+        return await self._deliver(params)
+
+    async def _m_sendPhoto(self, params: dict[str, Any]) -> Any:  # noqa: N802
+        photo = params.get("photo")
+        if not isinstance(photo, str) or not photo:
+            return _bad_request("there is no photo in the request")
+        caption = params.get("caption")
+        if isinstance(caption, str) and _length(caption, params) > CAPTION_LIMIT:
+            return _bad_request("message caption is too long")
+        return await self._deliver(params)
+
+    async def _deliver(self, params: dict[str, Any]) -> Any:
+        problem = _keyboard_problem(params.get("reply_markup"))
+        if problem:
+            return _bad_request(problem)
         if self._hold is not None:
             hold = self._hold
             async with self._changed:
@@ -230,8 +256,14 @@ class FakeTelegram:
             "from": self._me(),
             "chat": {"id": chat_id, "type": "private"},
             "date": int(time.time()),
-            "text": params.get("text", ""),
         }
+        if "photo" in params:
+            message["photo"] = [{"file_id": "AgAC" + str(message["message_id"]), "file_unique_id": "AQAD",
+                                 "width": 800, "height": 600}]
+            if params.get("caption"):
+                message["caption"] = params["caption"]
+        else:
+            message["text"] = params.get("text", "")
         if "reply_markup" in params:
             message["reply_markup"] = params["reply_markup"]
         async with self._changed:
@@ -283,3 +315,43 @@ class FakeTelegram:
 
     async def _m_close(self, params: dict[str, Any]) -> Any:
         return True
+
+
+def _visible(text: str, params: dict[str, Any]) -> str:
+    """The text after entity parsing (HTML parse mode: tags dropped, entities decoded)."""
+    if str(params.get("parse_mode") or "").upper() == "HTML":
+        return html.unescape(re.sub(r"<[^>]*>", "", text))
+    return text
+
+
+def _length(text: str, params: dict[str, Any]) -> int:
+    """Telegram's length of ``text``: UTF-16 code units after entity parsing."""
+    return len(_visible(text, params).encode("utf-16-le")) // 2
+
+
+def _bad_request(problem: str) -> web.Response:
+    return web.json_response({"ok": False, "error_code": 400, "description": f"Bad Request: {problem}"}, status=400)
+
+
+def _keyboard_problem(markup: Any) -> str | None:
+    """What the Bot API refuses in an ``inline_keyboard`` (so rendering bugs show up), or None."""
+    if not isinstance(markup, dict) or "inline_keyboard" not in markup:
+        return None
+    rows = markup["inline_keyboard"]
+    if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
+        return "field \"inline_keyboard\" of the InlineKeyboardMarkup should be an Array of Arrays"
+    for button in (b for row in rows for b in row):
+        if not isinstance(button, dict) or not str(button.get("text") or "").strip():
+            return "BUTTON_TEXT_INVALID"
+        actions = [key for key in ("url", "callback_data", "web_app", "login_url", "switch_inline_query", "pay")
+                   if key in button]
+        if len(actions) != 1:
+            return "can't parse inline keyboard button: exactly one of the optional fields must be used"
+        url = button.get("url")
+        if url is not None and (not isinstance(url, str) or not url.startswith(("http://", "https://", "tg://"))
+                                or any(c.isspace() for c in url)):
+            return "BUTTON_URL_INVALID"
+        data = button.get("callback_data")
+        if data is not None and not 0 < len(str(data).encode("utf-8")) <= CALLBACK_DATA_BYTES:
+            return "BUTTON_DATA_INVALID"
+    return None

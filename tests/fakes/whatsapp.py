@@ -188,6 +188,8 @@ def _invalid(body: dict[str, Any]) -> str | None:
                 return "1-10 rows, button label 1-20 characters"
             if any(not 0 < len(r["title"]) <= 24 or len(r.get("description", "")) > 72 or len(r["id"]) > 200 for r in rows):
                 return "row titles 1-24, descriptions 72, ids 200 characters"
+        elif interactive.get("type") == "cta_url":
+            return _cta_url_problem(interactive, text)
         else:
             return "interactive.type"
     if kind == "template":
@@ -199,6 +201,30 @@ def _invalid(body: dict[str, Any]) -> str | None:
                 if p.get("type") == "text" and ("\n" in p["text"] or "\t" in p["text"] or "     " in p["text"]):
                     return "Param text cannot have new-line/tab characters or more than 4 consecutive spaces"
     return None
+
+
+def _cta_url_problem(interactive: dict[str, Any], body: str) -> str | None:
+    """A call-to-action URL message: a body of 1-1024 characters, one button (``display_text``
+    1-20 characters, an http(s) ``url``), an optional text/image/video/document header."""
+    action = interactive.get("action") or {}
+    parameters = action.get("parameters") or {}
+    if action.get("name") != "cta_url" or not 0 < len(body) <= 1024:
+        return "action.name cta_url and a body of 1-1024 characters"
+    if not 0 < len(str(parameters.get("display_text") or "")) <= 20:
+        return "action.parameters.display_text must be 1-20 characters"
+    url = parameters.get("url")
+    if not isinstance(url, str) or not url.startswith(("http://", "https://")) or any(c.isspace() for c in url):
+        return "action.parameters.url must be a valid URL"
+    header = interactive.get("header")
+    if header is None:
+        return None
+    kind = header.get("type")
+    if kind == "text":
+        return None if 0 < len(header.get("text", "")) <= 60 else "header.text must be 1-60 characters"
+    if kind in ("image", "video", "document"):
+        media = header.get(kind) or {}
+        return None if media.get("link") or media.get("id") else f"header.{kind} needs a link or an id"
+    return "header.type"
 
 
 # --- webhook bodies, as the Cloud API sends them ----------------------------------------------------

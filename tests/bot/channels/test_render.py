@@ -58,8 +58,8 @@ def test_telegram_buttons_and_callback_data_limit() -> None:
 
 def test_messenger_quick_replies_limits_and_image() -> None:
     buttons = tuple(Button(f"Judul yang sangat panjang sekali {i}", f"/p{i}") for i in range(20))
-    parts = render_meta(Outgoing(text="Halo", buttons=buttons, image="https://x.id/a.png", links=("https://x.id",)), channel="messenger")
-    assert parts[0] == {"text": "Halo\nhttps://x.id"}
+    parts = render_meta(Outgoing(text="Halo", buttons=buttons, image="https://x.id/a.png"), channel="messenger")
+    assert parts[0] == {"text": "Halo"}
     assert parts[1]["attachment"]["payload"]["url"] == "https://x.id/a.png"
     quick = parts[1]["quick_replies"]
     assert len(quick) == 13 and all(len(q["title"]) <= 20 for q in quick) and quick[0]["payload"] == "/p0"

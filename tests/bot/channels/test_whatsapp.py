@@ -16,7 +16,7 @@ from bot.app import create_app
 from bot.channel_models import FAILED, InboxItem, OutboxItem, Receipt
 from bot.channels.whatsapp import template_message
 from bot.keys import outbox_key, sessions_key, whatsapp_key
-from bot.messages import Button, Outgoing
+from bot.messages import Button, LinkButton, Outgoing
 from bot.models import Conversation, ConversationState, Message, utcnow
 from bot.render import render_whatsapp
 from tests.bot.channels.conftest import WA_APP_SECRET, WA_VERIFY_TOKEN, whatsapp_settings
@@ -333,8 +333,8 @@ def test_render_whatsapp_limits() -> None:
     assert len(only["interactive"]["action"]["buttons"]) == 1  # duplicate ids are refused by WhatsApp
     (_text, image) = render_whatsapp(Outgoing(text="Sampulnya:", image="https://example.id/sampul.jpg"))
     assert image == {"type": "image", "image": {"link": "https://example.id/sampul.jpg"}}
-    (link,) = render_whatsapp(Outgoing(text="Katalog:", links=("https://opac.example.id",)))
-    assert link["text"] == {"preview_url": True, "body": "Katalog:\nhttps://opac.example.id"}
+    (link,) = render_whatsapp(Outgoing(text="Katalog:", link_buttons=(LinkButton("OPAC", "https://opac.example.id"),)))
+    assert link["interactive"]["type"] == "cta_url" and link["interactive"]["body"]["text"] == "Katalog:"
 
 
 async def test_after_24_hours_staff_replies_go_as_the_template(aiohttp_client, tmp_path, dead_port, fake_whatsapp) -> None:

@@ -38,7 +38,18 @@ async def test_announcements_need_login_csrf_and_valid_input(aiohttp_client, sub
                                                                        "link_url": "https://example.id/daftar"})
     html = await preview.text()
     assert preview.status == 200 and 'data-channel="telegram"' in html and 'data-channel="instagram"' in html
-    assert "Daftar: https://example.id/daftar" in html
+    # The link is a button in every channel's preview, opening the address in a new tab.
+    button = '<a class="link-button" href="https://example.id/daftar" target="_blank" rel="noopener noreferrer"'
+    assert html.count(button) == 4 and "Daftar ↗</a>" in html
+    assert "Daftar: https://example.id/daftar" not in html
+    untitled = await client.post("/console/pengumuman/pratinjau", data={**form, "_csrf": csrf,
+                                                                        "link_url": "https://example.id/daftar"})
+    assert "Buka tautan ↗</a>" in await untitled.text()
+    for address in ("javascript:alert(1)", "data:text/html,hai", "https://", "ftp://example.id/berkas"):
+        refused_link = await client.post("/console/pengumuman/pratinjau", data={**form, "_csrf": csrf,
+                                                                                "link_title": "Daftar", "link_url": address})
+        assert refused_link.status == 400
+        assert "Alamat tombol tautan harus berupa tautan https:// (atau http://) yang lengkap." in await refused_link.text()
     # Scheduled for tomorrow 09:00 library time: stored in UTC, audited, cancellable.
     tomorrow = (datetime.now(ZoneInfo("Asia/Jakarta")) + timedelta(days=1)).strftime("%Y-%m-%dT09:00")
     saved = await client.post("/console/pengumuman", data={**form, "_csrf": csrf, "when": "later", "send_at": tomorrow},
