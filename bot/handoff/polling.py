@@ -24,6 +24,9 @@ class WebchatPolling:
         Returns:
             The new messages, whether a person has the conversation, and the new cursor.
         """
+        if after is None:
+            handoff, newest = await self._web_state(external_id)
+            return [], handoff, newest
         async with self.sessions.begin() as session:
             conv = await session.scalar(
                 select(Conversation).where(Conversation.channel == WEB_CHANNEL, Conversation.external_id == external_id)
@@ -34,8 +37,6 @@ class WebchatPolling:
             newest = int(await session.scalar(
                 select(func.max(Message.id)).where(Message.conversation_id == conv.id)
             ) or 0)
-            if after is None:
-                return [], handoff, newest
             rows = list(
                 await session.scalars(
                     select(Message)
@@ -54,6 +55,21 @@ class WebchatPolling:
         if rows:
             await self.notify({"type": "message", "conversation_id": conv_id, "author": "delivery"})
         return [_update(m) for m in rows], handoff, max(newest, after)
+
+    async def _web_state(self, external_id: str) -> tuple[bool, int]:
+        """Whether a person has the web chat ``external_id`` and its newest message id (one read,
+        no write transaction: the web chat asks it after every answer)."""
+        async with self.sessions() as session:
+            row = (await session.execute(
+                select(Conversation.state, func.max(Message.id))
+                .select_from(Conversation)
+                .outerjoin(Message, Message.conversation_id == Conversation.id)
+                .where(Conversation.channel == WEB_CHANNEL, Conversation.external_id == external_id)
+                .group_by(Conversation.id)
+            )).first()
+        if row is None:
+            return False, 0
+        return row[0] is not ConversationState.BOT, int(row[1] or 0)
 
 
 def _update(message: Message) -> dict[str, Any]:
