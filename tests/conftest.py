@@ -48,6 +48,7 @@ def service_up(port: int) -> bool:
 
 _TRAINING = pytest.StashKey["subprocess.Popen[bytes] | None"]()
 _TRAINING_LOG = pytest.StashKey[Path]()
+_REFERENCE = pytest.StashKey["tuple[list[str], subprocess.Popen[str]] | None"]()
 
 
 def needs_model(item: pytest.Item) -> bool:
@@ -55,10 +56,16 @@ def needs_model(item: pytest.Item) -> bool:
     return item.get_closest_marker("e2e") is not None or "stack" in getattr(item, "fixturenames", ())
 
 
+def needs_reference(item: pytest.Item) -> bool:
+    """Tests comparing the served model with Rasa's own loader (``rasa_reference``)."""
+    return item.get_closest_marker("rasa_reference") is not None
+
+
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
     """The tests that need the trained model run last, so a fresh clone trains it in the background
-    (:func:`pytest_collection_finish`) while every other test runs."""
-    items.sort(key=needs_model)  # stable: each group keeps its files' order
+    (:func:`pytest_collection_finish`) while every other test runs; the one reading Rasa's own
+    loader runs at the very end, that loader having worked in the background meanwhile."""
+    items.sort(key=lambda item: (needs_model(item), needs_reference(item)))  # stable: files keep their order
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -86,11 +93,42 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    process = item.config.stash.get(_TRAINING, None)
-    if process is None or not needs_model(item):
+    """A test needing the model waits for its training; the first one also starts the reference
+    loader of the ``rasa_reference`` test in the background (:func:`rasa_reference`)."""
+    if not needs_model(item):
         return
-    if process.wait() != 0:
+    process = item.config.stash.get(_TRAINING, None)
+    if process is not None and process.wait() != 0:
         pytest.fail("training the NLU model failed:\n" + item.config.stash[_TRAINING_LOG].read_text()[-3000:])
+    if _REFERENCE not in item.config.stash:
+        item.config.stash[_REFERENCE] = None
+        if any(needs_reference(i) for i in item.session.items):
+            from benchmarks.nlu_lean_load import HELDOUT, heldout_texts, load_in_child, newest_model
+
+            texts = heldout_texts(HELDOUT)[::4]  # every intent of the held-out set, a quarter of its lines
+            item.config.stash[_REFERENCE] = (texts, load_in_child("rasa", newest_model(), texts))
+
+
+@pytest.fixture()
+def rasa_reference(request: pytest.FixtureRequest) -> tuple[list[str], dict]:
+    """Held-out messages and how a separate ``.venv-rasa`` process loading the newest model with
+    Rasa's own loader parses them (started when the first test needing the model ran)."""
+    from benchmarks.nlu_lean_load import HELDOUT, heldout_texts, load_in_child, newest_model, result
+
+    started = request.config.stash.get(_REFERENCE, None)
+    if started is None:
+        texts = heldout_texts(HELDOUT)[::4]
+        started = (texts, load_in_child("rasa", newest_model(), texts))
+    request.config.stash[_REFERENCE] = None
+    texts, process = started
+    return texts, result(process)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    started = session.config.stash.get(_REFERENCE, None)
+    if started is not None and started[1].poll() is None:  # never read (-x, -k): stop it
+        started[1].kill()
+        started[1].wait()
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
