@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -48,6 +49,7 @@ def service_up(port: int) -> bool:
 
 _TRAINING = pytest.StashKey["subprocess.Popen[bytes] | None"]()
 _TRAINING_LOG = pytest.StashKey[Path]()
+_TIMES = pytest.StashKey[dict[str, float]]()
 _REFERENCE = pytest.StashKey["tuple[list[str], subprocess.Popen[str]] | None"]()
 
 
@@ -84,6 +86,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         return
     log = data_dir / "train.log"
     config.stash[_TRAINING_LOG] = log
+    config.stash[_TIMES] = {"started": time.monotonic()}
     with log.open("wb") as out:
         config.stash[_TRAINING] = subprocess.Popen(
             [sys.executable, "-m", "bot", "train"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
@@ -98,6 +101,12 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     if not needs_model(item):
         return
     process = item.config.stash.get(_TRAINING, None)
+    times = item.config.stash.get(_TIMES, {})
+    if process is not None and "waited" not in times:
+        asked = time.monotonic()
+        process.wait()
+        times["waited"] = time.monotonic() - asked
+        times["trained"] = item.config.stash[_TRAINING_LOG].stat().st_mtime - time.time() + time.monotonic() - times["started"]
     if process is not None and process.wait() != 0:
         pytest.fail("training the NLU model failed:\n" + item.config.stash[_TRAINING_LOG].read_text()[-3000:])
     if _REFERENCE not in item.config.stash:
@@ -122,6 +131,15 @@ def rasa_reference(request: pytest.FixtureRequest) -> tuple[list[str], dict]:
     request.config.stash[_REFERENCE] = None
     texts, process = started
     return texts, result(process)
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    times = config.stash.get(_TIMES, {})
+    if "waited" in times:
+        terminalreporter.write_line(
+            f"NLU model trained in the background in {times['trained']:.0f} s; "
+            f"the tests needing it waited {times['waited']:.0f} s for it"
+        )
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
