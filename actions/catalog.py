@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import re
 from typing import Any
 
@@ -157,6 +158,9 @@ class ActionSearchCatalog(KnowledgeAction):
             signal(dispatcher, kind="asked_back")
             return [SlotSet("topic", "catalog")]
         hits = await asyncio.to_thread(self.ctx.kb.search_catalog, query)
+        about: str | None = None  # the topic the hits are about, when found on the whole message
+        if not hits and not is_follow_up(tracker) and page == 1:
+            hits, about = await self._whole_message(tracker, query)
         events: list[dict[str, Any]] = [
             SlotSet("title", title), SlotSet("author", author), SlotSet("subject", subject),
         ]
@@ -195,17 +199,46 @@ class ActionSearchCatalog(KnowledgeAction):
                 self.offer_faq(dispatcher, faq_hits, lang, except_tag="katalog")
             return [*events, SlotSet("topic", "catalog"), SlotSet("failed_turns", 0.0)]
         shown = hits[SHOWN * (page - 1) : SHOWN * page]
-        header = t("catalog.found_one", lang) if len(hits) == 1 else t("catalog.found_many", lang)
+        if about:
+            header = t("catalog.found_topic", lang, query=about)
+        else:
+            header = t("catalog.found_one", lang) if len(hits) == 1 else t("catalog.found_many", lang)
         # One blank-line-free message: Rasa's REST channel splits texts on blank lines.
         body = "\n".join(format_hit(h, lang) for h in shown)
         buttons = []
-        if len(hits) > SHOWN * page:
+        if len(hits) > SHOWN * page and not about:  # a topic's list has no next page
             entities = {k: v for k, v in (("title", title), ("author", author), ("subject", subject)) if v}
             if not entities:
                 entities = {"title": asked}
             buttons.append(button(t("button.more", lang), intent_payload("search_book", **entities, page=str(page + 1))))
         dispatcher.utter_message(text=f"{header}\n{body}", buttons=buttons or None)
         return [*events, *self.understood("catalog")]
+
+    async def _whole_message(self, tracker: Tracker, query: CatalogQuery) -> tuple[list[CatalogHit], str | None]:
+        """What the whole message finds when the NLU's title, author or subject did not: a
+        catalog title clearly written in it, else records about its topic (with that topic).
+        Never "belum ada di koleksi" while the message itself names a book we have."""
+        text = tracker.latest_message.get("text") or ""
+        if not text.strip() or text.startswith("/"):
+            return [], None
+        evidence = self.ctx.evidence
+        kb = self.ctx.kb
+        mention = evidence.strong_mention if evidence is not None else None
+        if mention is not None:
+            found = await asyncio.to_thread(kb.search_catalog, dataclasses.replace(
+                query, text="", title=mention.hit.title, author=mention.author, subject=None))
+            if found:
+                return found, None
+        if evidence is not None and evidence.topic_searched:
+            topic = list(evidence.topic)
+            if query.only_available:
+                topic = [h for h in topic if h.availability.is_available]
+        else:
+            topic = await asyncio.to_thread(
+                kb.catalog_topic, text, limit=query.limit, only_available=query.only_available)
+        if not topic:
+            return [], None
+        return topic, kb.catalog_search.topic_label(text)
 
 
 class ActionSuggestPurchase(KnowledgeAction):

@@ -32,6 +32,10 @@ class Evidence:
     mentions: tuple[Mention, ...] = ()
     catalog: tuple[CatalogHit, ...] = ()  # the catalog search on the whole message
     catalog_query: str = ""  # what that search looked for (the message without filler words)
+    # Records about the message's topic ("buku tentang budidaya nanas"): asked for a book
+    # search, or a message naming a kind of book ("buku", "novel", "kamus") whatever the NLU read.
+    topic: tuple[CatalogHit, ...] = ()
+    topic_searched: bool = False
     period: DateRange | None = None
     events: tuple[EventInfo, ...] = ()  # in the named period (none named: not searched)
     ebooks: tuple[EBookInfo, ...] = ()
@@ -56,6 +60,7 @@ class Evidence:
                 [m.hit.title, round(m.title_score), round(m.coverage, 2), m.strong] for m in self.mentions[:2]
             ],
             "catalog": [[h.title, h.matched, round(h.score)] for h in self.catalog[:2]],
+            "topic": [[h.title, round(h.score)] for h in self.topic[:2]],
             "period": self.period.label_id if self.period else None,
             "events": len(self.events),
             "ebooks": len(self.ebooks),
@@ -109,20 +114,22 @@ async def gather(
     # The whole-message catalog search only matters where the rules read it (a book question
     # without a tagged title, an unclear or out-of-scope message): elsewhere it is not asked.
     whole = parse.intent in _WHOLE_MESSAGE_INTENTS
+    on_topic = whole and (parse.intent in ("search_book", "suggest_purchase") or names_book_kind(text))
 
-    def catalog_side() -> tuple[list[CatalogHit], list[EBookInfo]]:
+    def catalog_side() -> tuple[list[CatalogHit], list[EBookInfo], list[CatalogHit]]:
         # One worker thread for the database's sources (SQLite serialises them anyway).
         return (
             kb.search_catalog(CatalogQuery(text=text, limit=4, fuzzy=False)) if whole else [],
             kb.ebooks(wanted, limit=5) if wanted else [],
+            kb.catalog_topic(text, limit=4) if on_topic else [],
         )
 
-    async def catalog_rest() -> tuple[list[CatalogHit], list[EBookInfo]]:
+    async def catalog_rest() -> tuple[list[CatalogHit], list[EBookInfo], list[CatalogHit]]:
         if not (whole or wanted):
-            return [], []
+            return [], [], []
         return await asyncio.to_thread(catalog_side)
 
-    first, (catalog, ebooks), found_events = await asyncio.gather(
+    first, (catalog, ebooks, topic), found_events = await asyncio.gather(
         _early(kb, text, early), catalog_rest(), events(),
     )
     return Evidence(
@@ -134,6 +141,8 @@ async def gather(
         period=period,
         events=tuple(found_events),
         ebooks=tuple(ebooks),
+        topic=tuple(topic),
+        topic_searched=on_topic,
     )
 
 
@@ -142,6 +151,18 @@ async def _early(kb: KnowledgeBase, text: str, early: TextEvidence | None) -> Te
 
 
 _WHOLE_MESSAGE_INTENTS = frozenset({None, "search_book", "suggest_purchase", "out_of_scope", "nlu_fallback"})
+# Words naming a kind of book: a message with one asks the catalog, whatever the NLU read.
+_BOOK_KINDS = frozenset(
+    """buku bukunya novel novelnya bacaan komik kamus ensiklopedia ensiklopedi majalah biografi
+    antologi book books novels dictionary encyclopedia biography""".split()
+)
+
+
+def names_book_kind(text: str) -> bool:
+    """True when the message names a kind of book ("ada novel tentang catur?")."""
+    return bool(set(fold(text).split()) & _BOOK_KINDS)
+
+
 _EBOOK_WORDS = frozenset("ebook ebooks digital elektronik pdf ipusnas online".split())
 
 

@@ -77,6 +77,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     ),
     "catalog.found_one": ("Ada, Kak! 📚", "Yes, we have it! 📚"),
     "catalog.found_many": ("Ini yang saya temukan di koleksi kami, Kak:", "Here is what I found in our collection:"),
+    "catalog.found_topic": (
+        "Ini buku di koleksi kami tentang \u201c{query}\u201d, Kak:",
+        "Here is what our collection has on \u201c{query}\u201d:",
+    ),
     "catalog.not_found": (
         "Maaf Kak, buku \u201c{query}\u201d belum ada di koleksi kami. Mau saya catat sebagai usulan "
         "pembelian buku?",
@@ -113,6 +117,15 @@ TEXTS: dict[str, tuple[str, str]] = {
     "events.none": (
         "Belum ada acara terjadwal {period}, Kak. Pantau terus Instagram perpustakaan ya!",
         "There are no events scheduled {period}. Keep an eye on the library's Instagram!",
+    ),
+    "events.about": (
+        "Acara perpustakaan tentang \u201c{topic}\u201d yang akan datang:",
+        "Upcoming library events on \u201c{topic}\u201d:",
+    ),
+    "events.none_about": (
+        "Belum ada acara tentang \u201c{topic}\u201d yang terjadwal, Kak. Pantau terus Instagram "
+        "perpustakaan ya!",
+        "There is no event on \u201c{topic}\u201d scheduled yet. Keep an eye on the library's Instagram!",
     ),
     "events.list": ("Acara perpustakaan {period}:", "Library events {period}:"),
     "ebooks.none": (

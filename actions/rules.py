@@ -220,8 +220,9 @@ def route(parse: Parse, evidence: Evidence, context: ConversationContext) -> Rou
                          f"FAQ {evidence.faq[0].item.id!r} is sure, over the NLU's {intent}")
         topic = _catalog_topic(evidence)
         if topic is not None:
+            found = (evidence.catalog or evidence.topic)[0].title
             return Route("action_search_catalog", parse.with_intent("search_book", topic, drop=("title", "author", "subject")),
-                         f"the catalog finds {evidence.catalog[0].title!r} by {topic.entity} on the whole message")
+                         f"the catalog finds {found!r} by {topic.entity} on the whole message")
         return Route(ACTIONS[intent], parse, f"nothing in the knowledge is near ({intent})")
     # 7. The NLU's intent, with the whole message's catalog evidence for book searches.
     if intent == "suggest_purchase" and not _SUGGESTS.search(fold(parse.text)) and not context.offered_title \
@@ -249,6 +250,9 @@ def _nlu_outweighs_faq(parse: Parse, evidence: Evidence) -> bool:
 def _catalog_topic(evidence: Evidence) -> Entity | None:
     """The field the whole-message catalog search matched, as an entity (None: nothing found)."""
     if not evidence.catalog:
+        # Nothing by title, author or every subject word: records about the message's topic.
+        if evidence.topic and evidence.catalog_query:
+            return Entity("subject", evidence.catalog_query, "topic")
         return None
     best = evidence.catalog[0]
     if best.matched == "title":
@@ -274,6 +278,7 @@ def _book_search(parse: Parse, evidence: Evidence) -> Route:
     if not (tagged or parse.entity("author") or parse.entity("subject")):
         topic = _catalog_topic(evidence)
         if topic is not None:
+            found = (evidence.catalog or evidence.topic)[0].title
             return Route("action_search_catalog", parse.with_intent("search_book", topic),
-                         f"the catalog finds {evidence.catalog[0].title!r} by {topic.entity} on the whole message")
+                         f"the catalog finds {found!r} by {topic.entity} on the whole message")
     return Route("action_search_catalog", parse, "the NLU's search_book")

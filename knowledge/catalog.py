@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 
 import logging
+import math
 import re
 import threading
 import time
@@ -34,7 +35,7 @@ from stdnum.exceptions import InvalidChecksum, ValidationError
 
 from knowledge.availability import Availability, availability
 from knowledge.models import Copy, Record
-from knowledge.text import STOPWORDS, fold, stem, terms, words
+from knowledge.text import STOPWORDS, fold, is_common_word, stem, terms, words
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,7 @@ FILLER = frozenset(
     """ada apa buku bukunya novel novelnya cari carikan mencari pinjam minjam meminjam judul
     judulnya karya karangan tulisan penulis pengarang tentang mengenai soal yang ga gak nggak
     tidak kah min kak dong nih tersedia punya perpus perpustakaan do you have book books any
-    by about available is there novel""".split()
+    by about available is there novel sama""".split()
 ) | STOPWORDS
 
 TITLE_MATCH = 86.0
@@ -138,6 +139,53 @@ QUESTION_WORDS = frozenset(
     kah punya nyari cariin tolong mohon info""".split()
 )
 MENTION_WORDS = 20
+
+# Words of a topic request that are not the topic: "ada buku tentang investasi buat pemula?" is
+# about "investasi". (FILLER and QUESTION_WORDS come on top.)
+TOPIC_FILLER = frozenset(
+    """buku bukunya novel novelnya cerita ceritanya kisah kisahnya bacaan bacaannya baca membaca
+    referensi rekomendasi rekomendasiin saran cara seputar topik tema genre jenis macam dll dsb dst
+    gitu gituan begitu biar agar supaya buat untuk bagi sama dengan dan atau juga terus mau pengen
+    pengin ingin perlu butuh cari nyari mencari belajar pemula bagus lengkap yg dulu kalau kalo klo
+    sih aja saja dari pak bu bapak ibu kh ya yah kan nya ini itu yaitu seperti kayak gimana
+    book books novels any some english indonesian language read reading recommend something
+    looking need want like""".split()
+)
+
+# Everyday synonyms of library subject words (a patron's word -> the catalog's usual word).
+TOPIC_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "budidaya": ("budi daya",),
+    "ternak": ("budi daya",),
+    "beternak": ("budi daya",),
+    "peternakan": ("budi daya",),
+    "nanem": ("tanam", "budi daya"),
+    "menanam": ("tanam", "budi daya"),
+    "bercocok": ("tanam", "budi daya"),
+    "zaman": ("masa",),
+    "jaman": ("masa",),
+    "era": ("masa",),
+    "biography": ("biografi",),
+    "memoir": ("memoar",),
+    "islami": ("islam",),
+    "alquran": ("qur an",),
+    "quran": ("qur an",),
+    "recipe": ("resep",),
+    "recipes": ("resep",),
+    "cooking": ("masakan", "kuliner"),
+    "kuliner": ("makanan",),
+    "makanan": ("kuliner",),
+    "dictionary": ("kamus",),
+    "encyclopedia": ("ensiklopedia",),
+    "ensiklopedi": ("ensiklopedia",),
+    "programming": ("pemrograman",),
+}
+
+# An old-spelling word as patrons write it today ("soekarno" -> "sukarno", "djoko" -> "joko").
+_OLD_SPELLING = (("oe", "u"), ("dj", "j"), ("tj", "c"))
+
+TOPIC_MATCH = 0.45
+# A word in more than this share of the catalog ("fiksi", "indonesia") tells no topic alone.
+TOPIC_COMMON = 0.25
 
 
 @dataclass
@@ -316,6 +364,8 @@ class CatalogSearch:
         self._dialect = ""
         self._has_trgm = False
         self._corrections: dict[str, str] = {}
+        self._df: dict[str, int] = {}
+        self._records = 0
 
     # refresh ----------------------------------------------------------------------------------
 
@@ -345,26 +395,29 @@ class CatalogSearch:
 
     def _load_vocabulary(self) -> None:
         with self.sessions() as session:
+            records = session.execute(select(func.count()).select_from(CATALOG_INDEX)).scalar_one()
             if self._dialect == "sqlite":
-                vocab = set(session.scalars(sql("SELECT term FROM catalog_fts_vocab")))
+                df = {term: int(doc) for term, doc in session.execute(sql("SELECT term, doc FROM catalog_fts_vocab"))}
             else:
-                vocab = set()
+                df = {}
                 for row in session.execute(
                     select(
                         CATALOG_INDEX.c.title, CATALOG_INDEX.c.subtitle, CATALOG_INDEX.c.authors,
                         CATALOG_INDEX.c.subjects, CATALOG_INDEX.c.title_terms,
                     )
                 ):
-                    for value in row:
-                        vocab.update(value.replace("|", " ").split())
+                    for word in set(" ".join(row).replace("|", " ").split()):
+                        df[word] = df.get(word, 0) + 1
                 if self._dialect == "postgresql":
                     self._has_trgm = bool(
                         session.execute(sql("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'")).first()
                     )
+            vocab = set(df)
         by_initial: dict[str, list[str]] = {}
         for word in vocab:
             by_initial.setdefault(word[:1], []).append(word)
         self._vocab, self._by_initial = vocab, by_initial
+        self._df, self._records = df, int(records)
         self._corrections = {}
 
     def _correct(self, word: str) -> str:
@@ -677,20 +730,103 @@ class CatalogSearch:
             for score, coverage, author, rid in found if rid in hits
         ]
 
-    def _any_word(self, session: Session, groups: list[list[str]]) -> list[int]:
-        """Records whose title or authors contain any of the word groups (best ranked first)."""
+
+    def topic(self, text: str, *, limit: int = 5, only_available: bool = False) -> list[CatalogHit]:
+        """Records about the topic of ``text``, best first ("ada buku tentang budidaya nanas?").
+
+        The message's content words (without filler, question and topic-request words) are
+        looked up, each with its stem, an everyday synonym (``TOPIC_SYNONYMS``), today's spelling
+        of an old one and, for a word the catalog does not know, its closest catalog word, in
+        the titles, subtitles, subjects and authors. A record scores the share of the known
+        words it has, each weighted by its rarity in the catalog (idf): "investasi" says more
+        than "indonesia". Only records with at least ``TOPIC_MATCH`` of that weight and a
+        matched word that is not everywhere are returned; ``matched`` is ``"topic"``.
+        """
+        self._refresh()
+        wanted = self._topic_words(text)
+        known = [(w, alts, self._idf(alts)) for w, alts in wanted if any(self._known(a) for a in alts)]
+        if not known:
+            return []
+        groups = [sorted({p for a in alts for p in a.split()}) for _, alts, _ in known]
+        with self.sessions() as session:
+            ids = self._any_word(session, groups, columns="title subtitle authors subjects title_terms",
+                                 n=CANDIDATES)
+            entries = self._entries(session, ids, CatalogQuery(author="x", subject="x"))
+        total = sum(weight for _, _, weight in known)
+        scored: list[tuple[float, str, int]] = []
+        for entry in entries:
+            have = entry.subjects | entry.title_terms | set(entry.title.split()) | {
+                p for a in entry.authors for p in a.split()
+            }
+            got, specific = 0.0, False
+            for word, alts, weight in known:
+                if any(self._has(a, have, entry.squashed) for a in alts):
+                    got += weight
+                    specific = specific or self._specific(alts)
+            share = got / total
+            if share >= TOPIC_MATCH and specific:
+                scored.append((100.0 * share, "topic", entry.id))
+        scored.sort(key=lambda x: (-x[0], x[2]))
+        return self._load_hits(scored, CatalogQuery(only_available=only_available, limit=limit))
+
+    def topic_label(self, text: str) -> str:
+        """The words of ``text`` :meth:`topic` searched on and the catalog knows ("budidaya nanas")."""
+        self._refresh()
+        return " ".join(w for w, alts in self._topic_words(text) if any(self._known(a) for a in alts))
+
+    def _topic_words(self, text: str) -> list[tuple[str, tuple[str, ...]]]:
+        """Each topic word of ``text`` with the forms it may take in the catalog."""
+        out: dict[str, tuple[str, ...]] = {}
+        for w in words(text)[:MENTION_WORDS]:
+            if w in FILLER or w in QUESTION_WORDS or w in TOPIC_FILLER or w in out or len(w) < 2:
+                continue
+            forms = [w, stem(w), *TOPIC_SYNONYMS.get(w, ()), *TOPIC_SYNONYMS.get(stem(w), ())]
+            modern = w
+            for old, new in _OLD_SPELLING:
+                modern = modern.replace(old, new)
+            forms.append(modern)
+            if not any(self._known(f) for f in forms) and not is_common_word(w):
+                forms.append(self._correct(w))
+            out[w] = tuple(dict.fromkeys(f for f in forms if f))
+        return list(out.items())
+
+    def _known(self, form: str) -> bool:
+        return all(p in self._vocab for p in form.split())
+
+    def _df_of(self, form: str) -> int:
+        return min((self._df.get(p, 0) for p in form.split()), default=0)
+
+    def _idf(self, forms: tuple[str, ...]) -> float:
+        df = max((self._df_of(f) for f in forms if self._known(f)), default=0)
+        return math.log((self._records + 1) / (df + 0.5))
+
+    def _specific(self, forms: tuple[str, ...]) -> bool:
+        return any(self._known(f) and self._df_of(f) <= TOPIC_COMMON * max(self._records, 1) for f in forms)
+
+    @staticmethod
+    def _has(form: str, have: set[str], squashed: str) -> bool:
+        parts = form.split()
+        if all(p in have for p in parts):
+            return True
+        return len(form) >= 4 and form.replace(" ", "") in squashed
+
+    def _any_word(
+        self, session: Session, groups: list[list[str]], *, columns: str = "title subtitle authors",
+        n: int = LOOSE_CANDIDATES,
+    ) -> list[int]:
+        """Records whose ``columns`` contain any of the word groups (best ranked first)."""
         if self._dialect == "sqlite":
-            expr = " OR ".join(f"{{title subtitle authors}} : {_fts_group(g)}" for g in groups)
+            expr = " OR ".join(f"{{{columns}}} : {_fts_group(g)}" for g in groups)
             return list(session.scalars(
                 sql("SELECT rowid FROM catalog_fts WHERE catalog_fts MATCH :q ORDER BY rank LIMIT :n"),
-                {"q": expr, "n": LOOSE_CANDIDATES},
+                {"q": expr, "n": n},
             ))
         if self._dialect == "postgresql":
             query = " | ".join(_tsquery_group(g) for g in groups)
             return list(session.scalars(
                 sql("SELECT record_id FROM catalog_index WHERE document @@ to_tsquery('simple', :q) "
                     "ORDER BY ts_rank(document, to_tsquery('simple', :q)) DESC LIMIT :n"),
-                {"q": query, "n": LOOSE_CANDIDATES},
+                {"q": query, "n": n},
             ))
         return list(session.scalars(select(CATALOG_INDEX.c.record_id)))
 

@@ -16,7 +16,7 @@ from knowledge.catalog import CatalogHit, CatalogQuery, CatalogSearch, Mention
 from knowledge.db import make_engine, make_sessionmaker
 from knowledge.arrivals import NewRecord, max_record_id, records_after
 from knowledge.ebooks import EBookInfo, find_ebooks
-from knowledge.events import EventInfo, event_by_id, events_between
+from knowledge.events import EventInfo, event_by_id, events_about, events_between
 from knowledge.faq import FaqItem, FaqStore
 from knowledge.faq_judge import JudgeModel, load_judge_model
 from knowledge.faq_search import (
@@ -151,6 +151,10 @@ class KnowledgeBase:
         """Catalog records matching ``query`` with live availability."""
         return self.catalog_search.search(query)
 
+    def catalog_topic(self, text: str, *, limit: int = 5, only_available: bool = False) -> list[CatalogHit]:
+        """Catalog records about the topic of a patron's message, best first."""
+        return self.catalog_search.topic(text, limit=limit, only_available=only_available)
+
     def catalog_mentions(self, text: str, *, limit: int = 3) -> list[Mention]:
         """Catalog titles written inside a patron's message, best first."""
         return self.catalog_search.mentions(text, limit=limit)
@@ -158,6 +162,13 @@ class KnowledgeBase:
     def events(self, start: datetime, end: datetime, *, limit: int = 5) -> list[EventInfo]:
         """Events in ``[start, end)``."""
         return events_between(self.sessions, start, end, limit=limit)
+
+    def events_about(
+        self, text: str, start: datetime, end: datetime, *, limit: int = 3
+    ) -> tuple[list[EventInfo], bool]:
+        """Events in ``[start, end)`` about the topic of ``text`` (next occurrence of each), and
+        whether ``text`` names a topic."""
+        return events_about(self.sessions, text, start, end, limit=limit)
 
     def event(self, event_id: int) -> EventInfo | None:
         """One event by its id."""
