@@ -17,6 +17,7 @@ from actions.outcome import signal
 from actions.rules import is_refinement
 from knowledge.availability import describe
 from knowledge.catalog import CatalogHit, CatalogQuery, strip_filler
+from knowledge.ebooks import EBookInfo
 from knowledge.faq_search import FaqHit
 from knowledge.suggestions import add_suggestion
 from knowledge.text import STOPWORDS, display_name, fold, is_common_word
@@ -126,8 +127,9 @@ def _authors(hit: CatalogHit) -> str:
     return ", ".join(display_name(a) for a in hit.authors[:2])
 
 
-def format_hit(hit: CatalogHit, lang: str) -> str:
-    """"Laskar Pelangi — Andrea Hirata (2005)\n2 dari 4 eksemplar tersedia ..."."""
+def format_hit(hit: CatalogHit, lang: str, ebook: EBookInfo | None = None) -> str:
+    """"Laskar Pelangi — Andrea Hirata (2005)\n2 dari 4 eksemplar tersedia ...", with the e-book
+    of the same work (``ebook``) as its digital version: one work, one answer."""
     head = f"\u201c{hit.title}\u201d"
     by = _authors(hit)
     if by:
@@ -137,6 +139,11 @@ def format_hit(hit: CatalogHit, lang: str) -> str:
     lines = [head, describe(hit.availability, lang)]
     if hit.ebook_url:
         lines.append(t("catalog.ebook", lang, url=hit.ebook_url))
+    elif ebook is not None:
+        if ebook.platform:
+            lines.append(t("catalog.ebook_on", lang, platform=ebook.platform, url=ebook.url))
+        else:
+            lines.append(t("catalog.ebook", lang, url=ebook.url))
     return "\n".join(lines)
 
 
@@ -157,8 +164,25 @@ class ActionSearchCatalog(KnowledgeAction):
             dispatcher.utter_message(text=t("catalog.ask", lang))
             signal(dispatcher, kind="asked_back")
             return [SlotSet("topic", "catalog")]
-        hits = await asyncio.to_thread(self.ctx.kb.search_catalog, query)
+        evidence = self.ctx.evidence
         about: str | None = None  # the topic the hits are about, when found on the whole message
+        hits: list[CatalogHit] = []
+        volume = evidence.volume if evidence is not None and page == 1 and not is_follow_up(tracker) else None
+        if volume is not None:
+            if not volume.hits:
+                # A volume the catalog lacks: say so, never another volume in its place.
+                dispatcher.utter_message(text=t("catalog.volume_missing", lang, number=volume.number, series=volume.series))
+                signal(dispatcher, searched=f"{volume.series} {volume.number}", found=False)
+                return [SlotSet("topic", "catalog"), SlotSet("failed_turns", 0.0)]
+            hits = list(volume.hits)
+        if not hits and subject and not (title or author) and evidence is not None and evidence.topic \
+                and not is_follow_up(tracker) and page == 1:
+            # A subject the NLU tagged: the whole message's topic ranks the records better
+            # ("novel tentang persahabatan naik gunung" is 5 cm before Laskar Pelangi).
+            hits = [h for h in evidence.topic if h.availability.is_available or not query.only_available]
+            about = self.ctx.kb.catalog_search.topic_label(tracker.latest_message.get("text") or "") if hits else None
+        if not hits:
+            hits = await asyncio.to_thread(self.ctx.kb.search_catalog, query)
         if not hits and not is_follow_up(tracker) and page == 1:
             hits, about = await self._whole_message(tracker, query)
         events: list[dict[str, Any]] = [
@@ -204,7 +228,8 @@ class ActionSearchCatalog(KnowledgeAction):
         else:
             header = t("catalog.found_one", lang) if len(hits) == 1 else t("catalog.found_many", lang)
         # One blank-line-free message: Rasa's REST channel splits texts on blank lines.
-        body = "\n".join(format_hit(h, lang) for h in shown)
+        ebooks = await asyncio.to_thread(lambda: [self.ctx.kb.ebook_of(h) for h in shown])
+        body = "\n".join(format_hit(h, lang, e) for h, e in zip(shown, ebooks, strict=True))
         buttons = []
         if len(hits) > SHOWN * page and not about:  # a topic's list has no next page
             entities = {k: v for k, v in (("title", title), ("author", author), ("subject", subject)) if v}

@@ -81,6 +81,10 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Ini buku di koleksi kami tentang \u201c{query}\u201d, Kak:",
         "Here is what our collection has on \u201c{query}\u201d:",
     ),
+    "catalog.volume_missing": (
+        "Maaf Kak, buku ke-{number} dari seri \u201c{series}\u201d belum ada di koleksi kami.",
+        "Sorry, volume {number} of \u201c{series}\u201d is not in our collection yet.",
+    ),
     "catalog.not_found": (
         "Maaf Kak, buku \u201c{query}\u201d belum ada di koleksi kami. Mau saya catat sebagai usulan "
         "pembelian buku?",
@@ -133,6 +137,15 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Perpustakaan Nasional ya.",
         "Sorry, the e-book \u201c{query}\u201d is not available. Try the iPusnas app of the "
         "National Library.",
+    ),
+    "ebooks.in_print": (
+        "Versi cetaknya ada di koleksi kami: \u201c{title}\u201d. {availability}",
+        "We have it in print: \u201c{title}\u201d. {availability}",
+    ),
+    "ebooks.print_copies": ("  Versi cetak: {availability}", "  In print: {availability}"),
+    "catalog.ebook_on": (
+        "Versi digitalnya bisa dibaca di {platform}: {url}",
+        "Read the digital version on {platform}: {url}",
     ),
     "ebooks.list": ("E-book yang bisa Kakak baca online:", "E-books you can read online:"),
     "handoff.start": (

@@ -35,6 +35,7 @@ from stdnum.exceptions import InvalidChecksum, ValidationError
 
 from knowledge.availability import Availability, availability
 from knowledge.models import Copy, Record
+from knowledge.series import SERIES_KINDS, parse_volume, series_core
 from knowledge.text import STOPWORDS, fold, is_common_word, stem, terms, words
 
 log = logging.getLogger(__name__)
@@ -123,6 +124,22 @@ class Mention:
     author: str | None = None
 
     @property
+    def clear(self) -> bool:
+        """Clear enough to answer from the catalog where the FAQ is unsure: strong, or a title of
+        two words or more matched closely beside other words ("... catatan seorang demonstran?
+        skripsi aku tentang gerakan mahasiswa"), or an uncommon one-word title in half the
+        message."""
+        if self.strong:
+            return True
+        if self.title_score < 90:
+            return False
+        title = fold(self.hit.title.split(": ", 1)[0]).split()
+        if len(title) >= 2:
+            return self.coverage >= 0.3
+        # One word: an everyday one ("pulang" in "boleh bawa pulang buku?") is no title here.
+        return self.coverage >= 0.5 and not is_common_word(title[0])
+
+    @property
     def strong(self) -> bool:
         """Sure enough to answer from the catalog whatever the NLU read: a title of two words or
         more matched closely and covering most of the message, or a one-word title that is
@@ -132,11 +149,23 @@ class Mention:
         return self.title_score >= 95 and self.coverage >= 0.99
 
 
+@dataclass(frozen=True)
+class VolumeAnswer:
+    """The volume of a series a message asks for: the series, the volume's number and its
+    record(s) (none: the catalog lacks that volume)."""
+
+    series: str
+    number: int
+    hits: tuple[CatalogHit, ...] = ()
+
+
 # Words of a catalog question that are not part of a title: "di rak mana", "masih ada gak".
 QUESTION_WORDS = frozenset(
     """rak letak lokasi dimana mana where shelf eksemplar stok stock sedia masih lagi lg msh dipinjam
     pinjem bisa boleh sekarang skrg udah sudah belum blm kapan berapa gimana bagaimana cara tahu
-    kah punya nyari cariin tolong mohon info""".split()
+    kah punya nyari cariin tolong mohon info halo hai hallo hello hi permisi selamat pagi siang sore
+    malam tanya nanya bertanya sedang dipinjam dipinjem dipinjamkan minjem pengen ingin mau
+    cek ngecek check versi version want borrow available baca membaca bawa dibawa""".split()
 )
 MENTION_WORDS = 20
 
@@ -149,7 +178,8 @@ TOPIC_FILLER = frozenset(
     pengin ingin perlu butuh cari nyari mencari belajar pemula bagus lengkap yg dulu kalau kalo klo
     sih aja saja dari pak bu bapak ibu kh ya yah kan nya ini itu yaitu seperti kayak gimana
     book books novels any some english indonesian language read reading recommend something
-    looking need want like""".split()
+    looking need want like tugas kuliah skripsi makalah ujian matkul semester pr homework
+    assignment""".split()
 )
 
 # Everyday synonyms of library subject words (a patron's word -> the catalog's usual word).
@@ -178,12 +208,43 @@ TOPIC_SYNONYMS: dict[str, tuple[str, ...]] = {
     "encyclopedia": ("ensiklopedia",),
     "ensiklopedi": ("ensiklopedia",),
     "programming": ("pemrograman",),
+    # English subject words -> Indonesian (the collection is mostly catalogued in Indonesian)
+    "history": ("sejarah",),
+    "south": ("selatan",),
+    "north": ("utara",),
+    "east": ("timur",),
+    "west": ("barat",),
+    "health": ("kesehatan",),
+    "children": ("anak",),
+    "child": ("anak",),
+    "kids": ("anak",),
+    "mother": ("ibu",),
+    "agriculture": ("pertanian",),
+    "farming": ("pertanian", "budi daya"),
+    "philosophy": ("filsafat",),
+    "religion": ("agama",),
+    "economy": ("ekonomi",),
+    "finance": ("keuangan",),
+    "women": ("perempuan",),
+    "woman": ("perempuan",),
+    "letters": ("surat",),
+    "computer": ("komputer",),
+    "poetry": ("puisi",),
+    "poems": ("puisi",),
+    "fiction": ("fiksi",),
+    "habits": ("kebiasaan",),
+    "habit": ("kebiasaan",),
+    "parenting": ("parenting",),
 }
 
 # An old-spelling word as patrons write it today ("soekarno" -> "sukarno", "djoko" -> "joko").
 _OLD_SPELLING = (("oe", "u"), ("dj", "j"), ("tj", "c"))
 
 TOPIC_MATCH = 0.45
+# A match through a synonym, modern spelling or corrected typo, against the word itself.
+OTHER_FORM = 0.85
+# A topic word is corrected to a catalog word only this close (a typo, not another word).
+TOPIC_CORRECTION = 85.0
 # A word in more than this share of the catalog ("fiksi", "indonesia") tells no topic alone.
 TOPIC_COMMON = 0.25
 
@@ -196,6 +257,7 @@ class _Entry:
     subjects: set[str]
     title_terms: set[str] = field(default_factory=set)
     squashed: str = ""  # subjects and title without spaces: "budi daya" matches "budidaya"
+    subtitle: str = ""
     isbns: set[str] = field(default_factory=set)
 
 
@@ -275,8 +337,9 @@ def index_row(
     authors: Sequence[str] | None,
     subjects: Sequence[str] | None,
     isbn: str | None,
+    series: str | None = None,
 ) -> dict[str, Any]:
-    """The ``catalog_index`` row of one record."""
+    """The ``catalog_index`` row of one record (its series' words are title terms)."""
     return {
         "record_id": record_id,
         "stamp": stamp,
@@ -284,7 +347,8 @@ def index_row(
         "subtitle": fold(subtitle or ""),
         "authors": " | ".join(_author_text(a) for a in authors or []),
         "subjects": " ".join(_terms_text(s) for s in subjects or []),
-        "title_terms": " ".join(filter(None, (_terms_text(title), _terms_text(subtitle or "")))),
+        "title_terms": " ".join(filter(None, (_terms_text(title), _terms_text(subtitle or ""),
+                                             _terms_text(series or "")))),
         "isbn": " ".join(isbn_forms(isbn)),
     }
 
@@ -319,16 +383,16 @@ def reindex(session: Session, *, batch: int = 1000) -> int:
         rows = session.execute(
             select(
                 Record.id, Record.updated_at, Record.title, Record.subtitle, Record.authors,
-                Record.subjects, Record.isbn,
+                Record.subjects, Record.isbn, Record.series,
             ).where(Record.id.in_(chunk))
         ).all()
         session.execute(delete(CATALOG_INDEX).where(CATALOG_INDEX.c.record_id.in_(chunk)))
         values = [
             index_row(
                 rid, str(ts), title=title, subtitle=subtitle, authors=authors,
-                subjects=subjects, isbn=isbn,
+                subjects=subjects, isbn=isbn, series=series,
             )
-            for rid, ts, title, subtitle, authors, subjects, isbn in rows
+            for rid, ts, title, subtitle, authors, subjects, isbn, series in rows
         ]
         if values:
             session.execute(insert(CATALOG_INDEX), values)
@@ -366,6 +430,10 @@ class CatalogSearch:
         self._corrections: dict[str, str] = {}
         self._df: dict[str, int] = {}
         self._records = 0
+        self._squashed: tuple[list[int], list[str]] = ([], [])
+        self._initials: dict[str, list[int]] = {}
+        self._series: dict[str, list[tuple[int | None, int]]] = {}  # name -> (volume, record id)
+        self._series_of: dict[int, tuple[str, int | None]] = {}
 
     # refresh ----------------------------------------------------------------------------------
 
@@ -413,11 +481,26 @@ class CatalogSearch:
                         session.execute(sql("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'")).first()
                     )
             vocab = set(df)
+            titles = list(session.execute(select(CATALOG_INDEX.c.record_id, CATALOG_INDEX.c.title)))
+            squashed = [(rid, title.replace(" ", "")) for rid, title in titles]
+            series: dict[str, list[tuple[int | None, int]]] = {}
+            for rid, name, number in session.execute(
+                select(Record.id, Record.series, Record.series_number).where(Record.series.is_not(None))
+            ):
+                series.setdefault(name, []).append((number, rid))
+            initials: dict[str, list[int]] = {}
+            for rid, title in titles:
+                for form in acronyms(title):
+                    initials.setdefault(form, []).append(rid)
         by_initial: dict[str, list[str]] = {}
         for word in vocab:
             by_initial.setdefault(word[:1], []).append(word)
         self._vocab, self._by_initial = vocab, by_initial
         self._df, self._records = df, int(records)
+        self._squashed = ([rid for rid, _ in squashed], [t for _, t in squashed])
+        self._initials = initials
+        self._series = series
+        self._series_of = {rid: (name, number) for name, vols in series.items() for number, rid in vols}
         self._corrections = {}
 
     def _correct(self, word: str) -> str:
@@ -511,17 +594,20 @@ class CatalogSearch:
         if not ids:
             return []
         names = ["title"]
+        if q.title or q.subject:
+            names.append("subtitle")
         if q.author:
             names.append("authors")
         if q.subject:
-            names += ["subtitle", "subjects", "title_terms"]
+            names += ["subjects", "title_terms"]
         if q.isbn:
             names.append("isbn")
         columns = [CATALOG_INDEX.c.record_id, *(CATALOG_INDEX.c[n] for n in names)]
         entries = []
         for row in session.execute(select(*columns).where(CATALOG_INDEX.c.record_id.in_(ids))):
             m = row._mapping
-            entry = _Entry(id=m["record_id"], title=m["title"], authors=[], subjects=set())
+            entry = _Entry(id=m["record_id"], title=m["title"], authors=[], subjects=set(),
+                           subtitle=m["subtitle"] if "subtitle" in m else "")
             if q.author:
                 entry.authors = [a.strip() for a in m["authors"].split("|") if a.strip()]
             if q.subject:
@@ -576,7 +662,8 @@ class CatalogSearch:
         if q.title:
             t = strip_filler(q.title) or fold(q.title)
             corrected = " ".join(self._fix(q, w) for w in words(t))
-            wanted.titles = tuple(dict.fromkeys((t, corrected)))
+            # The title as written too: "Buku Kesehatan Ibu dan Anak" starts with a filler word.
+            wanted.titles = tuple(dict.fromkeys((t, corrected, fold(q.title))))
         if q.author:
             a = strip_filler(q.author) or fold(q.author)
             corrected = " ".join(self._fix(q, w) for w in a.split())
@@ -593,8 +680,11 @@ class CatalogSearch:
             scores.append((100.0 if wanted.isbns & entry.isbns else 0.0, "isbn"))
         if q.title:
             s = 0.0
+            full = f"{entry.title} {entry.subtitle}" if entry.subtitle else ""
             for form in wanted.titles:
                 s = max(s, fuzz.ratio(form, entry.title), fuzz.token_sort_ratio(form, entry.title))
+                if full:  # the display title: "Sejarah Indonesia Modern 1200-2008"
+                    s = max(s, fuzz.ratio(form, full))
                 if len(form) >= 4 and entry.title.startswith(form + " "):
                     s = max(s, 88.0)
             scores.append((s if s >= TITLE_MATCH else 0.0, "title"))
@@ -715,20 +805,35 @@ class CatalogSearch:
         groups = [[w, c] for w, c in dict.fromkeys((toks[i], corrected[i]) for i in content)]
         with self.sessions() as session:
             ids = self._any_word(session, groups)
-            entries = self._entries(session, ids, CatalogQuery(title=text, author=text))
-        found: list[tuple[float, float, str | None, int]] = []
+            ids += [i for i in self._squashed_titles(toks[i] for i in content) if i not in ids]
+            entries = self._entries(session, ids, CatalogQuery(title=text, author=text, subject=text))
+        found: list[tuple[float, float, str | None, int, int]] = []
         for entry in entries:
             mention = _align(entry, toks, corrected, content)
             if mention is not None:
                 found.append((*mention, entry.id))
-        found.sort(key=lambda m: (-(m[0] * m[1]), -m[0], m[3]))
+        # Best first; of equals, the title written first ("milea ... versi dilannya").
+        found.sort(key=lambda m: (-(m[0] * m[1]), -m[0], m[3], m[4]))
         found = found[:limit]
-        hits = {h.record_id: h for h in self._load_hits([(s, "title", rid) for s, _, _, rid in found],
+        hits = {h.record_id: h for h in self._load_hits([(s, "title", rid) for s, *_, rid in found],
                                                        CatalogQuery(limit=limit))}
         return [
             Mention(hit=hits[rid], title_score=score, coverage=coverage, author=author)
-            for score, coverage, author, rid in found if rid in hits
+            for score, coverage, author, _, rid in found if rid in hits
         ]
+
+    def _squashed_titles(self, tokens: Iterable[str]) -> list[int]:
+        """Records whose title, written without spaces or as its initials, is one word of the
+        message the index does not know ("5cm" for "5 cm", "cabaukan" for "Ca-Bau-Kan", "kbbi")."""
+        ids, titles = self._squashed
+        found: list[int] = []
+        for token in tokens:
+            if len(token) < 3 or token in self._vocab:
+                continue
+            found += self._initials.get(token, [])
+            for _, _, index in process.extract(token, titles, scorer=fuzz.ratio, score_cutoff=TITLE_MATCH, limit=5):
+                found.append(ids[index])
+        return found
 
 
     def topic(self, text: str, *, limit: int = 5, only_available: bool = False) -> list[CatalogHit]:
@@ -744,51 +849,108 @@ class CatalogSearch:
         """
         self._refresh()
         wanted = self._topic_words(text)
-        known = [(w, alts, self._idf(alts)) for w, alts in wanted if any(self._known(a) for a in alts)]
+        known = [(alts, own, self._idf(alts)) for _, alts, own in wanted if any(self._known(a) for a in alts)]
         if not known:
             return []
-        groups = [sorted({p for a in alts for p in a.split()}) for _, alts, _ in known]
+        groups = [sorted({p for a in alts for p in a.split()}) for alts, _, _ in known]
         with self.sessions() as session:
             ids = self._any_word(session, groups, columns="title subtitle authors subjects title_terms",
                                  n=CANDIDATES)
             entries = self._entries(session, ids, CatalogQuery(author="x", subject="x"))
-        total = sum(weight for _, _, weight in known)
+        total = sum(weight for *_, weight in known)
         scored: list[tuple[float, str, int]] = []
         for entry in entries:
             have = entry.subjects | entry.title_terms | set(entry.title.split()) | {
                 p for a in entry.authors for p in a.split()
             }
             got, specific = 0.0, False
-            for word, alts, weight in known:
-                if any(self._has(a, have, entry.squashed) for a in alts):
+            for alts, own, weight in known:
+                # The word itself (or its stem) counts whole; a synonym, a modern spelling or a
+                # corrected typo a little less ("history" finds "A History of ..." before
+                # "Fiksi sejarah").
+                if any(self._has(a, have, entry.squashed) for a in alts[:own]):
                     got += weight
-                    specific = specific or self._specific(alts)
+                elif any(self._has(a, have, entry.squashed) for a in alts[own:]):
+                    got += OTHER_FORM * weight
+                else:
+                    continue
+                specific = specific or self._specific(alts)
             share = got / total
             if share >= TOPIC_MATCH and specific:
                 scored.append((100.0 * share, "topic", entry.id))
         scored.sort(key=lambda x: (-x[0], x[2]))
         return self._load_hits(scored, CatalogQuery(only_available=only_available, limit=limit))
 
+    def volume(self, text: str, mentions: Sequence[Mention] | None = None) -> VolumeAnswer | None:
+        """The volume of a series ``text`` asks for ("tetralogi buru jilid 1", "lanjutan laskar
+        pelangi", "buku terakhir serial bumi"), or None when it asks for no volume of a series
+        the catalog knows.
+
+        The series is the one the message names (all the words of its name but its kind,
+        "tetralogi", "serial": with that kind word, or a name of two words or more), else the
+        series of a title written in the message (``mentions``; "lanjutan dilan 1991"). The
+        volume is the number asked for, the last one, or the one after the title written.
+        ``hits`` is empty when the catalog lacks that volume.
+        """
+        request = parse_volume(text)
+        if request is None:
+            return None
+        self._refresh()
+        if not self._series:
+            return None
+        said = set(words(text))
+        kinds = bool(said & SERIES_KINDS)
+        named = [
+            name for name in self._series
+            if (core := series_core(name)) and all(w in said for w in core) and (kinds or len(core) >= 2)
+        ]
+        base: int | None = None
+        name = max(named, key=lambda n: len(series_core(n)), default=None)
+        if name is None:
+            if mentions is None:
+                mentions = self.mentions(text)
+            for m in sorted(mentions, key=lambda m: m.author is None):
+                if m.title_score >= 90 and m.hit.record_id in self._series_of:
+                    name, base = self._series_of[m.hit.record_id]
+                    break
+        if name is None:
+            return None
+        volumes = self._series[name]
+        number = request.number
+        if number is None and request.last:
+            number = max((n for n, _ in volumes if n is not None), default=None)
+        if number is None and request.next and base is not None:
+            number = base + 1
+        if number is None:
+            return None
+        ids = sorted(rid for n, rid in volumes if n == number)
+        hits = self._load_hits([(100.0, "series", rid) for rid in ids], CatalogQuery(limit=5))
+        return VolumeAnswer(series=name, number=number, hits=tuple(hits))
+
     def topic_label(self, text: str) -> str:
         """The words of ``text`` :meth:`topic` searched on and the catalog knows ("budidaya nanas")."""
         self._refresh()
-        return " ".join(w for w, alts in self._topic_words(text) if any(self._known(a) for a in alts))
+        return " ".join(w for w, alts, _ in self._topic_words(text) if any(self._known(a) for a in alts))
 
-    def _topic_words(self, text: str) -> list[tuple[str, tuple[str, ...]]]:
-        """Each topic word of ``text`` with the forms it may take in the catalog."""
-        out: dict[str, tuple[str, ...]] = {}
+    def _topic_words(self, text: str) -> list[tuple[str, tuple[str, ...], int]]:
+        """Each topic word of ``text`` with the forms it may take in the catalog (its own forms,
+        the word and its stem, first; how many they are)."""
+        out: dict[str, tuple[tuple[str, ...], int]] = {}
         for w in words(text)[:MENTION_WORDS]:
             if w in FILLER or w in QUESTION_WORDS or w in TOPIC_FILLER or w in out or len(w) < 2:
                 continue
-            forms = [w, stem(w), *TOPIC_SYNONYMS.get(w, ()), *TOPIC_SYNONYMS.get(stem(w), ())]
+            forms = [w, stem(w), *TOPIC_SYNONYMS.get(w, ()), *TOPIC_SYNONYMS.get(stem(w), ())]  # own forms first
             modern = w
             for old, new in _OLD_SPELLING:
                 modern = modern.replace(old, new)
             forms.append(modern)
             if not any(self._known(f) for f in forms) and not is_common_word(w):
-                forms.append(self._correct(w))
-            out[w] = tuple(dict.fromkeys(f for f in forms if f))
-        return list(out.items())
+                corrected = self._correct(w)
+                if fuzz.ratio(w, corrected) >= TOPIC_CORRECTION:  # "stoikisme" -> "stoisisme"
+                    forms.append(corrected)
+            own = len({w, stem(w)})
+            out[w] = (tuple(dict.fromkeys(f for f in forms if f)), own)
+        return [(w, alts, own) for w, (alts, own) in out.items()]
 
     def _known(self, form: str) -> bool:
         return all(p in self._vocab for p in form.split())
@@ -836,20 +998,42 @@ class CatalogSearch:
             return list(session.scalars(select(Copy).where(Copy.record_id == record_id)))
 
 
+_ACRONYM_SKIP = frozenset("dan di ke dari yang untuk the of and a an buku".split())
+
+
+def acronyms(title: str) -> frozenset[str]:
+    """The initials a title is known by: "kbbi" (Kamus Besar Bahasa Indonesia), "kia" (Buku
+    Kesehatan Ibu dan Anak); three letters or more, from the folded title."""
+    parts = fold(title).split()
+    forms = {"".join(p[0] for p in parts), "".join(p[0] for p in parts if p not in _ACRONYM_SKIP)}
+    return frozenset(f for f in forms if len(f) >= 3 and len(parts) >= 3)
+
+
 def _align(
     entry: _Entry, toks: list[str], corrected: list[str], content: list[int]
-) -> tuple[float, float, str | None] | None:
-    """(title score, coverage, author named) of ``entry`` in the message, or None when its title
-    is not in the message."""
+) -> tuple[float, float, str | None, int] | None:
+    """(title score, coverage, author named, where the title starts) of ``entry`` in the
+    message, or None when its title is not in the message."""
     title = entry.title
     n = len(title.split())
     if not n:
         return None
     best, span = 0.0, (0, 0)
-    for size in {max(1, n - 1), n, n + 1}:
+    # A title's initials are the title ("kbbi" is "Kamus Besar Bahasa Indonesia").
+    initials = acronyms(title)
+    for i, word in enumerate(toks):
+        if word in initials:
+            best, span = 100.0, (i, i + 1)
+            break
+    # Also compared without spaces: "5cm" is "5 cm", "cabaukan" is "Ca-Bau-Kan".
+    squashed = title.replace(" ", "")
+    for size in range(max(1, n - 2), n + 2):
         for start in range(0, len(toks) - size + 1):
             for seq in (toks, corrected):
-                score = fuzz.ratio(" ".join(seq[start : start + size]), title)
+                window = seq[start : start + size]
+                score = fuzz.ratio(" ".join(window), title)
+                if len(squashed) >= 3:
+                    score = max(score, fuzz.ratio("".join(window), squashed))
                 if score > best:
                     best, span = score, (start, start + size)
     if best < TITLE_MATCH:
@@ -865,5 +1049,8 @@ def _align(
                 author = form
                 covered.update(named)
                 break
-    return best, len(covered) / len(content), author
+    # Words of the record's subtitle or series beside its title describe it too ("serial
+    # anak-anak mamak yg burlian", "kbbi edisi ke 4").
+    covered.update(i for i in content if i not in covered and (toks[i] in entry.title_terms or stem(toks[i]) in entry.title_terms))
+    return best, len(covered) / len(content), author, span[0]
 

@@ -278,6 +278,18 @@ def events_about(
     return [upcoming[title] for _, _, title in scored[:limit]], True
 
 
+_EVENT_WORDS = frozenset(
+    """acara kegiatan event events activity activities agenda sesi session sessions""".split()
+)
+
+
+def names_event_kind(text: str) -> bool:
+    """True when the message names an event or a kind of event ("acara", "lomba", "workshop")."""
+    found = set(words(text))
+    found |= {stem(w) for w in found}
+    return bool(found & _EVENT_WORDS) or any(found & group for group in EVENT_KINDS)
+
+
 def topic_label(text: str) -> str:
     """The topic words of an events question, as the reply names them ("lomba anak")."""
     return " ".join(w for w, _ in topic_words(text))

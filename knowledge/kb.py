@@ -12,7 +12,7 @@ import numpy as np
 from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from knowledge.catalog import CatalogHit, CatalogQuery, CatalogSearch, Mention
+from knowledge.catalog import CatalogHit, CatalogQuery, CatalogSearch, Mention, VolumeAnswer
 from knowledge.db import make_engine, make_sessionmaker
 from knowledge.arrivals import NewRecord, max_record_id, records_after
 from knowledge.ebooks import EBookInfo, find_ebooks
@@ -30,6 +30,7 @@ from knowledge.faq_search import (
     shipped_tuning,
 )
 from knowledge.models import FaqEntry
+from knowledge.works import same_work
 
 log = logging.getLogger(__name__)
 
@@ -155,6 +156,10 @@ class KnowledgeBase:
         """Catalog records about the topic of a patron's message, best first."""
         return self.catalog_search.topic(text, limit=limit, only_available=only_available)
 
+    def catalog_volume(self, text: str, mentions: Sequence[Mention] | None = None) -> VolumeAnswer | None:
+        """The volume of a series a patron's message asks for (None: it asks for none)."""
+        return self.catalog_search.volume(text, mentions)
+
     def catalog_mentions(self, text: str, *, limit: int = 3) -> list[Mention]:
         """Catalog titles written inside a patron's message, best first."""
         return self.catalog_search.mentions(text, limit=limit)
@@ -185,6 +190,29 @@ class KnowledgeBase:
     def ebooks(self, text: str = "", *, limit: int = 5) -> list[EBookInfo]:
         """E-books matching ``text``."""
         return find_ebooks(self.sessions, text, limit=limit)
+
+    def ebook_of(self, hit: CatalogHit) -> EBookInfo | None:
+        """The e-book of the same work as catalog record ``hit`` (None: no e-book of it)."""
+        if hit.ebook_url:
+            return None  # the record carries its own link
+        main = hit.title.split(": ", 1)[0]
+        for book in find_ebooks(self.sessions, main, limit=5):
+            if same_work(hit.title, hit.authors, book.title, book.authors) or same_work(
+                main, hit.authors, book.title, book.authors
+            ):
+                return book
+        return None
+
+    def print_of(self, book: EBookInfo) -> CatalogHit | None:
+        """The catalog record of the same work as e-book ``book`` (None: not in print)."""
+        main = book.title.split(": ", 1)[0]
+        for title in dict.fromkeys((book.title, main)):
+            for hit in self.search_catalog(CatalogQuery(title=title, limit=5)):
+                if same_work(hit.title, hit.authors, book.title, book.authors) or same_work(
+                    hit.title.split(": ", 1)[0], hit.authors, main, book.authors
+                ):
+                    return hit
+        return None
 
     def ping(self) -> bool:
         """True when the database answers."""
