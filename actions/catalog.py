@@ -123,6 +123,14 @@ def _from_catalog(tracker: Tracker, name: str) -> bool:
     )
 
 
+def _from_topic(tracker: Tracker) -> bool:
+    """True when the subject is the whole message's topic the engine found in the catalog."""
+    return any(
+        e.get("entity") == "subject" and e.get("extractor") == "topic"
+        for e in tracker.latest_message.get("entities") or []
+    )
+
+
 def _authors(hit: CatalogHit) -> str:
     return ", ".join(display_name(a) for a in hit.authors[:2])
 
@@ -192,7 +200,9 @@ class ActionSearchCatalog(KnowledgeAction):
             dispatcher.utter_message(text=t("catalog.none_available", lang, query=asked))
             return [*events, *self.understood("catalog")]
         named = bool(_entity(tracker, "title") or _entity(tracker, "author"))
-        tagged = named or bool(_entity(tracker, "subject"))
+        # A subject the engine took from the whole message's topic is no tag of the NLU's: a
+        # FAQ question ("buku anak ada di lantai berapa?") still gets the FAQ's answer.
+        tagged = named or (bool(_entity(tracker, "subject")) and not _from_topic(tracker))
         faq_hits: list[FaqHit] = []
         if not is_follow_up(tracker) and not (hits and tagged):
             # Nothing in the catalog, or no book named at all: maybe not a book question

@@ -165,7 +165,7 @@ QUESTION_WORDS = frozenset(
     pinjem bisa boleh sekarang skrg udah sudah belum blm kapan berapa gimana bagaimana cara tahu
     kah punya nyari cariin tolong mohon info halo hai hallo hello hi permisi selamat pagi siang sore
     malam tanya nanya bertanya sedang dipinjam dipinjem dipinjamkan minjem pengen ingin mau
-    cek ngecek check versi version want borrow available baca membaca bawa dibawa""".split()
+    cek ngecek check versi version want borrow available baca membaca""".split()
 )
 MENTION_WORDS = 20
 
