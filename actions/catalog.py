@@ -191,6 +191,12 @@ class ActionSearchCatalog(KnowledgeAction):
             about = self.ctx.kb.catalog_search.topic_label(tracker.latest_message.get("text") or "") if hits else None
         if not hits:
             hits = await asyncio.to_thread(self.ctx.kb.search_catalog, query)
+        if not hits and query.subject and (query.title or query.author):
+            # A subject tagged beside a title or author is often a word of the question ("mau
+            # pastikan dulu"): the title and author alone.
+            hits = await asyncio.to_thread(self.ctx.kb.search_catalog, dataclasses.replace(query, subject=None))
+            if hits:
+                subject = None
         if not hits and not is_follow_up(tracker) and page == 1:
             hits, about = await self._whole_message(tracker, query)
         events: list[dict[str, Any]] = [

@@ -179,7 +179,7 @@ TOPIC_FILLER = frozenset(
     sih aja saja dari pak bu bapak ibu kh ya yah kan nya ini itu yaitu seperti kayak gimana
     book books novels any some english indonesian language read reading recommend something
     looking need want like tugas kuliah skripsi makalah ujian matkul semester pr homework
-    assignment""".split()
+    assignment hari jam menit minggu tahun kali brp""".split()
 )
 
 # Everyday synonyms of library subject words (a patron's word -> the catalog's usual word).
@@ -849,32 +849,44 @@ class CatalogSearch:
         """
         self._refresh()
         wanted = self._topic_words(text)
-        known = [(alts, own, self._idf(alts)) for _, alts, own in wanted if any(self._known(a) for a in alts)]
+        known = [
+            (alts, own, self._idf(alts), is_common_word(w))
+            for w, alts, own in wanted if any(self._known(a) for a in alts)
+        ]
         if not known:
             return []
-        groups = [sorted({p for a in alts for p in a.split()}) for alts, _, _ in known]
+        groups = [sorted({p for a in alts for p in a.split()}) for alts, *_ in known]
         with self.sessions() as session:
             ids = self._any_word(session, groups, columns="title subtitle authors subjects title_terms",
                                  n=CANDIDATES)
             entries = self._entries(session, ids, CatalogQuery(author="x", subject="x"))
-        total = sum(weight for *_, weight in known)
+        total = sum(weight for _, _, weight, _ in known)
         scored: list[tuple[float, str, int]] = []
         for entry in entries:
             have = entry.subjects | entry.title_terms | set(entry.title.split()) | {
                 p for a in entry.authors for p in a.split()
             }
+            described = entry.subjects | set(entry.subtitle.split()) | set(_terms_text(entry.subtitle).split())
             got, specific = 0.0, False
-            for alts, own, weight in known:
+            for alts, own, weight, common in known:
+                # An everyday word ("harus", "rumah") is a topic only in the subjects or the
+                # subtitle: in a title it is the question's word, not the book's topic ("hrs
+                # ganti ga" is no "Seperti Dendam, Rindu Harus Dibayar Tuntas").
+                where = described if common else have
+                squashed = "" if common else entry.squashed
                 # The word itself (or its stem) counts whole; a synonym, a modern spelling or a
                 # corrected typo a little less ("history" finds "A History of ..." before
                 # "Fiksi sejarah").
-                if any(self._has(a, have, entry.squashed) for a in alts[:own]):
+                if any(self._has(a, where, squashed) for a in alts[:own]):
                     got += weight
-                elif any(self._has(a, have, entry.squashed) for a in alts[own:]):
+                elif any(self._has(a, where, squashed) for a in alts[own:]):
                     got += OTHER_FORM * weight
                 else:
                     continue
-                specific = specific or self._specific(alts)
+                # What makes a record about the topic: a word not everywhere, and for an
+                # everyday word a subject ("dikasih" in a subtitle "Kasih Tak Sampai" is not).
+                in_subjects = any(self._has(a, entry.subjects, "") for a in alts)
+                specific = specific or (self._specific(alts) and (in_subjects or not common))
             share = got / total
             if share >= TOPIC_MATCH and specific:
                 scored.append((100.0 * share, "topic", entry.id))
@@ -906,12 +918,15 @@ class CatalogSearch:
         ]
         base: int | None = None
         name = max(named, key=lambda n: len(series_core(n)), default=None)
-        if name is None:
+        if name is None or (request.next and request.number is None):
+            # The series of a title written in the message (and where it stands in it: the one
+            # after "lanjutan laskar pelangi" is volume 2).
             if mentions is None:
                 mentions = self.mentions(text)
             for m in sorted(mentions, key=lambda m: m.author is None):
-                if m.title_score >= 90 and m.hit.record_id in self._series_of:
-                    name, base = self._series_of[m.hit.record_id]
+                of = self._series_of.get(m.hit.record_id)
+                if m.title_score >= 90 and of is not None and name in (None, of[0]):
+                    name, base = of
                     break
         if name is None:
             return None

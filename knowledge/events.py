@@ -76,7 +76,9 @@ EVENT_FILLER = STOPWORDS | frozenset(
     sama buat untuk bagi the any anything doing held there at is are do does will next when
     saya aku kami kita anak2 kalau kalo katanya itu umur usia kelas ke yang yg pas saat cara
     belajar menggunakan pakai memakai ingin mau pengen pengin diumumin diumumkan lho kok
-    tahun session sessions sesi apa aja saja apakah""".split()
+    tahun session sessions sesi apa aja saja apakah coming up upcoming soon happening schedule
+    scheduled week month year today tomorrow weekend anything something going on held offer
+    offers""".split()
 ) - {"kelas"}
 
 # Kinds of events and audiences: a match on these alone names no topic ("turnamen catur" is no
@@ -290,6 +292,7 @@ def names_event_kind(text: str) -> bool:
     return bool(found & _EVENT_WORDS) or any(found & group for group in EVENT_KINDS)
 
 
-def topic_label(text: str) -> str:
-    """The topic words of an events question, as the reply names them ("lomba anak")."""
-    return " ".join(w for w, _ in topic_words(text))
+def topic_label(text: str, *, most: int = 4) -> str:
+    """The topic words of an events question, as the reply names them ("lomba anak"; the first
+    ``most`` of a long message)."""
+    return " ".join(w for w, _ in topic_words(text)[:most])
