@@ -195,6 +195,8 @@ class ActionSearchCatalog(KnowledgeAction):
             # A subject tagged beside a title or author is often a word of the question ("mau
             # pastikan dulu"): the title and author alone.
             hits = await asyncio.to_thread(self.ctx.kb.search_catalog, dataclasses.replace(query, subject=None))
+            # ... only a close match: "rumah" is no "Rumah Kaca" here.
+            hits = [h for h in hits if h.score >= 90]
             if hits:
                 subject = None
         if not hits and not is_follow_up(tracker) and page == 1:
@@ -265,6 +267,8 @@ class ActionSearchCatalog(KnowledgeAction):
         evidence = self.ctx.evidence
         kb = self.ctx.kb
         mention = evidence.strong_mention if evidence is not None else None
+        if mention is None and evidence is not None and evidence.top_mention is not None and evidence.top_mention.clear:
+            mention = evidence.top_mention  # "novel perburuan ada ga kak? yg jaman jepang itu"
         if mention is not None:
             found = await asyncio.to_thread(kb.search_catalog, dataclasses.replace(
                 query, text="", title=mention.hit.title, author=mention.author, subject=None))

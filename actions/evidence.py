@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from actions.dates import DateRange, parse_period
 from actions.understanding import Parse
-from knowledge.catalog import CatalogHit, CatalogQuery, Mention, VolumeAnswer, strip_filler
+from knowledge.catalog import BOOK_KINDS, CatalogHit, CatalogQuery, Mention, VolumeAnswer, strip_filler
 from knowledge.ebooks import EBookInfo
 from knowledge.events import EventInfo, names_event_kind
 from knowledge.faq_search import FaqHit
@@ -172,16 +172,9 @@ async def _early(kb: KnowledgeBase, text: str, early: TextEvidence | None) -> Te
 # How far ahead events asked for by their topic are looked for (the calendar's import horizon).
 EVENTS_HORIZON = timedelta(days=366)
 _WHOLE_MESSAGE_INTENTS = frozenset({None, "search_book", "suggest_purchase", "out_of_scope", "nlu_fallback"})
-# Words naming a kind of book: a message with one asks the catalog, whatever the NLU read.
-_BOOK_KINDS = frozenset(
-    """buku bukunya novel novelnya bacaan komik kamus ensiklopedia ensiklopedi majalah biografi
-    antologi book books novels dictionary encyclopedia biography""".split()
-)
-
-
 def names_book_kind(text: str) -> bool:
     """True when the message names a kind of book ("ada novel tentang catur?")."""
-    return bool(set(fold(text).split()) & _BOOK_KINDS)
+    return bool(set(fold(text).split()) & BOOK_KINDS)
 
 
 _E_BOOK = re.compile(r"\be books?\b")  # "e-book", not "language book"

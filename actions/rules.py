@@ -300,7 +300,10 @@ def _book_search(parse: Parse, evidence: Evidence) -> Route:
     """A book question: the tagged title, unless the message itself names a better one."""
     tagged = parse.entity("title")
     mention = evidence.top_mention
-    if mention is not None and mention.title_score >= 90:
+    # A title written among other words, where the message's topic finds records too ("buku
+    # tentang prasasti-prasasti kerajaan sriwijaya"): the topic's records (the title among them).
+    weak = mention is not None and not mention.clear and bool(evidence.topic) and tagged is None
+    if mention is not None and mention.title_score >= 90 and not weak:
         title_words = set(fold(mention.hit.title).split())
         if tagged is None or set(fold(tagged).split()) < title_words:
             found = [Entity("title", mention.hit.title, "catalog")]

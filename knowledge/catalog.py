@@ -122,6 +122,8 @@ class Mention:
     title_score: float
     coverage: float
     author: str | None = None
+    # Written right after a word naming a kind of book: "novel perburuan ada ga?".
+    introduced: bool = False
 
     @property
     def clear(self) -> bool:
@@ -133,6 +135,8 @@ class Mention:
             return True
         if self.title_score < 90:
             return False
+        if self.introduced:
+            return True
         title = fold(self.hit.title.split(": ", 1)[0]).split()
         if len(title) >= 2:
             return self.coverage >= 0.3
@@ -168,6 +172,13 @@ QUESTION_WORDS = frozenset(
     cek ngecek check versi version want borrow available baca membaca""".split()
 )
 MENTION_WORDS = 20
+
+# Words naming a kind of book; a title written right after one is clearly a title ("novel
+# perburuan ada ga?").
+BOOK_KINDS = frozenset(
+    """buku bukunya novel novelnya bacaan komik kamus ensiklopedia ensiklopedi majalah biografi
+    antologi book books novels dictionary encyclopedia biography""".split()
+)
 
 # Words of a topic request that are not the topic: "ada buku tentang investasi buat pemula?" is
 # about "investasi". (FILLER and QUESTION_WORDS come on top.)
@@ -818,8 +829,9 @@ class CatalogSearch:
         hits = {h.record_id: h for h in self._load_hits([(s, "title", rid) for s, *_, rid in found],
                                                        CatalogQuery(limit=limit))}
         return [
-            Mention(hit=hits[rid], title_score=score, coverage=coverage, author=author)
-            for score, coverage, author, _, rid in found if rid in hits
+            Mention(hit=hits[rid], title_score=score, coverage=coverage, author=author,
+                    introduced=start > 0 and toks[start - 1] in BOOK_KINDS)
+            for score, coverage, author, start, rid in found if rid in hits
         ]
 
     def _squashed_titles(self, tokens: Iterable[str]) -> list[int]:

@@ -47,6 +47,15 @@ async def test_a_volume_of_a_series_whatever_the_nlu_read(ctx: ActionContext) ->
     assert not any(t in turn.text for t in ("Bumi Manusia", "Rumah Kaca", "Jejak Langkah"))
 
 
+async def test_a_title_the_nlu_missed_is_found_in_the_message(ctx: ActionContext) -> None:
+    turn = await Conversation(ctx).say("novel perburuan ada ga kak? yg jaman jepang itu", "search_book",
+                                       {"title": "jaman jepang itu"})
+    assert "\u201cPerburuan\u201d" in turn.text and "belum ada" not in turn.text
+    # A title written in a longer question whose topic finds records too: the topic's records.
+    turn = await Conversation(ctx).say("kak buku tentang prasasti-prasasti kerajaan sriwijaya ada?", "search_book")
+    assert "Kedatuan Sriwijaya" in turn.text
+
+
 async def test_a_title_at_the_start_of_a_conversation_is_no_follow_up(ctx: ActionContext) -> None:
     turn = await Conversation(ctx).say("aroma karsa dee", "follow_up", confidence=0.97)
     assert "\u201cAroma Karsa\u201d" in turn.text

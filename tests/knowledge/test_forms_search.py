@@ -98,6 +98,11 @@ def test_a_title_written_in_a_message_is_a_strong_mention(kb: KnowledgeBase, mes
     assert mention.hit.title == title and mention.strong, (message, mention)
 
 
+def test_a_title_right_after_a_kind_of_book_is_clear(kb: KnowledgeBase) -> None:
+    mention = kb.catalog_mentions("novel perburuan ada ga kak? yg jaman jepang itu")[0]
+    assert mention.hit.title == "Perburuan" and mention.introduced and mention.clear and not mention.strong
+
+
 def test_words_of_a_question_are_not_titles(kb: KnowledgeBase) -> None:
     # "sama" is no typo of "Saman"; "pulang" in "boleh bawa pulang buku?" is no clear title.
     assert all(m.hit.title != "Saman" for m in kb.catalog_mentions("buku tentang nanem kopi sama pasca panennya"))
