@@ -44,6 +44,9 @@ class ActionListEbooks(KnowledgeAction):
         books: list[EBookInfo] = []
         if asked:
             books = await asyncio.to_thread(kb.ebooks, " ".join(asked), limit=5)
+            if not books:
+                near = await asyncio.to_thread(kb.ebook_on_topic, " ".join(asked))
+                books = [near] if near is not None else []
         wanted = " ".join(asked)
         hits: list[FaqHit] = []
         if not wanted or not books:

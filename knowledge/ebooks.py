@@ -36,6 +36,9 @@ EBOOK_MATCH = 0.5
 # A word no e-book has ("karet", "resep") weighs against every e-book, nearly as much as the
 # rarest word: "ebook budidaya karet" is not the e-book on growing pineapples.
 UNKNOWN_WEIGHT = 0.75
+# Below EBOOK_MATCH, an e-book still answers when it is the collection's best book on the
+# message's topic (its print record leads the catalog's topic search).
+EBOOK_NEAR = 0.35
 
 
 def ebook_words(text: str) -> list[str]:
@@ -66,7 +69,16 @@ def _has(forms: set[str], have: set[str], squashed: str) -> bool:
 
 
 def find_ebooks(sessions: sessionmaker[Session], text: str = "", *, limit: int = 5) -> list[EBookInfo]:
-    """E-books matching ``text`` (title, author or subject); all of them when ``text`` names none.
+    """E-books matching ``text`` (title, author or subject); all of them when ``text`` names none
+    (see :func:`rank_ebooks`)."""
+    return [book for share, book in rank_ebooks(sessions, text, limit=limit) if share >= EBOOK_MATCH]
+
+
+def rank_ebooks(
+    sessions: sessionmaker[Session], text: str = "", *, limit: int = 5, at_least: float = EBOOK_MATCH
+) -> list[tuple[float, EBookInfo]]:
+    """E-books with the share of ``text``'s words they match (at least ``at_least``), best first;
+    every e-book (share 1) when ``text`` names none.
 
     Each word of ``text`` (without question, filler and e-book words) is looked up with its stem
     and everyday synonyms in the e-book's title, authors and subjects (a word as close as "siti"
@@ -93,8 +105,9 @@ def find_ebooks(sessions: sessionmaker[Session], text: str = "", *, limit: int =
             share = sum(w for forms, w in weights if _has(forms, have, squashed)) / total
             if len(asked) >= 4 and fuzz.partial_ratio(asked, fold(b.title)) >= 90 and len(asked) <= len(fold(b.title)) + 2:
                 share = max(share, 1.0)  # the title itself, written whole
-            if share >= EBOOK_MATCH:
+            if share >= at_least:
                 scored.append((share, b))
         scored.sort(key=lambda x: -x[0])
-        books = [b for _, b in scored]
-    return [EBookInfo(b.title, tuple(b.authors), b.platform, b.url) for b in books[:limit]]
+    else:
+        scored = [(1.0, b) for b in books]
+    return [(share, EBookInfo(b.title, tuple(b.authors), b.platform, b.url)) for share, b in scored[:limit]]

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from knowledge.catalog import CatalogHit, CatalogQuery, CatalogSearch, Mention, VolumeAnswer
 from knowledge.db import make_engine, make_sessionmaker
 from knowledge.arrivals import NewRecord, max_record_id, records_after
-from knowledge.ebooks import EBookInfo, find_ebooks
+from knowledge.ebooks import EBOOK_MATCH, EBOOK_NEAR, EBookInfo, find_ebooks, rank_ebooks
 from knowledge.events import EventInfo, event_by_id, events_about, events_between
 from knowledge.faq import FaqItem, FaqStore
 from knowledge.faq_judge import JudgeModel, load_judge_model
@@ -190,6 +190,22 @@ class KnowledgeBase:
     def ebooks(self, text: str = "", *, limit: int = 5) -> list[EBookInfo]:
         """E-books matching ``text``."""
         return find_ebooks(self.sessions, text, limit=limit)
+
+    def ebook_on_topic(self, text: str) -> EBookInfo | None:
+        """An e-book near the message's words (:data:`knowledge.ebooks.EBOOK_NEAR`) whose print
+        record is the catalog's best book on the message's topic: "ebook cara budidaya nanas …
+        buat kebun di rumah" is the pineapple e-book, "ebook budidaya karet" is not."""
+        near = [b for share, b in rank_ebooks(self.sessions, text, at_least=EBOOK_NEAR) if share < EBOOK_MATCH]
+        if not near:
+            return None
+        topic = self.catalog_topic(text, limit=1)
+        if not topic:
+            return None
+        for book in near:
+            printed = self.print_of(book)
+            if printed is not None and printed.record_id == topic[0].record_id:
+                return book
+        return None
 
     def ebook_of(self, hit: CatalogHit) -> EBookInfo | None:
         """The e-book of the same work as catalog record ``hit`` (None: no e-book of it)."""

@@ -244,6 +244,11 @@ def test_ebooks_are_found_on_the_messages_words(kb: KnowledgeBase) -> None:
                  "Any e-book on computer programming?"):
         assert find_ebooks(kb.sessions, none) == [], none
     assert len(find_ebooks(kb.sessions, "perpus punya ebook ga?")) == 5  # no subject: a selection
+    # Words no e-book has, beside the topic: the e-book whose print record is the catalog's best
+    # book on it; not an e-book sharing one word with a topic the catalog has a better book on.
+    near = kb.ebook_on_topic("ebook cara budidaya nanas ada kak? buat kebun di rumah")
+    assert near is not None and near.title == "Nenas: Budi Daya dan Pascapanen"
+    assert kb.ebook_on_topic("ebook budidaya karet ada min?") is None
 
 
 def test_a_print_record_and_its_ebook_are_one_work(kb: KnowledgeBase) -> None:
