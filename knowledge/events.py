@@ -78,7 +78,7 @@ EVENT_FILLER = STOPWORDS | frozenset(
     belajar menggunakan pakai memakai ingin mau pengen pengin diumumin diumumkan lho kok
     tahun session sessions sesi apa aja saja apakah coming up upcoming soon happening schedule
     scheduled week month year today tomorrow weekend anything something going on held offer
-    offers""".split()
+    offers seru menarik bagus asik asyik keren baru terbaru fun interesting cool new""".split()
 ) - {"kelas"}
 
 # Kinds of events and audiences: a match on these alone names no topic ("turnamen catur" is no
