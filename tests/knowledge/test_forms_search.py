@@ -261,3 +261,14 @@ def test_a_print_record_and_its_ebook_are_one_work(kb: KnowledgeBase) -> None:
         assert back is not None and back.title == ebook.title, (ebook.title, printed.title)
     atomic = kb.catalog_mentions("atomic habits")[0].hit
     assert kb.ebook_of(atomic) is None
+
+
+@pytest.mark.postgres
+def test_topics_volumes_and_mentions_on_postgresql(pg_sessions: sessionmaker[Session]) -> None:
+    load_demo(pg_sessions)
+    search = CatalogSearch(pg_sessions)
+    assert titles(search.topic("ada buku resep masakan?"))[:1] == ["Mustika Rasa: Resep Masakan Indonesia Warisan Sukarno"]
+    assert titles(search.topic("ada novel tentang persahabatan naik gunung?"))[:1] == ["5 cm"]
+    answer = search.volume("tetralogi pulau buru yang ketiga ada ga")
+    assert answer is not None and titles(answer.hits) == ["Jejak Langkah"]
+    assert search.mentions("cabaukan")[0].hit.title == "Ca-Bau-Kan: Hanya Sebuah Dosa"
