@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import re
 from typing import Any
 
@@ -16,6 +17,7 @@ from actions.outcome import signal
 from actions.rules import is_refinement
 from knowledge.availability import describe
 from knowledge.catalog import CatalogHit, CatalogQuery, strip_filler
+from knowledge.ebooks import EBookInfo
 from knowledge.faq_search import FaqHit
 from knowledge.suggestions import add_suggestion
 from knowledge.text import STOPWORDS, display_name, fold, is_common_word
@@ -121,12 +123,21 @@ def _from_catalog(tracker: Tracker, name: str) -> bool:
     )
 
 
+def _from_topic(tracker: Tracker) -> bool:
+    """True when the subject is the whole message's topic the engine found in the catalog."""
+    return any(
+        e.get("entity") == "subject" and e.get("extractor") == "topic"
+        for e in tracker.latest_message.get("entities") or []
+    )
+
+
 def _authors(hit: CatalogHit) -> str:
     return ", ".join(display_name(a) for a in hit.authors[:2])
 
 
-def format_hit(hit: CatalogHit, lang: str) -> str:
-    """"Laskar Pelangi — Andrea Hirata (2005)\n2 dari 4 eksemplar tersedia ..."."""
+def format_hit(hit: CatalogHit, lang: str, ebook: EBookInfo | None = None) -> str:
+    """"Laskar Pelangi — Andrea Hirata (2005)\n2 dari 4 eksemplar tersedia ...", with the e-book
+    of the same work (``ebook``) as its digital version: one work, one answer."""
     head = f"\u201c{hit.title}\u201d"
     by = _authors(hit)
     if by:
@@ -136,6 +147,11 @@ def format_hit(hit: CatalogHit, lang: str) -> str:
     lines = [head, describe(hit.availability, lang)]
     if hit.ebook_url:
         lines.append(t("catalog.ebook", lang, url=hit.ebook_url))
+    elif ebook is not None:
+        if ebook.platform:
+            lines.append(t("catalog.ebook_on", lang, platform=ebook.platform, url=ebook.url))
+        else:
+            lines.append(t("catalog.ebook", lang, url=ebook.url))
     return "\n".join(lines)
 
 
@@ -156,7 +172,35 @@ class ActionSearchCatalog(KnowledgeAction):
             dispatcher.utter_message(text=t("catalog.ask", lang))
             signal(dispatcher, kind="asked_back")
             return [SlotSet("topic", "catalog")]
-        hits = await asyncio.to_thread(self.ctx.kb.search_catalog, query)
+        evidence = self.ctx.evidence
+        about: str | None = None  # the topic the hits are about, when found on the whole message
+        hits: list[CatalogHit] = []
+        volume = evidence.volume if evidence is not None and page == 1 and not is_follow_up(tracker) else None
+        if volume is not None:
+            if not volume.hits:
+                # A volume the catalog lacks: say so, never another volume in its place.
+                dispatcher.utter_message(text=t("catalog.volume_missing", lang, number=volume.number, series=volume.series))
+                signal(dispatcher, searched=f"{volume.series} {volume.number}", found=False)
+                return [SlotSet("topic", "catalog"), SlotSet("failed_turns", 0.0)]
+            hits = list(volume.hits)
+        if not hits and subject and not (title or author) and evidence is not None and evidence.topic \
+                and not is_follow_up(tracker) and page == 1:
+            # A subject the NLU tagged: the whole message's topic ranks the records better
+            # ("novel tentang persahabatan naik gunung" is 5 cm before Laskar Pelangi).
+            hits = [h for h in evidence.topic if h.availability.is_available or not query.only_available]
+            about = self.ctx.kb.catalog_search.topic_label(tracker.latest_message.get("text") or "") if hits else None
+        if not hits:
+            hits = await asyncio.to_thread(self.ctx.kb.search_catalog, query)
+        if not hits and query.subject and (query.title or query.author):
+            # A subject tagged beside a title or author is often a word of the question ("mau
+            # pastikan dulu"): the title and author alone.
+            hits = await asyncio.to_thread(self.ctx.kb.search_catalog, dataclasses.replace(query, subject=None))
+            # ... only a close match: "rumah" is no "Rumah Kaca" here.
+            hits = [h for h in hits if h.score >= 90]
+            if hits:
+                subject = None
+        if not hits and not is_follow_up(tracker) and page == 1:
+            hits, about = await self._whole_message(tracker, query)
         events: list[dict[str, Any]] = [
             SlotSet("title", title), SlotSet("author", author), SlotSet("subject", subject),
         ]
@@ -164,7 +208,9 @@ class ActionSearchCatalog(KnowledgeAction):
             dispatcher.utter_message(text=t("catalog.none_available", lang, query=asked))
             return [*events, *self.understood("catalog")]
         named = bool(_entity(tracker, "title") or _entity(tracker, "author"))
-        tagged = named or bool(_entity(tracker, "subject"))
+        # A subject the engine took from the whole message's topic is no tag of the NLU's: a
+        # FAQ question ("buku anak ada di lantai berapa?") still gets the FAQ's answer.
+        tagged = named or (bool(_entity(tracker, "subject")) and not _from_topic(tracker))
         faq_hits: list[FaqHit] = []
         if not is_follow_up(tracker) and not (hits and tagged):
             # Nothing in the catalog, or no book named at all: maybe not a book question
@@ -195,17 +241,49 @@ class ActionSearchCatalog(KnowledgeAction):
                 self.offer_faq(dispatcher, faq_hits, lang, except_tag="katalog")
             return [*events, SlotSet("topic", "catalog"), SlotSet("failed_turns", 0.0)]
         shown = hits[SHOWN * (page - 1) : SHOWN * page]
-        header = t("catalog.found_one", lang) if len(hits) == 1 else t("catalog.found_many", lang)
+        if about:
+            header = t("catalog.found_topic", lang, query=about)
+        else:
+            header = t("catalog.found_one", lang) if len(hits) == 1 else t("catalog.found_many", lang)
         # One blank-line-free message: Rasa's REST channel splits texts on blank lines.
-        body = "\n".join(format_hit(h, lang) for h in shown)
+        ebooks = await asyncio.to_thread(lambda: [self.ctx.kb.ebook_of(h) for h in shown])
+        body = "\n".join(format_hit(h, lang, e) for h, e in zip(shown, ebooks, strict=True))
         buttons = []
-        if len(hits) > SHOWN * page:
+        if len(hits) > SHOWN * page and not about:  # a topic's list has no next page
             entities = {k: v for k, v in (("title", title), ("author", author), ("subject", subject)) if v}
             if not entities:
                 entities = {"title": asked}
             buttons.append(button(t("button.more", lang), intent_payload("search_book", **entities, page=str(page + 1))))
         dispatcher.utter_message(text=f"{header}\n{body}", buttons=buttons or None)
         return [*events, *self.understood("catalog")]
+
+    async def _whole_message(self, tracker: Tracker, query: CatalogQuery) -> tuple[list[CatalogHit], str | None]:
+        """What the whole message finds when the NLU's title, author or subject did not: a
+        catalog title clearly written in it, else records about its topic (with that topic).
+        Never "belum ada di koleksi" while the message itself names a book we have."""
+        text = tracker.latest_message.get("text") or ""
+        if not text.strip() or text.startswith("/"):
+            return [], None
+        evidence = self.ctx.evidence
+        kb = self.ctx.kb
+        mention = evidence.strong_mention if evidence is not None else None
+        if mention is None and evidence is not None and evidence.top_mention is not None and evidence.top_mention.clear:
+            mention = evidence.top_mention  # "novel perburuan ada ga kak? yg jaman jepang itu"
+        if mention is not None:
+            found = await asyncio.to_thread(kb.search_catalog, dataclasses.replace(
+                query, text="", title=mention.hit.title, author=mention.author, subject=None))
+            if found:
+                return found, None
+        if evidence is not None and evidence.topic_searched:
+            topic = list(evidence.topic)
+            if query.only_available:
+                topic = [h for h in topic if h.availability.is_available]
+        else:
+            topic = await asyncio.to_thread(
+                kb.catalog_topic, text, limit=query.limit, only_available=query.only_available)
+        if not topic:
+            return [], None
+        return topic, kb.catalog_search.topic_label(text)
 
 
 class ActionSuggestPurchase(KnowledgeAction):

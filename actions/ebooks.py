@@ -10,12 +10,20 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import KnowledgeAction
 from actions.i18n import language, t
+from knowledge.availability import describe
+from knowledge.ebooks import EBookInfo, ebook_words
 from knowledge.faq_search import FaqHit
 from knowledge.text import display_name
 
 
 class ActionListEbooks(KnowledgeAction):
-    """Lists e-books matching the question (or a selection) with their links."""
+    """Lists e-books matching the question (or a selection) with their links.
+
+    The NLU's title or subject first, else the message's own words ("ebook tentang tsunami
+    aceh"); an e-book also in print says how its copies are (one work, one answer). A title or
+    subject with no e-book is said so, without other e-books, with the print copies when the
+    catalog has the work.
+    """
 
     def name(self) -> str:
         return "action_list_ebooks"
@@ -24,10 +32,22 @@ class ActionListEbooks(KnowledgeAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         lang = language(tracker)
-        wanted = next(tracker.get_latest_entity_values("title"), None) or next(
+        kb = self.ctx.kb
+        text = tracker.latest_message.get("text") or ""
+        tagged = next(tracker.get_latest_entity_values("title"), None) or next(
             tracker.get_latest_entity_values("subject"), None
         )
-        books = await asyncio.to_thread(self.ctx.kb.ebooks, str(wanted or ""), limit=5)
+        # The message's own words decide ("ebook budidaya karet" is not the e-book on growing
+        # pineapples the tag "budidaya" alone would find); a button's payload has only its tag.
+        own = [] if text.startswith("/") else ebook_words(text)
+        asked = own or (ebook_words(str(tagged)) if tagged else [])
+        books: list[EBookInfo] = []
+        if asked:
+            books = await asyncio.to_thread(kb.ebooks, " ".join(asked), limit=5)
+            if not books:
+                near = await asyncio.to_thread(kb.ebook_on_topic, " ".join(asked))
+                books = [near] if near is not None else []
+        wanted = " ".join(asked)
         hits: list[FaqHit] = []
         if not wanted or not books:
             # "cara pinjam ebook di ipusnas?" asks how, not for a list, and "boleh pakai celana
@@ -37,14 +57,35 @@ class ActionListEbooks(KnowledgeAction):
             if faq is not None:
                 return faq
         if not books and wanted:
-            dispatcher.utter_message(text=t("ebooks.none", lang, query=wanted))
-            books = await asyncio.to_thread(self.ctx.kb.ebooks, "", limit=3)
+            lines = [t("ebooks.none", lang, query=wanted)]
+            printed = await self._in_print(text)
+            if printed:
+                lines.append(t("ebooks.in_print", lang, title=printed.title, availability=describe(printed.availability, lang)))
+            dispatcher.utter_message(text="\n".join(lines))
+            self.offer_faq(dispatcher, hits, lang)
+            return self.understood("ebooks")
+        if not books:
+            books = await asyncio.to_thread(kb.ebooks, "", limit=5)
         if books:
             lines = [t("ebooks.list", lang)]
             for b in books:
                 by = f" \u2014 {display_name(b.authors[0])}" if b.authors else ""
                 where = f" ({b.platform})" if b.platform else ""
                 lines.append(f"\u2022 {b.title}{by}{where}: {b.url}")
+                printed = await asyncio.to_thread(kb.print_of, b) if wanted else None
+                if printed is not None:
+                    lines.append(t("ebooks.print_copies", lang, availability=describe(printed.availability, lang)))
             dispatcher.utter_message(text="\n".join(lines))
         self.offer_faq(dispatcher, hits, lang)
         return self.understood("ebooks")
+
+    async def _in_print(self, text: str) -> Any:
+        """The print record of the book the message names, if the catalog has it."""
+        evidence = self.ctx.evidence
+        mention = evidence.strong_mention if evidence is not None else None
+        if mention is None and evidence is not None and evidence.top_mention is not None and evidence.top_mention.clear:
+            mention = evidence.top_mention
+        if mention is None:
+            found = await asyncio.to_thread(self.ctx.kb.catalog_mentions, text)
+            mention = next((m for m in found if m.clear), None)
+        return mention.hit if mention is not None else None

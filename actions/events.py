@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from rasa_sdk import Tracker
@@ -14,10 +14,12 @@ from actions.base import KnowledgeAction
 from actions.dates import default_period, parse_period
 from actions.i18n import language, t
 from knowledge.datenames import day_name, month_name
-from knowledge.events import EventInfo
+from knowledge.events import EventInfo, names_event_kind, topic_label
 from knowledge.faq_search import FaqHit
 
 MAX_REMIND_BUTTONS = 4
+# How far ahead an event asked for by its topic is looked for (the calendar's import horizon).
+TOPIC_HORIZON = timedelta(days=366)
 
 
 def format_event(event: EventInfo, lang: str, zone: Any) -> str:
@@ -47,14 +49,38 @@ class ActionListEvents(KnowledgeAction):
         entity = next(tracker.get_latest_entity_values("period"), None)
         period = parse_period(str(entity), now.date()) if entity else None
         period = period or parse_period(text, now.date())
-        if period is None and (tracker.latest_message.get("intent") or {}).get("name") != "follow_up":
-            # No date named: "mobil perpustakaan keliling datang hari apa?" or "jadwal layanan
-            # selama ramadan?" are FAQ questions the NLU took for events; the FAQ's entry on the
-            # library's activities (tag `kegiatan`) yields to the list of what is coming up.
+        follow_up = (tracker.latest_message.get("intent") or {}).get("name") == "follow_up"
+        if period is None and not follow_up:
+            about: list[EventInfo] = []
+            named_topic = False
+            if not text.startswith("/"):
+                # Events by what they are about ("ada lomba buat anak?"), from the calendar.
+                evidence = self.ctx.evidence
+                if evidence is not None and evidence.topic_events:
+                    about, named_topic = list(evidence.topic_events), True
+                else:
+                    about, named_topic = await asyncio.to_thread(
+                        self.ctx.kb.events_about, text, now, now + TOPIC_HORIZON, limit=3)
+            # "mobil perpustakaan keliling datang hari apa?" or "jadwal layanan selama ramadan?"
+            # are FAQ questions the NLU took for events: the FAQ answers when it is sure, unless
+            # the message names a kind of event the calendar has ("ada kegiatan ngabuburit?");
+            # its entry on the library's activities (tag `kegiatan`) yields to the calendar.
             hits = await self.faq_hits(tracker)
-            faq = self.answer_if_confident(dispatcher, tracker, hits, lang, unless_tag="kegiatan")
-            if faq is not None:
-                return faq
+            if not (about and names_event_kind(text)):
+                faq = self.answer_if_confident(dispatcher, tracker, hits, lang, unless_tag="kegiatan")
+                if faq is not None:
+                    return faq
+            if about:
+                lines = [t("events.about", lang, topic=topic_label(text))]
+                lines += [format_event(e, lang, zone) for e in about]
+                dispatcher.utter_message(
+                    text="\n".join(lines), buttons=self.remind_buttons(about, lang, tracker.sender_id))
+                return self.understood("events")
+            if named_topic:
+                # A topic no upcoming event is about: say so, and name no other event.
+                dispatcher.utter_message(text=t("events.none_about", lang, topic=topic_label(text)))
+                self.offer_faq(dispatcher, hits, lang)
+                return self.understood("events")
         period = period or default_period(now.date())
         start = max(datetime.combine(period.start, time(0), zone), now)
         end = datetime.combine(period.end, time(0), zone)

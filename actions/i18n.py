@@ -77,6 +77,14 @@ TEXTS: dict[str, tuple[str, str]] = {
     ),
     "catalog.found_one": ("Ada, Kak! 📚", "Yes, we have it! 📚"),
     "catalog.found_many": ("Ini yang saya temukan di koleksi kami, Kak:", "Here is what I found in our collection:"),
+    "catalog.found_topic": (
+        "Ini buku di koleksi kami tentang \u201c{query}\u201d, Kak:",
+        "Here is what our collection has on \u201c{query}\u201d:",
+    ),
+    "catalog.volume_missing": (
+        "Maaf Kak, buku ke-{number} dari seri \u201c{series}\u201d belum ada di koleksi kami.",
+        "Sorry, volume {number} of \u201c{series}\u201d is not in our collection yet.",
+    ),
     "catalog.not_found": (
         "Maaf Kak, buku \u201c{query}\u201d belum ada di koleksi kami. Mau saya catat sebagai usulan "
         "pembelian buku?",
@@ -114,12 +122,30 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Belum ada acara terjadwal {period}, Kak. Pantau terus Instagram perpustakaan ya!",
         "There are no events scheduled {period}. Keep an eye on the library's Instagram!",
     ),
+    "events.about": (
+        "Acara perpustakaan tentang \u201c{topic}\u201d yang akan datang:",
+        "Upcoming library events on \u201c{topic}\u201d:",
+    ),
+    "events.none_about": (
+        "Belum ada acara tentang \u201c{topic}\u201d yang terjadwal, Kak. Pantau terus Instagram "
+        "perpustakaan ya!",
+        "There is no event on \u201c{topic}\u201d scheduled yet. Keep an eye on the library's Instagram!",
+    ),
     "events.list": ("Acara perpustakaan {period}:", "Library events {period}:"),
     "ebooks.none": (
         "Maaf Kak, e-book \u201c{query}\u201d belum tersedia. Coba cari di aplikasi iPusnas dari "
         "Perpustakaan Nasional ya.",
         "Sorry, the e-book \u201c{query}\u201d is not available. Try the iPusnas app of the "
         "National Library.",
+    ),
+    "ebooks.in_print": (
+        "Versi cetaknya ada di koleksi kami: \u201c{title}\u201d. {availability}",
+        "We have it in print: \u201c{title}\u201d. {availability}",
+    ),
+    "ebooks.print_copies": ("  Versi cetak: {availability}", "  In print: {availability}"),
+    "catalog.ebook_on": (
+        "Versi digitalnya bisa dibaca di {platform}: {url}",
+        "Read the digital version on {platform}: {url}",
     ),
     "ebooks.list": ("E-book yang bisa Kakak baca online:", "E-books you can read online:"),
     "handoff.start": (

@@ -36,7 +36,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from actions.context import ConversationContext
-from actions.evidence import Evidence
+from actions.evidence import Evidence, mentions_ebooks, names_book_kind
 from actions.privacy import is_erase_request, is_yes
 from actions.subscriptions import subscription_command
 from actions.understanding import Entity, Parse
@@ -183,13 +183,22 @@ def route(parse: Parse, evidence: Evidence, context: ConversationContext) -> Rou
     own = own_question(parse, evidence, context)
     if own is not None:
         return own
+    # 1e. The volume of a series the message asks for ("tetralogi buru jilid 1", "lanjutan
+    # laskar pelangi yang kedua"): the catalog's series statements answer, whatever the NLU read.
+    volume = evidence.volume
+    if volume is not None and not (intent == "follow_up" and context.topic):
+        found = [Entity("title", volume.hits[0].title, "catalog")] if volume.hits else []
+        return Route("action_search_catalog", parse.with_intent("search_book", *found, drop=("title", "author", "subject")),
+                     f"volume {volume.number} of the series {volume.series!r} over the NLU's {intent}")
     # 2. A person.
     # (An explicit request is caught before the NLU, :func:`detect_trigger`; a catalog title the
     # message is about — "manusia setengah salmon" — is no request for a person.)
     if intent == "request_human" and evidence.strong_mention is None:
         return Route("action_handoff", parse, "the NLU read a request for a person")
-    # 3. A follow-up of the last topic.
-    if intent == "follow_up" or (context.topic == "catalog" and is_refinement(parse.text)):
+    # 3. A follow-up of the last topic. At the start of a conversation there is nothing to follow
+    # ("aroma karsa dee", "kak dilan yang kedua (1991) ada gak?"): the knowledge decides.
+    nothing_to_follow = not context.topic
+    if (intent == "follow_up" and not nothing_to_follow) or (context.topic == "catalog" and is_refinement(parse.text)):
         return Route("action_fallback", parse.with_intent("follow_up"), f"follow-up of {context.topic or 'nothing'}")
     # 4. A title the message is about.
     mention = evidence.strong_mention
@@ -204,6 +213,21 @@ def route(parse: Parse, evidence: Evidence, context: ConversationContext) -> Rou
             f"catalog title {mention.hit.title!r} (score {mention.title_score:.0f}, covers "
             f"{mention.coverage:.0%} of the message) over the NLU's {intent}",
         )
+    # 4b. Events by their topic, where the message names a kind of event ("ada kelas bikin
+    # cerpen?", "klub buku buat anak SMA") and the calendar has one, unless the FAQ is sure.
+    if evidence.topic_events and intent != "ask_events" and not (evidence.faq_confident and intent == "faq"):
+        return Route("action_list_events", parse.with_intent("ask_events"),
+                     f"the calendar has {evidence.topic_events[0].title!r} on the message's topic over the NLU's {intent}")
+    # 4c. A book title clearly written in a question the FAQ is unsure of ("kak tolong cek tafsir
+    # al azhar dong, boleh dibawa pulang gak?").
+    mention = evidence.top_mention
+    unsure = intent in ("faq", "follow_up", "nlu_fallback")
+    if unsure and not evidence.faq_confident and mention is not None and mention.clear:
+        found = [Entity("title", mention.hit.title, "catalog")]
+        if mention.author:
+            found.append(Entity("author", mention.author, "catalog"))
+        return Route("action_search_catalog", parse.with_intent("search_book", *found, drop=("title", "author", "subject")),
+                     f"catalog title {mention.hit.title!r} (score {mention.title_score:.0f}) where the FAQ is unsure")
     # 5. Small talk; "ya" to the book the bot offered to note is the yes that records it.
     if intent == "affirm" and context.offered_title:
         return Route("action_suggest_purchase", parse.with_intent("suggest_purchase"),
@@ -220,13 +244,23 @@ def route(parse: Parse, evidence: Evidence, context: ConversationContext) -> Rou
                          f"FAQ {evidence.faq[0].item.id!r} is sure, over the NLU's {intent}")
         topic = _catalog_topic(evidence)
         if topic is not None:
+            found = (evidence.catalog or evidence.topic)[0].title
             return Route("action_search_catalog", parse.with_intent("search_book", topic, drop=("title", "author", "subject")),
-                         f"the catalog finds {evidence.catalog[0].title!r} by {topic.entity} on the whole message")
+                         f"the catalog finds {found!r} by {topic.entity} on the whole message")
         return Route(ACTIONS[intent], parse, f"nothing in the knowledge is near ({intent})")
     # 7. The NLU's intent, with the whole message's catalog evidence for book searches.
     if intent == "suggest_purchase" and not _SUGGESTS.search(fold(parse.text)) and not context.offered_title \
-            and parse.score("search_book") >= 0.15:
+            and (parse.score("search_book") >= 0.15 or (mention is not None and mention.clear)):
         return _book_search(parse.with_intent("search_book"), evidence)
+    # An e-book question without a word of e-books ("kak aku pengen baca guru aini", "any English
+    # book about programming?") is a book question; a book question saying "ebook" without a
+    # title the catalog has ("ebook budidaya karet ada?") asks for e-books.
+    if intent == "ask_ebooks" and not mentions_ebooks(parse.text) and (
+        (mention is not None and mention.clear) or names_book_kind(parse.text)
+    ):
+        return _book_search(parse.with_intent("search_book"), evidence)
+    if intent == "search_book" and mentions_ebooks(parse.text) and evidence.strong_mention is None:
+        return Route("action_list_ebooks", parse.with_intent("ask_ebooks"), "a book question saying e-book")
     if intent == "search_book":
         return _book_search(parse, evidence)
     return Route(ACTIONS.get(intent, "action_fallback"), parse, f"the NLU's {intent}")
@@ -249,6 +283,9 @@ def _nlu_outweighs_faq(parse: Parse, evidence: Evidence) -> bool:
 def _catalog_topic(evidence: Evidence) -> Entity | None:
     """The field the whole-message catalog search matched, as an entity (None: nothing found)."""
     if not evidence.catalog:
+        # Nothing by title, author or every subject word: records about the message's topic.
+        if evidence.topic and evidence.catalog_query:
+            return Entity("subject", evidence.catalog_query, "topic")
         return None
     best = evidence.catalog[0]
     if best.matched == "title":
@@ -263,7 +300,10 @@ def _book_search(parse: Parse, evidence: Evidence) -> Route:
     """A book question: the tagged title, unless the message itself names a better one."""
     tagged = parse.entity("title")
     mention = evidence.top_mention
-    if mention is not None and mention.title_score >= 90:
+    # A title written among other words, where the message's topic finds records too ("buku
+    # tentang prasasti-prasasti kerajaan sriwijaya"): the topic's records (the title among them).
+    weak = mention is not None and not mention.clear and bool(evidence.topic) and tagged is None
+    if mention is not None and mention.title_score >= 90 and not weak:
         title_words = set(fold(mention.hit.title).split())
         if tagged is None or set(fold(tagged).split()) < title_words:
             found = [Entity("title", mention.hit.title, "catalog")]
@@ -274,6 +314,7 @@ def _book_search(parse: Parse, evidence: Evidence) -> Route:
     if not (tagged or parse.entity("author") or parse.entity("subject")):
         topic = _catalog_topic(evidence)
         if topic is not None:
+            found = (evidence.catalog or evidence.topic)[0].title
             return Route("action_search_catalog", parse.with_intent("search_book", topic),
-                         f"the catalog finds {evidence.catalog[0].title!r} by {topic.entity} on the whole message")
+                         f"the catalog finds {found!r} by {topic.entity} on the whole message")
     return Route("action_search_catalog", parse, "the NLU's search_book")

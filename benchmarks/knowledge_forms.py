@@ -97,7 +97,7 @@ async def run(gateway: str, concurrency: int, show_wrong: bool) -> None:
             total[form] += 1
             right[form] += ok
             if show_wrong and not ok:
-                print(f"  wrong: {form}: {question!r} (expected {expected!r}) -> {' / '.join(reply.split())[:140]}",
+                print(f"  wrong: {form}: {question!r} (expected {expected!r}) -> {' / '.join(reply.split())[:260]}",
                       file=sys.stderr, flush=True)
 
         await asyncio.gather(*(one(*c) for c in cases))

@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 
 import logging
+import math
 import re
 import threading
 import time
@@ -34,7 +35,8 @@ from stdnum.exceptions import InvalidChecksum, ValidationError
 
 from knowledge.availability import Availability, availability
 from knowledge.models import Copy, Record
-from knowledge.text import STOPWORDS, fold, stem, terms, words
+from knowledge.series import SERIES_KINDS, parse_volume, series_core
+from knowledge.text import STOPWORDS, fold, is_common_word, stem, terms, words
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +45,7 @@ FILLER = frozenset(
     """ada apa buku bukunya novel novelnya cari carikan mencari pinjam minjam meminjam judul
     judulnya karya karangan tulisan penulis pengarang tentang mengenai soal yang ga gak nggak
     tidak kah min kak dong nih tersedia punya perpus perpustakaan do you have book books any
-    by about available is there novel""".split()
+    by about available is there novel sama""".split()
 ) | STOPWORDS
 
 TITLE_MATCH = 86.0
@@ -120,6 +122,26 @@ class Mention:
     title_score: float
     coverage: float
     author: str | None = None
+    # Written right after a word naming a kind of book: "novel perburuan ada ga?".
+    introduced: bool = False
+
+    @property
+    def clear(self) -> bool:
+        """Clear enough to answer from the catalog where the FAQ is unsure: strong, or a title of
+        two words or more matched closely beside other words ("... catatan seorang demonstran?
+        skripsi aku tentang gerakan mahasiswa"), or an uncommon one-word title in half the
+        message."""
+        if self.strong:
+            return True
+        if self.title_score < 90:
+            return False
+        if self.introduced:
+            return True
+        title = fold(self.hit.title.split(": ", 1)[0]).split()
+        if len(title) >= 2:
+            return self.coverage >= 0.3
+        # One word: an everyday one ("pulang" in "boleh bawa pulang buku?") is no title here.
+        return self.coverage >= 0.5 and not is_common_word(title[0])
 
     @property
     def strong(self) -> bool:
@@ -131,13 +153,111 @@ class Mention:
         return self.title_score >= 95 and self.coverage >= 0.99
 
 
+@dataclass(frozen=True)
+class VolumeAnswer:
+    """The volume of a series a message asks for: the series, the volume's number and its
+    record(s) (none: the catalog lacks that volume)."""
+
+    series: str
+    number: int
+    hits: tuple[CatalogHit, ...] = ()
+
+
 # Words of a catalog question that are not part of a title: "di rak mana", "masih ada gak".
 QUESTION_WORDS = frozenset(
     """rak letak lokasi dimana mana where shelf eksemplar stok stock sedia masih lagi lg msh dipinjam
     pinjem bisa boleh sekarang skrg udah sudah belum blm kapan berapa gimana bagaimana cara tahu
-    kah punya nyari cariin tolong mohon info""".split()
+    kah punya nyari cariin tolong mohon info halo hai hallo hello hi permisi selamat pagi siang sore
+    malam tanya nanya bertanya sedang dipinjam dipinjem dipinjamkan minjem pengen ingin mau
+    cek ngecek check versi version want borrow available baca membaca""".split()
 )
 MENTION_WORDS = 20
+
+# Words naming a kind of book; a title written right after one is clearly a title ("novel
+# perburuan ada ga?").
+BOOK_KINDS = frozenset(
+    """buku bukunya novel novelnya bacaan komik kamus ensiklopedia ensiklopedi majalah biografi
+    antologi book books novels dictionary encyclopedia biography""".split()
+)
+
+# Words of a topic request that are not the topic: "ada buku tentang investasi buat pemula?" is
+# about "investasi". (FILLER and QUESTION_WORDS come on top.)
+TOPIC_FILLER = frozenset(
+    """buku bukunya novel novelnya cerita ceritanya kisah kisahnya bacaan bacaannya baca membaca
+    referensi rekomendasi rekomendasiin saran cara seputar topik tema genre jenis macam dll dsb dst
+    gitu gituan begitu biar agar supaya buat untuk bagi sama dengan dan atau juga terus mau pengen
+    pengin ingin perlu butuh cari nyari mencari belajar pemula bagus lengkap yg dulu kalau kalo klo
+    sih aja saja dari pak bu bapak ibu kh ya yah kan nya ini itu yaitu seperti kayak gimana
+    book books novels any some english indonesian language read reading recommend something
+    looking need want like tugas kuliah skripsi makalah ujian matkul semester pr homework
+    assignment hari jam menit minggu tahun kali brp""".split()
+)
+
+# Everyday synonyms of library subject words (a patron's word -> the catalog's usual word).
+TOPIC_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "budidaya": ("budi daya",),
+    "ternak": ("budi daya",),
+    "beternak": ("budi daya",),
+    "peternakan": ("budi daya",),
+    "nanem": ("tanam", "budi daya"),
+    "menanam": ("tanam", "budi daya"),
+    "bercocok": ("tanam", "budi daya"),
+    "zaman": ("masa",),
+    "jaman": ("masa",),
+    "era": ("masa",),
+    "biography": ("biografi",),
+    "memoir": ("memoar",),
+    "islami": ("islam",),
+    "alquran": ("qur an",),
+    "quran": ("qur an",),
+    "recipe": ("resep",),
+    "recipes": ("resep",),
+    "cooking": ("masakan", "kuliner"),
+    "kuliner": ("makanan",),
+    "makanan": ("kuliner",),
+    "dictionary": ("kamus",),
+    "encyclopedia": ("ensiklopedia",),
+    "ensiklopedi": ("ensiklopedia",),
+    "programming": ("pemrograman",),
+    # English subject words -> Indonesian (the collection is mostly catalogued in Indonesian)
+    "history": ("sejarah",),
+    "south": ("selatan",),
+    "north": ("utara",),
+    "east": ("timur",),
+    "west": ("barat",),
+    "health": ("kesehatan",),
+    "children": ("anak",),
+    "child": ("anak",),
+    "kids": ("anak",),
+    "mother": ("ibu",),
+    "agriculture": ("pertanian",),
+    "farming": ("pertanian", "budi daya"),
+    "philosophy": ("filsafat",),
+    "religion": ("agama",),
+    "economy": ("ekonomi",),
+    "finance": ("keuangan",),
+    "women": ("perempuan",),
+    "woman": ("perempuan",),
+    "letters": ("surat",),
+    "computer": ("komputer",),
+    "poetry": ("puisi",),
+    "poems": ("puisi",),
+    "fiction": ("fiksi",),
+    "habits": ("kebiasaan",),
+    "habit": ("kebiasaan",),
+    "parenting": ("parenting",),
+}
+
+# An old-spelling word as patrons write it today ("soekarno" -> "sukarno", "djoko" -> "joko").
+_OLD_SPELLING = (("oe", "u"), ("dj", "j"), ("tj", "c"))
+
+TOPIC_MATCH = 0.45
+# A match through a synonym, modern spelling or corrected typo, against the word itself.
+OTHER_FORM = 0.85
+# A topic word is corrected to a catalog word only this close (a typo, not another word).
+TOPIC_CORRECTION = 85.0
+# A word in more than this share of the catalog ("fiksi", "indonesia") tells no topic alone.
+TOPIC_COMMON = 0.25
 
 
 @dataclass
@@ -148,6 +268,7 @@ class _Entry:
     subjects: set[str]
     title_terms: set[str] = field(default_factory=set)
     squashed: str = ""  # subjects and title without spaces: "budi daya" matches "budidaya"
+    subtitle: str = ""
     isbns: set[str] = field(default_factory=set)
 
 
@@ -227,8 +348,9 @@ def index_row(
     authors: Sequence[str] | None,
     subjects: Sequence[str] | None,
     isbn: str | None,
+    series: str | None = None,
 ) -> dict[str, Any]:
-    """The ``catalog_index`` row of one record."""
+    """The ``catalog_index`` row of one record (its series' words are title terms)."""
     return {
         "record_id": record_id,
         "stamp": stamp,
@@ -236,7 +358,8 @@ def index_row(
         "subtitle": fold(subtitle or ""),
         "authors": " | ".join(_author_text(a) for a in authors or []),
         "subjects": " ".join(_terms_text(s) for s in subjects or []),
-        "title_terms": " ".join(filter(None, (_terms_text(title), _terms_text(subtitle or "")))),
+        "title_terms": " ".join(filter(None, (_terms_text(title), _terms_text(subtitle or ""),
+                                             _terms_text(series or "")))),
         "isbn": " ".join(isbn_forms(isbn)),
     }
 
@@ -271,16 +394,16 @@ def reindex(session: Session, *, batch: int = 1000) -> int:
         rows = session.execute(
             select(
                 Record.id, Record.updated_at, Record.title, Record.subtitle, Record.authors,
-                Record.subjects, Record.isbn,
+                Record.subjects, Record.isbn, Record.series,
             ).where(Record.id.in_(chunk))
         ).all()
         session.execute(delete(CATALOG_INDEX).where(CATALOG_INDEX.c.record_id.in_(chunk)))
         values = [
             index_row(
                 rid, str(ts), title=title, subtitle=subtitle, authors=authors,
-                subjects=subjects, isbn=isbn,
+                subjects=subjects, isbn=isbn, series=series,
             )
-            for rid, ts, title, subtitle, authors, subjects, isbn in rows
+            for rid, ts, title, subtitle, authors, subjects, isbn, series in rows
         ]
         if values:
             session.execute(insert(CATALOG_INDEX), values)
@@ -316,6 +439,12 @@ class CatalogSearch:
         self._dialect = ""
         self._has_trgm = False
         self._corrections: dict[str, str] = {}
+        self._df: dict[str, int] = {}
+        self._records = 0
+        self._squashed: tuple[list[int], list[str]] = ([], [])
+        self._initials: dict[str, list[int]] = {}
+        self._series: dict[str, list[tuple[int | None, int]]] = {}  # name -> (volume, record id)
+        self._series_of: dict[int, tuple[str, int | None]] = {}
 
     # refresh ----------------------------------------------------------------------------------
 
@@ -345,26 +474,44 @@ class CatalogSearch:
 
     def _load_vocabulary(self) -> None:
         with self.sessions() as session:
+            records = session.execute(select(func.count()).select_from(CATALOG_INDEX)).scalar_one()
             if self._dialect == "sqlite":
-                vocab = set(session.scalars(sql("SELECT term FROM catalog_fts_vocab")))
+                df = {term: int(doc) for term, doc in session.execute(sql("SELECT term, doc FROM catalog_fts_vocab"))}
             else:
-                vocab = set()
+                df = {}
                 for row in session.execute(
                     select(
                         CATALOG_INDEX.c.title, CATALOG_INDEX.c.subtitle, CATALOG_INDEX.c.authors,
                         CATALOG_INDEX.c.subjects, CATALOG_INDEX.c.title_terms,
                     )
                 ):
-                    for value in row:
-                        vocab.update(value.replace("|", " ").split())
+                    for word in set(" ".join(row).replace("|", " ").split()):
+                        df[word] = df.get(word, 0) + 1
                 if self._dialect == "postgresql":
                     self._has_trgm = bool(
                         session.execute(sql("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'")).first()
                     )
+            vocab = set(df)
+            titles = list(session.execute(select(CATALOG_INDEX.c.record_id, CATALOG_INDEX.c.title)))
+            squashed = [(rid, title.replace(" ", "")) for rid, title in titles]
+            series: dict[str, list[tuple[int | None, int]]] = {}
+            for rid, name, number in session.execute(
+                select(Record.id, Record.series, Record.series_number).where(Record.series.is_not(None))
+            ):
+                series.setdefault(name, []).append((number, rid))
+            initials: dict[str, list[int]] = {}
+            for rid, title in titles:
+                for form in acronyms(title):
+                    initials.setdefault(form, []).append(rid)
         by_initial: dict[str, list[str]] = {}
         for word in vocab:
             by_initial.setdefault(word[:1], []).append(word)
         self._vocab, self._by_initial = vocab, by_initial
+        self._df, self._records = df, int(records)
+        self._squashed = ([rid for rid, _ in squashed], [t for _, t in squashed])
+        self._initials = initials
+        self._series = series
+        self._series_of = {rid: (name, number) for name, vols in series.items() for number, rid in vols}
         self._corrections = {}
 
     def _correct(self, word: str) -> str:
@@ -458,17 +605,20 @@ class CatalogSearch:
         if not ids:
             return []
         names = ["title"]
+        if q.title or q.subject:
+            names.append("subtitle")
         if q.author:
             names.append("authors")
         if q.subject:
-            names += ["subtitle", "subjects", "title_terms"]
+            names += ["subjects", "title_terms"]
         if q.isbn:
             names.append("isbn")
         columns = [CATALOG_INDEX.c.record_id, *(CATALOG_INDEX.c[n] for n in names)]
         entries = []
         for row in session.execute(select(*columns).where(CATALOG_INDEX.c.record_id.in_(ids))):
             m = row._mapping
-            entry = _Entry(id=m["record_id"], title=m["title"], authors=[], subjects=set())
+            entry = _Entry(id=m["record_id"], title=m["title"], authors=[], subjects=set(),
+                           subtitle=m["subtitle"] if "subtitle" in m else "")
             if q.author:
                 entry.authors = [a.strip() for a in m["authors"].split("|") if a.strip()]
             if q.subject:
@@ -523,7 +673,8 @@ class CatalogSearch:
         if q.title:
             t = strip_filler(q.title) or fold(q.title)
             corrected = " ".join(self._fix(q, w) for w in words(t))
-            wanted.titles = tuple(dict.fromkeys((t, corrected)))
+            # The title as written too: "Buku Kesehatan Ibu dan Anak" starts with a filler word.
+            wanted.titles = tuple(dict.fromkeys((t, corrected, fold(q.title))))
         if q.author:
             a = strip_filler(q.author) or fold(q.author)
             corrected = " ".join(self._fix(q, w) for w in a.split())
@@ -540,8 +691,11 @@ class CatalogSearch:
             scores.append((100.0 if wanted.isbns & entry.isbns else 0.0, "isbn"))
         if q.title:
             s = 0.0
+            full = f"{entry.title} {entry.subtitle}" if entry.subtitle else ""
             for form in wanted.titles:
                 s = max(s, fuzz.ratio(form, entry.title), fuzz.token_sort_ratio(form, entry.title))
+                if full:  # the display title: "Sejarah Indonesia Modern 1200-2008"
+                    s = max(s, fuzz.ratio(form, full))
                 if len(form) >= 4 and entry.title.startswith(form + " "):
                     s = max(s, 88.0)
             scores.append((s if s >= TITLE_MATCH else 0.0, "title"))
@@ -662,35 +816,206 @@ class CatalogSearch:
         groups = [[w, c] for w, c in dict.fromkeys((toks[i], corrected[i]) for i in content)]
         with self.sessions() as session:
             ids = self._any_word(session, groups)
-            entries = self._entries(session, ids, CatalogQuery(title=text, author=text))
-        found: list[tuple[float, float, str | None, int]] = []
+            ids += [i for i in self._squashed_titles(toks[i] for i in content) if i not in ids]
+            entries = self._entries(session, ids, CatalogQuery(title=text, author=text, subject=text))
+        found: list[tuple[float, float, str | None, int, int]] = []
         for entry in entries:
             mention = _align(entry, toks, corrected, content)
             if mention is not None:
                 found.append((*mention, entry.id))
-        found.sort(key=lambda m: (-(m[0] * m[1]), -m[0], m[3]))
+        # Best first; of equals, the title written first ("milea ... versi dilannya").
+        found.sort(key=lambda m: (-(m[0] * m[1]), -m[0], m[3], m[4]))
         found = found[:limit]
-        hits = {h.record_id: h for h in self._load_hits([(s, "title", rid) for s, _, _, rid in found],
+        hits = {h.record_id: h for h in self._load_hits([(s, "title", rid) for s, *_, rid in found],
                                                        CatalogQuery(limit=limit))}
         return [
-            Mention(hit=hits[rid], title_score=score, coverage=coverage, author=author)
-            for score, coverage, author, rid in found if rid in hits
+            Mention(hit=hits[rid], title_score=score, coverage=coverage, author=author,
+                    introduced=start > 0 and toks[start - 1] in BOOK_KINDS)
+            for score, coverage, author, start, rid in found if rid in hits
         ]
 
-    def _any_word(self, session: Session, groups: list[list[str]]) -> list[int]:
-        """Records whose title or authors contain any of the word groups (best ranked first)."""
+    def _squashed_titles(self, tokens: Iterable[str]) -> list[int]:
+        """Records whose title, written without spaces or as its initials, is one word of the
+        message the index does not know ("5cm" for "5 cm", "cabaukan" for "Ca-Bau-Kan", "kbbi")."""
+        ids, titles = self._squashed
+        found: list[int] = []
+        for token in tokens:
+            if len(token) < 3 or token in self._vocab:
+                continue
+            found += self._initials.get(token, [])
+            for _, _, index in process.extract(token, titles, scorer=fuzz.ratio, score_cutoff=TITLE_MATCH, limit=5):
+                found.append(ids[index])
+        return found
+
+
+    def topic(self, text: str, *, limit: int = 5, only_available: bool = False) -> list[CatalogHit]:
+        """Records about the topic of ``text``, best first ("ada buku tentang budidaya nanas?").
+
+        The message's content words (without filler, question and topic-request words) are
+        looked up, each with its stem, an everyday synonym (``TOPIC_SYNONYMS``), today's spelling
+        of an old one and, for a word the catalog does not know, its closest catalog word, in
+        the titles, subtitles, subjects and authors. A record scores the share of the known
+        words it has, each weighted by its rarity in the catalog (idf): "investasi" says more
+        than "indonesia". Only records with at least ``TOPIC_MATCH`` of that weight and a
+        matched word that is not everywhere are returned; ``matched`` is ``"topic"``.
+        """
+        self._refresh()
+        wanted = self._topic_words(text)
+        known = [
+            (alts, own, self._idf(alts), is_common_word(w))
+            for w, alts, own in wanted if any(self._known(a) for a in alts)
+        ]
+        if not known:
+            return []
+        groups = [sorted({p for a in alts for p in a.split()}) for alts, *_ in known]
+        with self.sessions() as session:
+            ids = self._any_word(session, groups, columns="title subtitle authors subjects title_terms",
+                                 n=CANDIDATES)
+            entries = self._entries(session, ids, CatalogQuery(author="x", subject="x"))
+        total = sum(weight for _, _, weight, _ in known)
+        scored: list[tuple[float, str, int]] = []
+        for entry in entries:
+            have = entry.subjects | entry.title_terms | set(entry.title.split()) | {
+                p for a in entry.authors for p in a.split()
+            }
+            described = entry.subjects | set(entry.subtitle.split()) | set(_terms_text(entry.subtitle).split())
+            got, specific = 0.0, False
+            for alts, own, weight, common in known:
+                # An everyday word ("harus", "rumah") is a topic only in the subjects or the
+                # subtitle: in a title it is the question's word, not the book's topic ("hrs
+                # ganti ga" is no "Seperti Dendam, Rindu Harus Dibayar Tuntas").
+                where = described if common else have
+                squashed = "" if common else entry.squashed
+                # The word itself (or its stem) counts whole; a synonym, a modern spelling or a
+                # corrected typo a little less ("history" finds "A History of ..." before
+                # "Fiksi sejarah").
+                if any(self._has(a, where, squashed) for a in alts[:own]):
+                    got += weight
+                elif any(self._has(a, where, squashed) for a in alts[own:]):
+                    got += OTHER_FORM * weight
+                else:
+                    continue
+                # What makes a record about the topic: a word not everywhere, and for an
+                # everyday word a subject ("dikasih" in a subtitle "Kasih Tak Sampai" is not).
+                in_subjects = any(self._has(a, entry.subjects, "") for a in alts)
+                specific = specific or (self._specific(alts) and (in_subjects or not common))
+            share = got / total
+            if share >= TOPIC_MATCH and specific:
+                scored.append((100.0 * share, "topic", entry.id))
+        scored.sort(key=lambda x: (-x[0], x[2]))
+        return self._load_hits(scored, CatalogQuery(only_available=only_available, limit=limit))
+
+    def volume(self, text: str, mentions: Sequence[Mention] | None = None) -> VolumeAnswer | None:
+        """The volume of a series ``text`` asks for ("tetralogi buru jilid 1", "lanjutan laskar
+        pelangi", "buku terakhir serial bumi"), or None when it asks for no volume of a series
+        the catalog knows.
+
+        The series is the one the message names (all the words of its name but its kind,
+        "tetralogi", "serial": with that kind word, or a name of two words or more), else the
+        series of a title written in the message (``mentions``; "lanjutan dilan 1991"). The
+        volume is the number asked for, the last one, or the one after the title written.
+        ``hits`` is empty when the catalog lacks that volume.
+        """
+        request = parse_volume(text)
+        if request is None:
+            return None
+        self._refresh()
+        if not self._series:
+            return None
+        said = set(words(text))
+        kinds = bool(said & SERIES_KINDS)
+        named = [
+            name for name in self._series
+            if (core := series_core(name)) and all(w in said for w in core) and (kinds or len(core) >= 2)
+        ]
+        base: int | None = None
+        name = max(named, key=lambda n: len(series_core(n)), default=None)
+        if name is None or (request.next and request.number is None):
+            # The series of a title written in the message (and where it stands in it: the one
+            # after "lanjutan laskar pelangi" is volume 2).
+            if mentions is None:
+                mentions = self.mentions(text)
+            for m in sorted(mentions, key=lambda m: m.author is None):
+                of = self._series_of.get(m.hit.record_id)
+                if m.title_score >= 90 and of is not None and name in (None, of[0]):
+                    name, base = of
+                    break
+        if name is None:
+            return None
+        volumes = self._series[name]
+        number = request.number
+        if number is None and request.last:
+            number = max((n for n, _ in volumes if n is not None), default=None)
+        if number is None and request.next and base is not None:
+            number = base + 1
+        if number is None:
+            return None
+        ids = sorted(rid for n, rid in volumes if n == number)
+        hits = self._load_hits([(100.0, "series", rid) for rid in ids], CatalogQuery(limit=5))
+        return VolumeAnswer(series=name, number=number, hits=tuple(hits))
+
+    def topic_label(self, text: str) -> str:
+        """The words of ``text`` :meth:`topic` searched on and the catalog knows ("budidaya nanas")."""
+        self._refresh()
+        return " ".join(w for w, alts, _ in self._topic_words(text) if any(self._known(a) for a in alts))
+
+    def _topic_words(self, text: str) -> list[tuple[str, tuple[str, ...], int]]:
+        """Each topic word of ``text`` with the forms it may take in the catalog (its own forms,
+        the word and its stem, first; how many they are)."""
+        out: dict[str, tuple[tuple[str, ...], int]] = {}
+        for w in words(text)[:MENTION_WORDS]:
+            if w in FILLER or w in QUESTION_WORDS or w in TOPIC_FILLER or w in out or len(w) < 2:
+                continue
+            forms = [w, stem(w), *TOPIC_SYNONYMS.get(w, ()), *TOPIC_SYNONYMS.get(stem(w), ())]  # own forms first
+            modern = w
+            for old, new in _OLD_SPELLING:
+                modern = modern.replace(old, new)
+            forms.append(modern)
+            if not any(self._known(f) for f in forms) and not is_common_word(w):
+                corrected = self._correct(w)
+                if fuzz.ratio(w, corrected) >= TOPIC_CORRECTION:  # "stoikisme" -> "stoisisme"
+                    forms.append(corrected)
+            own = len({w, stem(w)})
+            out[w] = (tuple(dict.fromkeys(f for f in forms if f)), own)
+        return [(w, alts, own) for w, (alts, own) in out.items()]
+
+    def _known(self, form: str) -> bool:
+        return all(p in self._vocab for p in form.split())
+
+    def _df_of(self, form: str) -> int:
+        return min((self._df.get(p, 0) for p in form.split()), default=0)
+
+    def _idf(self, forms: tuple[str, ...]) -> float:
+        df = max((self._df_of(f) for f in forms if self._known(f)), default=0)
+        return math.log((self._records + 1) / (df + 0.5))
+
+    def _specific(self, forms: tuple[str, ...]) -> bool:
+        return any(self._known(f) and self._df_of(f) <= TOPIC_COMMON * max(self._records, 1) for f in forms)
+
+    @staticmethod
+    def _has(form: str, have: set[str], squashed: str) -> bool:
+        parts = form.split()
+        if all(p in have for p in parts):
+            return True
+        return len(form) >= 4 and form.replace(" ", "") in squashed
+
+    def _any_word(
+        self, session: Session, groups: list[list[str]], *, columns: str = "title subtitle authors",
+        n: int = LOOSE_CANDIDATES,
+    ) -> list[int]:
+        """Records whose ``columns`` contain any of the word groups (best ranked first)."""
         if self._dialect == "sqlite":
-            expr = " OR ".join(f"{{title subtitle authors}} : {_fts_group(g)}" for g in groups)
+            expr = " OR ".join(f"{{{columns}}} : {_fts_group(g)}" for g in groups)
             return list(session.scalars(
                 sql("SELECT rowid FROM catalog_fts WHERE catalog_fts MATCH :q ORDER BY rank LIMIT :n"),
-                {"q": expr, "n": LOOSE_CANDIDATES},
+                {"q": expr, "n": n},
             ))
         if self._dialect == "postgresql":
             query = " | ".join(_tsquery_group(g) for g in groups)
             return list(session.scalars(
                 sql("SELECT record_id FROM catalog_index WHERE document @@ to_tsquery('simple', :q) "
                     "ORDER BY ts_rank(document, to_tsquery('simple', :q)) DESC LIMIT :n"),
-                {"q": query, "n": LOOSE_CANDIDATES},
+                {"q": query, "n": n},
             ))
         return list(session.scalars(select(CATALOG_INDEX.c.record_id)))
 
@@ -700,20 +1025,42 @@ class CatalogSearch:
             return list(session.scalars(select(Copy).where(Copy.record_id == record_id)))
 
 
+_ACRONYM_SKIP = frozenset("dan di ke dari yang untuk the of and a an buku".split())
+
+
+def acronyms(title: str) -> frozenset[str]:
+    """The initials a title is known by: "kbbi" (Kamus Besar Bahasa Indonesia), "kia" (Buku
+    Kesehatan Ibu dan Anak); three letters or more, from the folded title."""
+    parts = fold(title).split()
+    forms = {"".join(p[0] for p in parts), "".join(p[0] for p in parts if p not in _ACRONYM_SKIP)}
+    return frozenset(f for f in forms if len(f) >= 3 and len(parts) >= 3)
+
+
 def _align(
     entry: _Entry, toks: list[str], corrected: list[str], content: list[int]
-) -> tuple[float, float, str | None] | None:
-    """(title score, coverage, author named) of ``entry`` in the message, or None when its title
-    is not in the message."""
+) -> tuple[float, float, str | None, int] | None:
+    """(title score, coverage, author named, where the title starts) of ``entry`` in the
+    message, or None when its title is not in the message."""
     title = entry.title
     n = len(title.split())
     if not n:
         return None
     best, span = 0.0, (0, 0)
-    for size in {max(1, n - 1), n, n + 1}:
+    # A title's initials are the title ("kbbi" is "Kamus Besar Bahasa Indonesia").
+    initials = acronyms(title)
+    for i, word in enumerate(toks):
+        if word in initials:
+            best, span = 100.0, (i, i + 1)
+            break
+    # Also compared without spaces: "5cm" is "5 cm", "cabaukan" is "Ca-Bau-Kan".
+    squashed = title.replace(" ", "")
+    for size in range(max(1, n - 2), n + 2):
         for start in range(0, len(toks) - size + 1):
             for seq in (toks, corrected):
-                score = fuzz.ratio(" ".join(seq[start : start + size]), title)
+                window = seq[start : start + size]
+                score = fuzz.ratio(" ".join(window), title)
+                if len(squashed) >= 3:
+                    score = max(score, fuzz.ratio("".join(window), squashed))
                 if score > best:
                     best, span = score, (start, start + size)
     if best < TITLE_MATCH:
@@ -729,5 +1076,8 @@ def _align(
                 author = form
                 covered.update(named)
                 break
-    return best, len(covered) / len(content), author
+    # Words of the record's subtitle or series beside its title describe it too ("serial
+    # anak-anak mamak yg burlian", "kbbi edisi ke 4").
+    covered.update(i for i in content if i not in covered and (toks[i] in entry.title_terms or stem(toks[i]) in entry.title_terms))
+    return best, len(covered) / len(content), author, span[0]
 

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from knowledge.catalog import strip_filler
+from knowledge.catalog import FILLER, QUESTION_WORDS, TOPIC_FILLER, TOPIC_SYNONYMS, acronyms
 from knowledge.models import EBook
-from knowledge.text import fold, terms
+from knowledge.text import fold, stem, words
 
 
 @dataclass(frozen=True)
@@ -23,24 +24,90 @@ class EBookInfo:
     url: str
 
 
+# Words of an e-book question that name no book: "versi digital ... bisa dibaca di hp?".
+EBOOK_FILLER = frozenset(
+    """ebook ebooks e digital elektronik online daring pdf epub ipusnas versi version baca dibaca
+    membaca bacanya hp handphone ponsel gadget aplikasi app latar latarnya setting dimana mana
+    format file telepon genggam""".split()
+)
+# A match this close to a written word counts ("siti" is the e-book's "Sitti").
+WORD_MATCH = 85.0
+EBOOK_MATCH = 0.5
+# A word no e-book has ("karet", "resep") weighs against every e-book, nearly as much as the
+# rarest word: "ebook budidaya karet" is not the e-book on growing pineapples.
+UNKNOWN_WEIGHT = 0.75
+# Below EBOOK_MATCH, an e-book still answers when it is the collection's best book on the
+# message's topic (its print record leads the catalog's topic search).
+EBOOK_NEAR = 0.35
+
+
+def ebook_words(text: str) -> list[str]:
+    """The words of ``text`` that may name an e-book's title, author or subject."""
+    skip = FILLER | QUESTION_WORDS | TOPIC_FILLER | EBOOK_FILLER
+    return list(dict.fromkeys(w for w in words(text) if w not in skip and len(w) >= 2))
+
+
+def _terms(book: EBook) -> tuple[set[str], str]:
+    found: set[str] = set()
+    for text in (book.title, *book.authors, *book.subjects):
+        for w in words(text):
+            found |= {w, stem(w)}
+    squashed = fold(" ".join([book.title, *book.subjects])).replace(" ", "")
+    return found | acronyms(book.title), squashed
+
+
+def _forms(word: str) -> set[str]:
+    return {word, stem(word), *TOPIC_SYNONYMS.get(word, ()), *TOPIC_SYNONYMS.get(stem(word), ())}
+
+
+def _has(forms: set[str], have: set[str], squashed: str) -> bool:
+    for form in forms:
+        parts = form.split()
+        if all(p in have for p in parts) or (len(form) >= 4 and form.replace(" ", "") in squashed):
+            return True
+    return any(len(f) >= 4 and len(h) >= 4 and fuzz.ratio(f, h) >= WORD_MATCH for f in forms for h in have)
+
+
 def find_ebooks(sessions: sessionmaker[Session], text: str = "", *, limit: int = 5) -> list[EBookInfo]:
-    """E-books matching ``text`` (title, author or subject); all of them when ``text`` is empty."""
-    wanted = strip_filler(text)
-    for word in ("ebook", "e", "digital", "elektronik", "online", "baca", "membaca"):
-        wanted = " ".join(w for w in wanted.split() if w != word)
+    """E-books matching ``text`` (title, author or subject); all of them when ``text`` names none
+    (see :func:`rank_ebooks`)."""
+    return [book for share, book in rank_ebooks(sessions, text, limit=limit) if share >= EBOOK_MATCH]
+
+
+def rank_ebooks(
+    sessions: sessionmaker[Session], text: str = "", *, limit: int = 5, at_least: float = EBOOK_MATCH
+) -> list[tuple[float, EBookInfo]]:
+    """E-books with the share of ``text``'s words they match (at least ``at_least``), best first;
+    every e-book (share 1) when ``text`` names none.
+
+    Each word of ``text`` (without question, filler and e-book words) is looked up with its stem
+    and everyday synonyms in the e-book's title, authors and subjects (a word as close as "siti"
+    to "sitti" counts). An e-book is found when its matched words weigh at least half of all the
+    words, each weighted by its rarity among the e-books; a word no e-book has weighs too.
+    """
+    wanted = ebook_words(text)
     with sessions() as session:
         books = list(session.scalars(select(EBook).order_by(EBook.title)))
     if wanted:
-        wt = set(terms(wanted))
+        terms = {b.id: _terms(b) for b in books}
+        n = len(books)
+        weights: list[tuple[set[str], float]] = []
+        for w in wanted:
+            forms = _forms(w)
+            df = sum(1 for have, squashed in terms.values() if _has(forms, have, squashed))
+            weight = math.log((n + 1) / (df + 0.5)) * (1.0 if df else UNKNOWN_WEIGHT)
+            weights.append((forms, weight))
+        total = sum(w for _, w in weights) or 1.0
+        asked = " ".join(wanted)
         scored = []
         for b in books:
-            hay = " ".join([b.title, *b.authors, *b.subjects])
-            score = max(
-                fuzz.token_set_ratio(wanted, fold(hay)),
-                100.0 * len(wt & set(terms(hay))) / max(len(wt), 1),
-            )
-            if score >= 80:
-                scored.append((score, b))
+            have, squashed = terms[b.id]
+            share = sum(w for forms, w in weights if _has(forms, have, squashed)) / total
+            if len(asked) >= 4 and fuzz.partial_ratio(asked, fold(b.title)) >= 90 and len(asked) <= len(fold(b.title)) + 2:
+                share = max(share, 1.0)  # the title itself, written whole
+            if share >= at_least:
+                scored.append((share, b))
         scored.sort(key=lambda x: -x[0])
-        books = [b for _, b in scored]
-    return [EBookInfo(b.title, tuple(b.authors), b.platform, b.url) for b in books[:limit]]
+    else:
+        scored = [(1.0, b) for b in books]
+    return [(share, EBookInfo(b.title, tuple(b.authors), b.platform, b.url)) for share, b in scored[:limit]]

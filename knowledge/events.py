@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -9,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from knowledge.models import Event
+from knowledge.text import STOPWORDS, stem, words
 
 
 @dataclass(frozen=True)
@@ -60,3 +62,237 @@ def event_by_id(sessions: sessionmaker[Session], event_id: int) -> EventInfo | N
             return None
         return EventInfo(e.title, e.description, e.location, _aware(e.starts_at),
                          _aware(e.ends_at) if e.ends_at else None, e.id)
+
+
+# --- events by topic ---------------------------------------------------------------------------
+
+# Words of an events question that name no topic: "ada acara ... gak di perpus?", "kapan ya?".
+EVENT_FILLER = STOPWORDS | frozenset(
+    """ada acara acaranya kegiatan kegiatannya event events activity activities agenda program
+    kapan jadwal jadwalnya jam tanggal ini besok nanti lagi berikutnya selanjutnya terdekat
+    diadain diadakan adain mulai mulainya dimulai buka ikut ikutan join daftar gimana bagaimana
+    perpus perpustakaan library gak ga nggak enggak engga tidak min kak kakak ya yah dong nih sih
+    deh kah tahun depan bulan minggu tiap setiap rutin masih jalan gratis free bareng bersama
+    sama buat untuk bagi the any anything doing held there at is are do does will next when
+    saya aku kami kita anak2 kalau kalo katanya itu umur usia kelas ke yang yg pas saat cara
+    belajar menggunakan pakai memakai ingin mau pengen pengin diumumin diumumkan lho kok
+    tahun session sessions sesi apa aja saja apakah coming up upcoming soon happening schedule
+    scheduled week month year today tomorrow weekend anything something going on held offer
+    offers seru menarik bagus asik asyik keren baru terbaru fun interesting cool new""".split()
+) - {"kelas"}
+
+# Kinds of events and audiences: a match on these alone names no topic ("turnamen catur" is no
+# "lomba bercerita"). Each group's words are one word for matching.
+EVENT_KINDS: tuple[frozenset[str], ...] = tuple(
+    frozenset(group.split())
+    for group in (
+        "lomba kompetisi competition contest turnamen tournament",
+        "pelatihan latih kelas workshop training class course kursus",
+        "diskusi bincang talkshow seminar discussion talk",
+        "pameran bazar bazaar exhibition fair",
+        "klub club komunitas community",
+    )
+)
+# Audiences: a question's "buat ibu2" weighs half against an event that names none.
+AUDIENCES: tuple[frozenset[str], ...] = tuple(
+    frozenset(group.split())
+    for group in (
+        "anak bocah kids kid children child sd",
+        "remaja teen teens teenager sma smp pelajar",
+        "balita toddler toddlers batita",
+        "ibu mother mothers",
+        "umum public",
+    )
+)
+# Everyday and English words of event topics -> the words event descriptions use.
+EVENT_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "storytelling": ("dongeng",),
+    "story": ("cerita",),
+    "stories": ("cerita",),
+    "writing": ("tulis",),
+    "write": ("tulis",),
+    "creative": ("kreatif",),
+    "cerpen": ("cerpen",),
+    "reading": ("baca",),
+    "read": ("baca",),
+    "book": ("buku",),
+    "books": ("buku",),
+    "world": ("sedunia",),
+    "national": ("nasional",),
+    "day": ("hari",),
+    "digital": ("digital",),
+    "pusling": ("keliling",),
+    "mobil": ("keliling",),
+    "bedah": ("bedah",),
+    "nonton": ("film",),
+    "movie": ("film",),
+    "film": ("film",),
+    "puasa": ("ramadan",),
+    "ramadhan": ("ramadan",),
+    "ngabuburit": ("ngabuburit", "ramadan"),
+    "kuis": ("kuis",),
+    "quiz": ("kuis",),
+    "hoax": ("hoaks",),
+    "hoaks": ("hoaks",),
+    "olahan": ("olah",),
+    "nanas": ("nanas",),
+    "nenas": ("nanas",),
+    "penulis": ("penulis", "tulis"),
+    "author": ("penulis",),
+    "mendongeng": ("dongeng",),
+    "online": ("daring",),
+    "internet": ("daring",),
+}
+
+TOPIC_EVENT_MATCH = 0.5
+UNKNOWN_WEIGHT = 0.75
+_TITLE_WEIGHT, _DESCRIPTION_WEIGHT = 1.0, 0.75
+
+
+def _kind(form: str) -> frozenset[str] | None:
+    return next((group for group in EVENT_KINDS + AUDIENCES if form in group), None)
+
+
+def _audience(forms: tuple[str, ...]) -> bool:
+    return any(f in group for f in forms for group in AUDIENCES)
+
+
+def _colloquial(word: str) -> list[str]:
+    """Standard forms of a chat verb: "ngenalin" -> "kenal", "nulis" -> "tulis"."""
+    out = []
+    base = word[:-2] if word.endswith("in") and len(word) > 5 else word
+    if base.startswith("nge") and len(base) > 5:
+        out.append(base[3:])
+    if base.startswith("ng") and len(base) > 4:
+        out += ["k" + base[2:], base[2:]]
+    elif base.startswith("ny") and len(base) > 4:
+        out.append("s" + base[2:])
+    elif base.startswith("n") and len(base) > 4 and base[1] in "aeiou":
+        out.append("t" + base[1:])
+    if base != word:
+        out.append(base)
+    return out
+
+
+def topic_words(text: str) -> list[tuple[str, tuple[str, ...]]]:
+    """Each topic word of an events question with the forms it may take in an event's text."""
+    out: dict[str, tuple[str, ...]] = {}
+    for w in words(text):
+        if w in EVENT_FILLER or w in out or len(w) < 2 or w.isdigit():
+            continue
+        forms = [w, stem(w), *EVENT_SYNONYMS.get(w, ())]
+        forms += [stem(f) for f in _colloquial(w)]
+        out[w] = tuple(dict.fromkeys(forms))
+    return list(out.items())
+
+
+@dataclass(frozen=True)
+class _EventText:
+    title: set[str]
+    description: set[str]
+
+
+def _event_terms(title: str, description: str | None) -> _EventText:
+    def of(text: str) -> set[str]:
+        found = set()
+        for w in words(text):
+            found.add(w)
+            found.add(stem(w))
+        return found
+
+    return _EventText(of(title), of(description or ""))
+
+
+def _where(forms: tuple[str, ...], text: _EventText) -> float:
+    """The weight of a word's match in an event: its title, its description, or none."""
+    group: set[str] = set()
+    for f in forms:
+        group |= _kind(f) or {f}
+    if group & text.title:
+        return _TITLE_WEIGHT
+    if group & text.description:
+        return _DESCRIPTION_WEIGHT
+    return 0.0
+
+
+def events_about(
+    sessions: sessionmaker[Session], text: str, start: datetime, end: datetime, *, limit: int = 3
+) -> tuple[list[EventInfo], bool]:
+    """Upcoming events (the next occurrence of each) about the topic of ``text``, best first,
+    and whether ``text`` names a topic at all (a word other than "acara", "kapan", "di perpus").
+
+    Each topic word is looked up, with its stem, everyday and English synonyms
+    (``EVENT_SYNONYMS``) and the standard form of a chat verb ("ngenalin" -> "kenal"), in the
+    event's title (full weight) and description (half). Kinds of events and audiences
+    ("lomba", "kelas", "anak") are one word per kind and never enough alone: "turnamen catur"
+    finds no "lomba bercerita". An event is returned when its matched words weigh at least
+    ``TOPIC_EVENT_MATCH`` of the words the events know (each weighted by its rarity among them).
+    """
+    wanted = topic_words(text)
+    if not wanted:
+        return [], False
+    with sessions() as session:
+        rows = session.scalars(
+            select(Event)
+            .where(Event.starts_at >= start.astimezone(UTC))
+            .where(Event.starts_at < end.astimezone(UTC))
+            .order_by(Event.starts_at)
+        )
+        upcoming: dict[str, EventInfo] = {}
+        for e in rows:
+            if e.title not in upcoming:
+                upcoming[e.title] = EventInfo(
+                    e.title, e.description, e.location, _aware(e.starts_at),
+                    _aware(e.ends_at) if e.ends_at else None, e.id,
+                )
+    texts = {title: _event_terms(title, info.description) for title, info in upcoming.items()}
+    n = len(texts)
+    # A word no event has ("catur", "inggris") still weighs against every event, as much as
+    # the rarest word: "kelas bahasa inggris" is not the writing class with a
+    # "guru Bahasa Indonesia".
+    unknown = UNKNOWN_WEIGHT * math.log((n + 1) / 0.5)
+    weights: list[tuple[tuple[str, ...], float, bool]] = []
+    missing = 0
+    for _, forms in wanted:
+        df = sum(1 for t in texts.values() if _where(forms, t) > 0)
+        if df:
+            specific = not any(_kind(f) for f in forms)
+            weight = math.log((n + 1) / (df + 0.5)) * (0.5 if _audience(forms) else 1.0)
+            weights.append((forms, weight, specific))
+        else:
+            missing += 1
+    if not weights:
+        return [], True
+    # Only kinds and audiences matched ("ada lomba buat anak?"): enough when the events know
+    # every word of the question; "turnamen catur" names a topic (catur) no event has.
+    all_known = missing == 0
+    total = sum(w for _, w, _ in weights) + missing * unknown
+    scored = []
+    for title, t in texts.items():
+        got, specific = 0.0, False
+        for forms, w, is_specific in weights:
+            where = _where(forms, t)
+            got += w * where
+            specific = specific or (is_specific and where > 0)
+        if (specific or all_known) and got / total >= TOPIC_EVENT_MATCH:
+            scored.append((got / total, upcoming[title].starts_at, title))
+    scored.sort(key=lambda x: (-x[0], x[1]))
+    return [upcoming[title] for _, _, title in scored[:limit]], True
+
+
+_EVENT_WORDS = frozenset(
+    """acara kegiatan event events activity activities agenda sesi session sessions""".split()
+)
+
+
+def names_event_kind(text: str) -> bool:
+    """True when the message names an event or a kind of event ("acara", "lomba", "workshop")."""
+    found = set(words(text))
+    found |= {stem(w) for w in found}
+    return bool(found & _EVENT_WORDS) or any(found & group for group in EVENT_KINDS)
+
+
+def topic_label(text: str, *, most: int = 4) -> str:
+    """The topic words of an events question, as the reply names them ("lomba anak"; the first
+    ``most`` of a long message)."""
+    return " ".join(w for w, _ in topic_words(text)[:most])

@@ -12,12 +12,12 @@ import numpy as np
 from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from knowledge.catalog import CatalogHit, CatalogQuery, CatalogSearch, Mention
+from knowledge.catalog import CatalogHit, CatalogQuery, CatalogSearch, Mention, VolumeAnswer
 from knowledge.db import make_engine, make_sessionmaker
 from knowledge.arrivals import NewRecord, max_record_id, records_after
 from knowledge.batching import QueryBatcher
-from knowledge.ebooks import EBookInfo, find_ebooks
-from knowledge.events import EventInfo, event_by_id, events_between
+from knowledge.ebooks import EBOOK_MATCH, EBOOK_NEAR, EBookInfo, find_ebooks, rank_ebooks
+from knowledge.events import EventInfo, event_by_id, events_about, events_between
 from knowledge.faq import FaqItem, FaqStore
 from knowledge.faq_judge import JudgeModel, load_judge_model
 from knowledge.faq_search import (
@@ -31,6 +31,7 @@ from knowledge.faq_search import (
     shipped_tuning,
 )
 from knowledge.models import FaqEntry
+from knowledge.works import same_work
 
 log = logging.getLogger(__name__)
 
@@ -157,6 +158,14 @@ class KnowledgeBase:
         """Catalog records matching ``query`` with live availability."""
         return self.catalog_search.search(query)
 
+    def catalog_topic(self, text: str, *, limit: int = 5, only_available: bool = False) -> list[CatalogHit]:
+        """Catalog records about the topic of a patron's message, best first."""
+        return self.catalog_search.topic(text, limit=limit, only_available=only_available)
+
+    def catalog_volume(self, text: str, mentions: Sequence[Mention] | None = None) -> VolumeAnswer | None:
+        """The volume of a series a patron's message asks for (None: it asks for none)."""
+        return self.catalog_search.volume(text, mentions)
+
     def catalog_mentions(self, text: str, *, limit: int = 3) -> list[Mention]:
         """Catalog titles written inside a patron's message, best first."""
         return self.catalog_search.mentions(text, limit=limit)
@@ -164,6 +173,13 @@ class KnowledgeBase:
     def events(self, start: datetime, end: datetime, *, limit: int = 5) -> list[EventInfo]:
         """Events in ``[start, end)``."""
         return events_between(self.sessions, start, end, limit=limit)
+
+    def events_about(
+        self, text: str, start: datetime, end: datetime, *, limit: int = 3
+    ) -> tuple[list[EventInfo], bool]:
+        """Events in ``[start, end)`` about the topic of ``text`` (next occurrence of each), and
+        whether ``text`` names a topic."""
+        return events_about(self.sessions, text, start, end, limit=limit)
 
     def event(self, event_id: int) -> EventInfo | None:
         """One event by its id."""
@@ -180,6 +196,45 @@ class KnowledgeBase:
     def ebooks(self, text: str = "", *, limit: int = 5) -> list[EBookInfo]:
         """E-books matching ``text``."""
         return find_ebooks(self.sessions, text, limit=limit)
+
+    def ebook_on_topic(self, text: str) -> EBookInfo | None:
+        """An e-book near the message's words (:data:`knowledge.ebooks.EBOOK_NEAR`) whose print
+        record is the catalog's best book on the message's topic: "ebook cara budidaya nanas …
+        buat kebun di rumah" is the pineapple e-book, "ebook budidaya karet" is not."""
+        near = [b for share, b in rank_ebooks(self.sessions, text, at_least=EBOOK_NEAR) if share < EBOOK_MATCH]
+        if not near:
+            return None
+        topic = self.catalog_topic(text, limit=1)
+        if not topic:
+            return None
+        for book in near:
+            printed = self.print_of(book)
+            if printed is not None and printed.record_id == topic[0].record_id:
+                return book
+        return None
+
+    def ebook_of(self, hit: CatalogHit) -> EBookInfo | None:
+        """The e-book of the same work as catalog record ``hit`` (None: no e-book of it)."""
+        if hit.ebook_url:
+            return None  # the record carries its own link
+        main = hit.title.split(": ", 1)[0]
+        for book in find_ebooks(self.sessions, main, limit=5):
+            if same_work(hit.title, hit.authors, book.title, book.authors) or same_work(
+                main, hit.authors, book.title, book.authors
+            ):
+                return book
+        return None
+
+    def print_of(self, book: EBookInfo) -> CatalogHit | None:
+        """The catalog record of the same work as e-book ``book`` (None: not in print)."""
+        main = book.title.split(": ", 1)[0]
+        for title in dict.fromkeys((book.title, main)):
+            for hit in self.search_catalog(CatalogQuery(title=title, limit=5)):
+                if same_work(hit.title, hit.authors, book.title, book.authors) or same_work(
+                    hit.title.split(": ", 1)[0], hit.authors, main, book.authors
+                ):
+                    return hit
+        return None
 
     def ping(self) -> bool:
         """True when the database answers."""

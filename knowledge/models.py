@@ -87,6 +87,9 @@ class Record(Base):
     subjects: Mapped[list[str]] = mapped_column(JSON, default=list)
     language: Mapped[str | None] = mapped_column(String(8), default=None)
     ebook_url: Mapped[str | None] = mapped_column(Text, default=None)
+    # Series statement (MARC 490/830 $a, $v): "Tetralogi Buru", volume 1.
+    series: Mapped[str | None] = mapped_column(Text, default=None)
+    series_number: Mapped[int | None] = mapped_column(Integer, default=None)
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
     )

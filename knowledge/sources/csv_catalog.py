@@ -1,7 +1,8 @@
 """Catalog import from CSV/TSV, one row per physical copy.
 
 Columns (header row required; see docs/): record_id, title, subtitle, authors, publisher, year,
-isbn, classification, call_number, subjects, language, barcode, location, status, due_date.
+isbn, classification, call_number, subjects, language, barcode, location, status, due_date,
+series, series_number (optional: "Tetralogi Buru" and 1, or "Tetralogi Buru ; 1").
 ``authors`` and ``subjects`` are separated by ``;``. ``status`` is available / on_loan /
 reference / lost (or tersedia / dipinjam / rujukan / hilang). Headers may also be the
 Indonesian names a spreadsheet or an INLISLite export uses ("Judul", "Pengarang", "No.
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from knowledge.catalog import reindex
 from knowledge.models import CopyStatus
+from knowledge.series import series_number
 from knowledge.sources.records import RecordData, upsert_records
 from knowledge.sources.report import SyncReport
 
@@ -41,10 +43,13 @@ HEADER_ALIASES = {
     "nobarcode": "barcode", "nomorbarcode": "barcode", "noinduk": "barcode", "nomorinduk": "barcode",
     "itemcode": "barcode", "lokasi": "location", "ruang": "location", "statuseksemplar": "status",
     "ketersediaan": "status", "tanggalkembali": "due_date", "tglkembali": "due_date",
-    "jatuhtempo": "due_date",
+    "jatuhtempo": "due_date", "seri": "series", "judulseri": "series", "pernyataanseri": "series",
+    "nomorseri": "series_number", "noseri": "series_number", "jilid": "series_number",
+    "volume": "series_number",
 }
 COLUMNS = ("record_id", "title", "subtitle", "authors", "publisher", "year", "isbn", "classification",
-           "call_number", "subjects", "language", "barcode", "location", "status", "due_date")
+           "call_number", "subjects", "language", "barcode", "location", "status", "due_date",
+           "series", "series_number")
 
 
 def column_name(header: str) -> str:
@@ -58,6 +63,15 @@ def column_name(header: str) -> str:
 
 def _split(value: str | None) -> list[str]:
     return [p.strip() for p in (value or "").split(";") if p.strip()]
+
+
+def _series(name: str | None, number: str | None) -> dict[str, object]:
+    """The series fields of a row: "Tetralogi Buru" and "1", or "Tetralogi Buru ; 1" alone."""
+    name = (name or "").strip()
+    number = (number or "").strip()
+    if not number and ";" in name:
+        name, _, number = (p.strip() for p in name.rpartition(";"))
+    return {"series": name or None, "series_number": series_number(number) if name else None}
 
 
 def read_csv(path: Path, report: SyncReport) -> list[RecordData]:
@@ -99,6 +113,7 @@ def read_csv(path: Path, report: SyncReport) -> list[RecordData]:
                     "call_number": (row.get("call_number") or "").strip() or None,
                     "subjects": _split(row.get("subjects")),
                     "language": (row.get("language") or "").strip() or None,
+                    **_series(row.get("series"), row.get("series_number")),
                 },
             )
         if (row.get("barcode") or "").strip() or (row.get("location") or "").strip():

@@ -2,7 +2,7 @@
 
 One job: turn MARC into :class:`RecordData`. Fields used: 245 title/subtitle, 100/110/700/710
 authors, 260/264 publisher and year, 020 ISBN, 082 (or 084, as SLiMS exports it)
-classification, 650/651 subjects, 856 $u e-book link, and holdings per copy from Koha's 952
+classification, 650/651 subjects, 490/830 series ($a name, $v volume), 856 $u e-book link, and holdings per copy from Koha's 952
 (a/b branch, c location, o call number, p barcode, q due date, 7 not for loan, 1 lost) or 852.
 
 A broken record never stops a file: it is reported with its position and the reason.
@@ -18,12 +18,13 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import pymarc
 
 from knowledge.catalog import normalize_isbn
 from knowledge.models import CopyStatus
+from knowledge.series import series_number
 from knowledge.sources.records import RecordData
 from knowledge.sources.report import SyncReport
 
@@ -209,6 +210,16 @@ def _source_id(record: pymarc.Record, title: str, authors: list[str], year: str 
     return f"sha1:{digest}"
 
 
+def _series(record: pymarc.Record) -> dict[str, Any]:
+    """The series statement: 830 (the authorised series title) before 490, ``$a`` and ``$v``."""
+    for tag in ("830", "490"):
+        for f in record.get_fields(tag):
+            name = _clean(_sub(f, "a"))
+            if name:
+                return {"series": name[:500], "series_number": series_number(_sub(f, "v"))}
+    return {"series": None, "series_number": None}
+
+
 def to_record_data(record: pymarc.Record) -> RecordData:
     """Map one pymarc record to :class:`RecordData`.
 
@@ -243,6 +254,7 @@ def to_record_data(record: pymarc.Record) -> RecordData:
             "subjects": _subjects(record),
             "language": _language(record),
             "ebook_url": _ebook_url(record),
+            **_series(record),
         },
         copies=_holdings(record, call_number),
     )
@@ -300,7 +312,7 @@ class _FastField:
 
 # The tags :func:`to_record_data` reads; the fast reader decodes only these.
 _USED_TAGS = frozenset(
-    "001 008 020 035 041 050 082 084 090 092 099 100 110 245 260 264 650 651 700 710 852 856 952".split()
+    "001 008 020 035 041 050 082 084 090 092 099 100 110 245 260 264 490 650 651 700 710 830 852 856 952".split()
 )
 
 

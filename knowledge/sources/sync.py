@@ -106,7 +106,7 @@ def _save_state(session: Session, source: str, **values: object) -> None:
 _FIELD_DEFAULTS: dict[str, object] = {
     "title": None, "subtitle": None, "authors": [], "publisher": None, "year": None,
     "isbn": None, "classification": None, "call_number": None, "subjects": [],
-    "language": None, "ebook_url": None,
+    "language": None, "ebook_url": None, "series": None, "series_number": None,
 }
 _COPY_KEYS = ("barcode", "call_number", "location", "status", "due_date")
 _RECORDS = Record.__table__
@@ -291,6 +291,7 @@ def _insert_new(session: Session, source: str, records: list[RecordData]) -> Non
                 authors=r.fields.get("authors"),
                 subjects=r.fields.get("subjects"),
                 isbn=r.fields.get("isbn"),
+                series=r.fields.get("series"),
             )
             for r in records
         ],
