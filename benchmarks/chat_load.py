@@ -7,8 +7,8 @@ real knowledge work (FAQ, catalog, events, e-books). Same machine, same load sha
 patrons, 5 messages each, concurrency 1, 10 and 50, the two targets' rounds interleaved.
 
 Also measured on the bot: the cost of a turn by its position in a long conversation (messages
-1-5 against 46-50 of 50-message conversations), and the RSS of each target's whole process tree
-after the load. Loopback only, bounded in count and time.
+1-10 against 41-50 of 50-message conversations: the same ten messages), and the RSS of each
+target's whole process tree after the load. Loopback only, bounded in count and time.
 
     .venv/bin/python benchmarks/chat_load.py [--patrons 20] [--rounds 2]
 """
@@ -192,17 +192,19 @@ async def level(target: str, url: str, concurrency: int, patrons: int, time_limi
 
 
 async def long_conversations(url: str, conversations: int, length: int) -> tuple[float, float]:
-    """Median latency (ms) of turns 1-5 and of the last 5 turns of ``length``-message conversations."""
+    """Median latency (ms) of the first and of the last round of the message list (the same
+    messages, in the same order) in ``length``-message conversations."""
     first: list[float] = []
     last: list[float] = []
+    window = len(BOT_MESSAGES)
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120)) as session:
         for c in range(conversations):
             sender = f"long-{uuid.uuid4().hex[:6]}-{c}"
             for k in range(length):
-                latency = await send(session, "bot", url, sender, BOT_MESSAGES[k % len(BOT_MESSAGES)])
-                if k < 5:
+                latency = await send(session, "bot", url, sender, BOT_MESSAGES[k % window])
+                if k < window:
                     first.append(latency)
-                elif k >= length - 5:
+                elif k >= length - window:
                     last.append(latency)
     return 1000 * statistics.median(first), 1000 * statistics.median(last)
 
@@ -250,7 +252,7 @@ async def main() -> None:
         for concurrency, a, b in rows:
             print(f"| {concurrency} | {a['per_second']:.1f} | {b['per_second']:.1f} | {b['per_second'] / a['per_second']:.2f}x | "
                   f"{a['p50_ms']:.0f} | {b['p50_ms']:.0f} | {a['p95_ms']:.0f} | {b['p95_ms']:.0f} |")
-        print(f"\nbot, {args.long} conversations of 50 messages: median turn 1-5 {first:.1f} ms, turn 46-50 {last:.1f} ms "
+        print(f"\nbot, {args.long} conversations of 50 messages: median turn 1-10 {first:.1f} ms, turn 41-50 {last:.1f} ms "
               f"({(last / first - 1) * 100:+.0f} %)")
         print(f"RSS after the load: bot (whole `pustakabot run` tree) {rss_bot:.0f} MB; rasa init server {rss_anchor:.0f} MB")
     finally:

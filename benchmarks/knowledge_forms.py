@@ -11,7 +11,11 @@ written blind from the demo data (never used in training):
 * ``tests/data/heldout/ebooks_forms.yml``: e-books by subject or title; right when the reply
   names the expected e-book (``null``: right when it names no e-book).
 
-    HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/knowledge_forms.py [--show-wrong]
+* ``*_forms2.yml`` (``--set 2``): second sets of the same forms, written blind from the demo data
+  on 2026-12-02 by someone who saw no code and no other test data, before the engine work they
+  measure was merged (never read by whoever tuned the engine).
+
+    HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/knowledge_forms.py [--set 2] [--show-wrong]
 """
 
 from __future__ import annotations
@@ -70,15 +74,15 @@ async def ask(session: aiohttp.ClientSession, gateway: str, text: str) -> str:
     return "\n".join(parts)
 
 
-async def run(gateway: str, concurrency: int, show_wrong: bool) -> None:
+async def run(gateway: str, concurrency: int, show_wrong: bool, suffix: str = "") -> None:
     events, ebooks = event_names(), ebook_titles()
     cases: list[tuple[str, str, str | None, list[str] | None]] = []  # (form, question, expected, names)
-    for row in yaml.safe_load((HELDOUT / "catalog_forms.yml").read_text(encoding="utf-8")):
+    for row in yaml.safe_load((HELDOUT / f"catalog_forms{suffix}.yml").read_text(encoding="utf-8")):
         cases.append((f"catalog: {row['form']}", row["q"], row["expect_title"], None))
-    for row in yaml.safe_load((HELDOUT / "events_forms.yml").read_text(encoding="utf-8")):
+    for row in yaml.safe_load((HELDOUT / f"events_forms{suffix}.yml").read_text(encoding="utf-8")):
         form = "events: by topic" if row["expect_summary"] else "events: topic with no event"
         cases.append((form, row["q"], row["expect_summary"], events))
-    for row in yaml.safe_load((HELDOUT / "ebooks_forms.yml").read_text(encoding="utf-8")):
+    for row in yaml.safe_load((HELDOUT / f"ebooks_forms{suffix}.yml").read_text(encoding="utf-8")):
         form = "e-books: subject/title" if row["expect_title"] else "e-books: subject with none"
         cases.append((form, row["q"], row["expect_title"], ebooks))
     right: Counter[str] = Counter()
@@ -112,13 +116,15 @@ async def main() -> None:
     parser.add_argument("--gateway", help="a running gateway's URL (default: start one)")
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--show-wrong", action="store_true", help="print each miss with the start of its reply")
+    parser.add_argument("--set", default="1", choices=("1", "2"),
+                        help="1: the first sets (*_forms.yml); 2: the second blind sets (*_forms2.yml)")
     args = parser.parse_args()
     proc = None
     gateway = args.gateway
     if gateway is None:
         proc, gateway = start_bot()
     try:
-        await run(gateway, args.concurrency, args.show_wrong)
+        await run(gateway, args.concurrency, args.show_wrong, "" if args.set == "1" else args.set)
     finally:
         stop(proc)
 
