@@ -83,26 +83,24 @@ EVENT_FILLER = STOPWORDS | frozenset(
 
 # Kinds of events and audiences: a match on these alone names no topic ("turnamen catur" is no
 # "lomba bercerita"). Each group's words are one word for matching.
-EVENT_KINDS: tuple[frozenset[str], ...] = tuple(
-    frozenset(group.split())
-    for group in (
-        "lomba kompetisi competition contest turnamen tournament",
-        "pelatihan latih kelas workshop training class course kursus",
-        "diskusi bincang talkshow seminar discussion talk",
-        "pameran bazar bazaar exhibition fair",
-        "klub club komunitas community",
-    )
+def _word_groups(*groups: str) -> tuple[frozenset[str], ...]:
+    return tuple(frozenset(group.split()) for group in groups)
+
+
+EVENT_KINDS = _word_groups(
+    "lomba kompetisi competition contest turnamen tournament",
+    "pelatihan latih kelas workshop training class course kursus",
+    "diskusi bincang talkshow seminar discussion talk",
+    "pameran bazar bazaar exhibition fair",
+    "klub club komunitas community",
 )
 # Audiences: a question's "buat ibu2" weighs half against an event that names none.
-AUDIENCES: tuple[frozenset[str], ...] = tuple(
-    frozenset(group.split())
-    for group in (
-        "anak bocah kids kid children child sd",
-        "remaja teen teens teenager sma smp pelajar",
-        "balita toddler toddlers batita",
-        "ibu mother mothers",
-        "umum public",
-    )
+AUDIENCES = _word_groups(
+    "anak bocah kids kid children child sd",
+    "remaja teen teens teenager sma smp pelajar",
+    "balita toddler toddlers batita",
+    "ibu mother mothers",
+    "umum public",
 )
 # Everyday and English words of event topics -> the words event descriptions use.
 EVENT_SYNONYMS: dict[str, tuple[str, ...]] = {
