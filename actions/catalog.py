@@ -189,6 +189,12 @@ class ActionSearchCatalog(KnowledgeAction):
             # ("novel tentang persahabatan naik gunung" is 5 cm before Laskar Pelangi).
             hits = [h for h in evidence.topic if h.availability.is_available or not query.only_available]
             about = self.ctx.kb.catalog_search.topic_label(tracker.latest_message.get("text") or "") if hits else None
+        if not hits and subject and not (title or author) and page > 1:
+            # The next page of a topic's list ("Lihat lainnya" after "ada buku sejarah?"): the
+            # same topic search, further down.
+            hits = await asyncio.to_thread(self.ctx.kb.catalog_topic, subject, limit=SHOWN * page + 1,
+                                           only_available=query.only_available)
+            about = subject if hits else None
         if not hits:
             hits = await asyncio.to_thread(self.ctx.kb.search_catalog, query)
         if not hits and query.subject and (query.title or query.author):
@@ -249,8 +255,10 @@ class ActionSearchCatalog(KnowledgeAction):
         ebooks = await asyncio.to_thread(lambda: [self.ctx.kb.ebook_of(h) for h in shown])
         body = "\n".join(format_hit(h, lang, e) for h, e in zip(shown, ebooks, strict=True))
         buttons = []
-        if len(hits) > SHOWN * page and not about:  # a topic's list has no next page
+        if len(hits) > SHOWN * page:
             entities = {k: v for k, v in (("title", title), ("author", author), ("subject", subject)) if v}
+            if about and not (title or author):
+                entities = {"subject": about}  # the next page continues the topic's list
             if not entities:
                 entities = {"title": asked}
             buttons.append(button(t("button.more", lang), intent_payload("search_book", **entities, page=str(page + 1))))
