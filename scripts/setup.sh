@@ -2,6 +2,9 @@
 # Makes the project's two virtualenvs from the lock files; idempotent and quick when nothing changed.
 #   .venv       Python 3.11: gateway with the answer engine, knowledge, tests (requirements/app.lock)
 #   .venv-rasa  Python 3.10: the Rasa server (requirements/rasa.lock); Rasa 3.6 does not run on 3.11
+# Packages are installed with uv (requirements/tools.lock, in .venv-tools) when it installs, else
+# with pip: a fresh machine's setup takes ~25 s instead of ~90 s. PyTorch alone always comes through
+# pip, which finds the machine's local CPU wheel (pip install torch==…); uv would download a CUDA build.
 # Options: --browser  also install Debian's chromium for the console's browser tests.
 #          --haproxy  also install Debian's haproxy for the multi-replica test (tests/test_replicas_e2e.py).
 set -euo pipefail
@@ -64,13 +67,41 @@ if [ -z "$PY310" ]; then
   echo "setup: Python 3.10 not found; Rasa 3.6 needs it (pyenv install 3.10, or set PUSTAKABOT_PYTHON310)" >&2; exit 1
 fi
 
+# uv_tool: prints the path of a uv binary of requirements/tools.lock (in .venv-tools), or nothing
+# when it cannot be installed (then pip does everything, as before).
+uv_tool() {
+  local stamp
+  stamp=$(digest requirements/tools.lock)
+  if [ ! -f .venv-tools/.stamp ] || [ "$(cat .venv-tools/.stamp)" != "$stamp" ] || [ ! -x .venv-tools/bin/uv ]; then
+    rm -rf .venv-tools
+    if ! { "$PY311" -m venv .venv-tools \
+           && .venv-tools/bin/python -m pip install -q --disable-pip-version-check -r requirements/tools.lock; } >&2; then
+      log "uv did not install; installing with pip" >&2
+      rm -rf .venv-tools
+      return
+    fi
+    echo "$stamp" > .venv-tools/.stamp
+  fi
+  echo "$ROOT/.venv-tools/bin/uv"
+}
+
 install_app() {
-  .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements/app.lock
+  if [ -n "$UV" ]; then
+    # PyTorch first, through pip (the local CPU wheel); uv then finds it installed.
+    .venv/bin/python -m pip install -q --disable-pip-version-check "$(grep -E '^torch==' requirements/app.lock)"
+    "$UV" pip install -q --python .venv/bin/python -r requirements/app.lock
+  else
+    .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements/app.lock
+  fi
   .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
 }
 install_rasa() {
-  .venv-rasa/bin/python -m pip install -q --disable-pip-version-check -U pip
-  .venv-rasa/bin/python -m pip install -q --disable-pip-version-check -r requirements/rasa.lock "setuptools>=70.3,<70.4"
+  if [ -n "$UV" ]; then
+    "$UV" pip install -q --python .venv-rasa/bin/python -r requirements/rasa.lock "setuptools>=70.3,<70.4"
+  else
+    .venv-rasa/bin/python -m pip install -q --disable-pip-version-check -U pip
+    .venv-rasa/bin/python -m pip install -q --disable-pip-version-check -r requirements/rasa.lock "setuptools>=70.3,<70.4"
+  fi
 }
 
 # The two venvs and the Debian packages are independent: built side by side (pip unpacks on one
@@ -86,6 +117,7 @@ install_debian() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${APT_PACKAGES[@]}" >/dev/null
 }
 
+UV=$(uv_tool)
 pids=()
 make_venv .venv "$PY311" "$(digest requirements/app.lock pyproject.toml)" install_app & pids+=($!)
 make_venv .venv-rasa "$PY310" "$(digest requirements/rasa.lock)" install_rasa & pids+=($!)
