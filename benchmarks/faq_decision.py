@@ -196,27 +196,51 @@ def measure(model: JudgeModel, name: str, per_entry: Sequence[int] = ()) -> None
         tuning = shipped_tuning(name)
         index = FaqIndex(items, embedder=embedder, semantic_weight=tuning.semantic_weight,
                          english_weight=tuning.english_weight, synonyms=synonyms, judge=model)
-        right = wrong = offered = top1 = en_right = en_n = 0
-        for question, expected in sets.answerable:
-            hits = index.search(question, limit=3)
-            ok = bool(hits) and hits[0].item.id == expected
-            top1 += ok
-            if hits and hits[0].sure:
-                right += ok
-                wrong += not ok
-                if is_english(question):
-                    en_right += ok
-            else:
-                offered += expected in [h.item.id for h in hits]
-            en_n += is_english(question)
+        o = outcomes(index, sets.answerable)
+        top1, right, wrong, offered, en_right, en_n = o.top1, o.right, o.wrong, o.offered, o.en_right, o.en_n
 
         def declined(qs: Sequence[str]) -> float:
-            return sum(not (h := index.search(q, limit=1)) or not h[0].sure for q in qs) / max(len(qs), 1)
+            return declined_share(index, qs)
 
         n = len(sets.answerable)
         print(f"| {condition} | {top1 / n:.3f} | {right / n:.3f} | {wrong / n:.3f} | {offered / n:.3f} "
               f"| {en_right / max(en_n, 1):.3f} | {declined(sets.blind_oos):.3f} | {declined(other):.3f} "
               f"| {declined(sets.xsid):.3f} |")
+
+
+@dataclass
+class Outcomes:
+    """How the in-scope questions of a held-out set fared on one FAQ index."""
+
+    top1: int = 0  # the best entry is the expected one
+    right: int = 0  # answered, with the expected entry
+    wrong: int = 0  # answered, with another entry
+    offered: int = 0  # not answered, the expected entry among the three offered
+    en_right: int = 0  # answered right, in English
+    en_n: int = 0  # questions in English
+
+
+def outcomes(index: FaqIndex, answerable: Sequence[tuple[str, str]]) -> Outcomes:
+    """Each (question, expected entry id) asked of ``index`` (retrieval and judge, no NLU)."""
+    o = Outcomes()
+    for question, expected in answerable:
+        hits = index.search(question, limit=3)
+        ok = bool(hits) and hits[0].item.id == expected
+        english = is_english(question)
+        o.top1 += ok
+        if hits and hits[0].sure:
+            o.right += ok
+            o.wrong += not ok
+            o.en_right += ok and english
+        else:
+            o.offered += expected in [h.item.id for h in hits]
+        o.en_n += english
+    return o
+
+
+def declined_share(index: FaqIndex, questions: Sequence[str]) -> float:
+    """The share of ``questions`` ``index`` does not answer."""
+    return sum(not (h := index.search(q, limit=1)) or not h[0].sure for q in questions) / max(len(questions), 1)
 
 
 def main() -> None:

@@ -22,6 +22,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.faq_decision import declined_share, outcomes  # noqa: E402
 from benchmarks.faq_retrieval import FAQ_DIR  # noqa: E402
 from knowledge.embedders import USE, load_embedder  # noqa: E402
 from knowledge.english import Glossary, shipped_glossary  # noqa: E402
@@ -71,20 +72,10 @@ def main() -> None:
             index = FaqIndex(items, embedder=embedder, semantic_weight=tuning.semantic_weight,
                              english_weight=tuning.english_weight, synonyms=synonyms, judge=judge,
                              glossary=glossary)
-            top1 = right = wrong = offered = 0
-            for question, expected in answerable:
-                hits = index.search(question, limit=3)
-                ok = bool(hits) and hits[0].item.id == expected
-                top1 += ok
-                if hits and hits[0].sure:
-                    right += ok
-                    wrong += not ok
-                else:
-                    offered += expected in [h.item.id for h in hits]
-            declined = sum(not (h := index.search(q, limit=1)) or not h[0].sure for q in oos)
+            o = outcomes(index, answerable)
             n = max(len(answerable), 1)
-            print(f"| {condition} | {label} | {top1 / n:.3f} | {right / n:.3f} | {wrong / n:.3f} | {offered / n:.3f} "
-                  f"| {declined / max(len(oos), 1):.3f} |")
+            print(f"| {condition} | {label} | {o.top1 / n:.3f} | {o.right / n:.3f} | {o.wrong / n:.3f} "
+                  f"| {o.offered / n:.3f} | {declined_share(index, oos):.3f} |")
 
 
 if __name__ == "__main__":
