@@ -54,13 +54,15 @@ def test_chat_spellings_find_the_entry(index: FaqIndex, question: str, expected:
 
 
 @pytest.mark.parametrize(
-    "heldout_file", ["faq.yml", "faq_blind.yml", "faq_blind2.yml", "faq_blind3.yml", "faq_blind4.yml"]
+    ("heldout_file", "out_of_scope"),
+    [("faq.yml", 50), ("faq_blind.yml", 50), ("faq_blind2.yml", 50), ("faq_blind3.yml", 50), ("faq_blind4.yml", 50),
+     ("faq_blind_en.yml", 40)],
 )
-def test_heldout_paraphrases_are_not_faq_variants(heldout_file: str) -> None:
+def test_heldout_paraphrases_are_not_faq_variants(heldout_file: str, out_of_scope: int) -> None:
     data = yaml.safe_load((HELDOUT.parent / heldout_file).read_text(encoding="utf-8"))
     entries = FaqStore(ROOT / "knowledge" / "faq").entries()
     variants = {q.strip().lower() for i in entries for q in i.questions}
-    assert len(data["answerable"]) >= 100 and len(data["out_of_scope"]) >= 50
+    assert len(data["answerable"]) >= 100 and len(data["out_of_scope"]) >= out_of_scope
     assert not [a["q"] for a in data["answerable"] if a["q"].strip().lower() in variants]
     assert {a["id"] for a in data["answerable"]} <= {i.id for i in entries}
 
