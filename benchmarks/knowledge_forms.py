@@ -15,7 +15,10 @@ written blind from the demo data (never used in training):
   on 2026-12-02 by someone who saw no code and no other test data, before the engine work they
   measure was merged (never read by whoever tuned the engine).
 
-    HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/knowledge_forms.py [--set 2] [--show-wrong]
+* ``*_forms3.yml`` (``--set 3``): third sets, written blind the same way on 2026-12-02, before
+  the forms work measured on them (whoever tuned that work never read them).
+
+    HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/knowledge_forms.py [--set 2|3] [--show-wrong]
 """
 
 from __future__ import annotations
@@ -116,8 +119,8 @@ async def main() -> None:
     parser.add_argument("--gateway", help="a running gateway's URL (default: start one)")
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--show-wrong", action="store_true", help="print each miss with the start of its reply")
-    parser.add_argument("--set", default="1", choices=("1", "2"),
-                        help="1: the first sets (*_forms.yml); 2: the second blind sets (*_forms2.yml)")
+    parser.add_argument("--set", default="1", choices=("1", "2", "3"),
+                        help="1: the first sets (*_forms.yml); 2, 3: the later blind sets (*_forms2.yml, *_forms3.yml)")
     args = parser.parse_args()
     proc = None
     gateway = args.gateway
