@@ -445,6 +445,7 @@ class CatalogSearch:
         self._initials: dict[str, list[int]] = {}
         self._series: dict[str, list[tuple[int | None, int]]] = {}  # name -> (volume, record id)
         self._series_of: dict[int, tuple[str, int | None]] = {}
+        self._series_authors: dict[str, set[str]] = {}  # name -> its authors' name words
 
     # refresh ----------------------------------------------------------------------------------
 
@@ -494,11 +495,14 @@ class CatalogSearch:
             vocab = set(df)
             titles = list(session.execute(select(CATALOG_INDEX.c.record_id, CATALOG_INDEX.c.title)))
             squashed = [(rid, title.replace(" ", "")) for rid, title in titles]
-            series: dict[str, list[tuple[int | None, int]]] = {}
-            for rid, name, number in session.execute(
-                select(Record.id, Record.series, Record.series_number).where(Record.series.is_not(None))
-            ):
-                series.setdefault(name, []).append((number, rid))
+            statements = list(session.execute(
+                select(Record.id, Record.series, Record.series_number, Record.year, Record.authors)
+                .where(Record.series.is_not(None))
+            ))
+            series = _number_volumes(statements)
+            series_authors = {name: set() for name in series}
+            for _, name, _, _, authors in statements:
+                series_authors[name] |= {p for a in authors or () for p in fold(a.replace(",", " ")).split() if len(p) >= 3}
             initials: dict[str, list[int]] = {}
             for rid, title in titles:
                 for form in acronyms(title):
@@ -511,6 +515,7 @@ class CatalogSearch:
         self._squashed = ([rid for rid, _ in squashed], [t for _, t in squashed])
         self._initials = initials
         self._series = series
+        self._series_authors = series_authors
         self._series_of = {rid: (name, number) for name, vols in series.items() for number, rid in vols}
         self._corrections = {}
 
@@ -907,37 +912,39 @@ class CatalogSearch:
 
     def volume(self, text: str, mentions: Sequence[Mention] | None = None) -> VolumeAnswer | None:
         """The volume of a series ``text`` asks for ("tetralogi buru jilid 1", "lanjutan laskar
-        pelangi", "buku terakhir serial bumi"), or None when it asks for no volume of a series
-        the catalog knows.
+        pelangi", "buku terakhir serial bumi", "yang sebelum edensor"), or None when it asks for
+        no volume of a series the catalog knows.
 
-        The series is the one the message names (all the words of its name but its kind,
-        "tetralogi", "serial": with that kind word, or a name of two words or more), else the
-        series of a title written in the message (``mentions``; "lanjutan dilan 1991"). The
-        volume is the number asked for, the last one, or the one after the title written.
+        The series is the one the message names (the words of its name but its kind,
+        "tetralogi", "serial": all of them, or with that kind word all but one of three or more),
+        else the one series of that kind by an author the message names ("tetralogi pram"), else
+        the series of a title written in the message (``mentions``; "lanjutan dilan 1991"). The
+        volume is the number asked for, the last one, or the one after (before) the title
+        written. Volumes without a number take their place by year after the numbered ones.
         ``hits`` is empty when the catalog lacks that volume.
         """
-        request = parse_volume(text)
-        if request is None:
+        if parse_volume(text) is None:
             return None
         self._refresh()
         if not self._series:
             return None
-        said = set(words(text))
-        kinds = bool(said & SERIES_KINDS)
-        named = [
-            name for name in self._series
-            if (core := series_core(name)) and all(w in said for w in core) and (kinds or len(core) >= 2)
-        ]
+        if mentions is None:
+            mentions = self.mentions(text)
+        titled = [m for m in mentions if m.title_score >= 90]
+        title_words = frozenset(w for m in titled[:1] for w in fold(m.hit.title).split())
+        request = parse_volume(text, title_words=title_words)
+        if request is None:
+            return None
+        said = words(text)
+        name = self._series_named(said)
         base: int | None = None
-        name = max(named, key=lambda n: len(series_core(n)), default=None)
-        if name is None or (request.next and request.number is None):
+        relative = request.next or request.previous
+        if name is None or (relative and request.number is None):
             # The series of a title written in the message (and where it stands in it: the one
             # after "lanjutan laskar pelangi" is volume 2).
-            if mentions is None:
-                mentions = self.mentions(text)
-            for m in sorted(mentions, key=lambda m: m.author is None):
+            for m in sorted(titled, key=lambda m: m.author is None):
                 of = self._series_of.get(m.hit.record_id)
-                if m.title_score >= 90 and of is not None and name in (None, of[0]):
+                if of is not None and name in (None, of[0]):
                     name, base = of
                     break
         if name is None:
@@ -946,13 +953,40 @@ class CatalogSearch:
         number = request.number
         if number is None and request.last:
             number = max((n for n, _ in volumes if n is not None), default=None)
-        if number is None and request.next and base is not None:
-            number = base + 1
-        if number is None:
+        if number is None and base is not None and relative:
+            number = base + 1 if request.next else base - 1
+        if number is None or number < 1:
             return None
         ids = sorted(rid for n, rid in volumes if n == number)
         hits = self._load_hits([(100.0, "series", rid) for rid in ids], CatalogQuery(limit=5))
         return VolumeAnswer(series=name, number=number, hits=tuple(hits))
+
+    def _series_named(self, said: list[str]) -> str | None:
+        """The series the message's words name, by its name or by its kind and author."""
+        have = set(said)
+        kinds = have & SERIES_KINDS
+        best: tuple[int, str] | None = None
+        for name in self._series:
+            core = series_core(name)
+            if not core:
+                continue
+            got = sum(1 for w in core if w in have)
+            enough = got == len(core) and (kinds or len(core) >= 2)
+            # "trilogi 5 menara": the kind word and all but one of a longer name.
+            enough = enough or (bool(kinds) and len(core) >= 3 and got >= len(core) - 1)
+            if enough and (best is None or got > best[0]):
+                best = (got, name)
+        if best is not None:
+            return best[1]
+        # "tetralogi pram yg minke itu": the one series of that kind by an author named.
+        if not kinds:
+            return None
+        content = [w for w in have if len(w) >= 4 and w not in FILLER and w not in QUESTION_WORDS]
+        by_author = [
+            name for name in self._series
+            if set(fold(name).split()) & kinds and any(_names_author(w, self._series_authors[name]) for w in content)
+        ]
+        return by_author[0] if len(by_author) == 1 else None
 
     def topic_label(self, text: str) -> str:
         """The words of ``text`` :meth:`topic` searched on and the catalog knows ("budidaya nanas")."""
@@ -967,10 +1001,7 @@ class CatalogSearch:
             if w in FILLER or w in QUESTION_WORDS or w in TOPIC_FILLER or w in out or len(w) < 2:
                 continue
             forms = [w, stem(w), *TOPIC_SYNONYMS.get(w, ()), *TOPIC_SYNONYMS.get(stem(w), ())]  # own forms first
-            modern = w
-            for old, new in _OLD_SPELLING:
-                modern = modern.replace(old, new)
-            forms.append(modern)
+            forms.append(modern_spelling(w))
             if not any(self._known(f) for f in forms) and not is_common_word(w):
                 corrected = self._correct(w)
                 if fuzz.ratio(w, corrected) >= TOPIC_CORRECTION:  # "stoikisme" -> "stoisisme"
@@ -1081,3 +1112,39 @@ def _align(
     covered.update(i for i in content if i not in covered and (toks[i] in entry.title_terms or stem(toks[i]) in entry.title_terms))
     return best, len(covered) / len(content), author, span[0]
 
+
+
+def _names_author(word: str, names: set[str]) -> bool:
+    """True when ``word`` is one of ``names`` (an author's name words), misspelt or shortened
+    ("pramudya", "pram" for Pramoedya)."""
+    return any(_same_name(word, n) or (len(word) >= 4 and n.startswith(word)) for n in names)
+
+
+def modern_spelling(word: str) -> str:
+    """Today's spelling of an old-spelling word: "soekarno" -> "sukarno", "pramoedya" -> "pramudya"."""
+    for old, new in _OLD_SPELLING:
+        word = word.replace(old, new)
+    return word
+
+
+def _same_name(word: str, name: str) -> bool:
+    """True when ``word`` is the name word ``name``, misspelt or in today's spelling."""
+    return fuzz.ratio(word, name) >= AUTHOR_MATCH or fuzz.ratio(modern_spelling(word), modern_spelling(name)) >= AUTHOR_MATCH
+
+
+def _number_volumes(
+    statements: Sequence[Any],
+) -> dict[str, list[tuple[int | None, int]]]:
+    """Each series' volumes as (number, record id), from (record id, series, number, year, ...)
+    rows. A volume whose statement has no number takes its place by year after the numbered
+    ones ("Serial Bumi" 1-4 and an unnumbered "Komet" of a later year: Komet is the 5th)."""
+    by_series: dict[str, list[tuple[int | None, str, int]]] = {}
+    for rid, name, number, year, *_ in statements:
+        by_series.setdefault(name, []).append((number, str(year or ""), rid))
+    series: dict[str, list[tuple[int | None, int]]] = {}
+    for name, volumes in by_series.items():
+        numbered = [(n, rid) for n, _, rid in volumes if n is not None]
+        top = max((n for n, _ in numbered), default=0)
+        rest = sorted((year or "9999", rid) for n, year, rid in volumes if n is None)
+        series[name] = numbered + [(top + i, rid) for i, (_, rid) in enumerate(rest, start=1)]
+    return series

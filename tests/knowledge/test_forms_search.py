@@ -143,6 +143,41 @@ def test_the_volume_asked_for_is_found_by_the_series_statement(kb: KnowledgeBase
     assert answer is not None and titles(answer.hits) == [title], (question, answer)
 
 
+def test_volume_numbers_glued_previous_and_after_are_read() -> None:
+    assert parse_volume("serial bumi jilid2 ada?") == VolumeRequest(number=2)
+    assert parse_volume("tetralogi buru ke-3") == VolumeRequest(number=3)
+    assert parse_volume("yang sebelumnya sang pemimpi apa") == VolumeRequest(previous=True)
+    assert parse_volume("setelah bumi manusia lanjut baca apa") == VolumeRequest(next=True)
+    # A word of the title written is no "after": "Habis Gelap Terbitlah Terang".
+    title = frozenset("habis gelap terbitlah terang".split())
+    assert parse_volume("habis gelap terbitlah terang ada?", title_words=title) is None
+
+
+@pytest.mark.parametrize(
+    ("question", "title"),
+    [
+        ("yang sebelumnya rumah kaca apa ya", "Jejak Langkah"),  # the one before the title written
+        ("setelah sang pemimpi baca yg mana", "Edensor"),  # "after" written before the title
+        ("kak tetralogi pramudya yg pertama ada?", "Bumi Manusia"),  # the author's one tetralogy
+        ("dwilogi andrea hirata buku ke-2", "Cinta di Dalam Gelas"),
+        ("trilogi menara 5 yang kedua", "Ranah 3 Warna"),  # all but one word of its name
+        ("serial bumi ke6", None),  # glued number; no sixth volume
+    ],
+)
+def test_volumes_by_relative_place_author_and_partial_name(kb: KnowledgeBase, question: str, title: str | None) -> None:
+    answer = kb.catalog_volume(question)
+    assert answer is not None and titles(answer.hits) == ([title] if title else []), (question, answer)
+
+
+def test_unnumbered_volumes_take_their_place_by_year(kb: KnowledgeBase) -> None:
+    # "Komet" has no number in its series statement: after the four numbered ones.
+    answer = kb.catalog_volume("serial bumi buku kelima")
+    assert answer is not None and titles(answer.hits) == ["Komet"]
+    # No volume numbered at all: by year ("Burlian" 2009, then "Pukat" 2010).
+    answer = kb.catalog_volume("lanjutan burlian ada?")
+    assert answer is not None and titles(answer.hits) == ["Pukat: Serial Anak-Anak Mamak"]
+
+
 def test_a_volume_the_catalog_lacks_is_no_other_volume(kb: KnowledgeBase) -> None:
     answer = kb.catalog_volume("tetralogi buru jilid 7")
     assert answer is not None and (answer.series, answer.number, answer.hits) == ("Tetralogi Buru", 7, ())
