@@ -36,10 +36,11 @@ import unicodedata
 from dataclasses import dataclass
 
 from actions.context import ConversationContext
-from actions.evidence import Evidence, mentions_ebooks, names_book_kind
+from actions.evidence import Evidence, mentions_ebooks, names_book_kind, names_specific_kind
 from actions.privacy import is_erase_request, is_yes
 from actions.subscriptions import subscription_command
 from actions.understanding import Entity, Parse
+from knowledge.catalog import Mention
 from knowledge.text import fold, terms
 
 def normalize(value: str) -> str:
@@ -228,6 +229,19 @@ def route(parse: Parse, evidence: Evidence, context: ConversationContext) -> Rou
             found.append(Entity("author", mention.author, "catalog"))
         return Route("action_search_catalog", parse.with_intent("search_book", *found, drop=("title", "author", "subject")),
                      f"catalog title {mention.hit.title!r} (score {mention.title_score:.0f}) where the FAQ is unsure")
+    # 4c'. A kind of book more specific than "buku" the FAQ cannot place ("ada kamus bahasa
+    # indonesia?", "kumpulan surat2 kartini ada ga"): the catalog's records on that topic.
+    if intent == "faq" and not evidence.faq_confident and evidence.topic and names_specific_kind(parse.text):
+        topic = _catalog_topic(evidence)
+        if topic is not None:
+            return Route("action_search_catalog", parse.with_intent("search_book", topic, drop=("title", "author", "subject")),
+                         f"the catalog has {evidence.topic[0].title!r} on the kind of book named, where the FAQ is unsure")
+    # 4d. A title written whole where the message asks for a book ("mau baca lupus", "sebelas
+    # patriot bisa dipinjem?"), whatever else the NLU read (out of scope, thanks), unless the
+    # FAQ is sure.
+    if mention is not None and mention.asked_for and not evidence.faq_confident \
+            and intent not in ("suggest_purchase", "ask_ebooks", "ask_events", "search_book"):
+        return _mentioned(parse, mention, f"catalog title {mention.hit.title!r} asked for over the NLU's {intent}")
     # 5. Small talk; "ya" to the book the bot offered to note is the yes that records it.
     if intent == "affirm" and context.offered_title:
         return Route("action_suggest_purchase", parse.with_intent("suggest_purchase"),
@@ -280,6 +294,15 @@ def _nlu_outweighs_faq(parse: Parse, evidence: Evidence) -> bool:
     return parse.confidence >= NLU_SURE_OUT_OF_SCOPE and best.confidence < FAQ_SURE_OVER_NLU
 
 
+def _mentioned(parse: Parse, mention: Mention, reason: str) -> Route:
+    """A catalog search for the title (and its author) written in the message."""
+    found = [Entity("title", mention.hit.title, "catalog")]
+    if mention.author:
+        found.append(Entity("author", mention.author, "catalog"))
+    return Route("action_search_catalog", parse.with_intent("search_book", *found, drop=("title", "author", "subject")),
+                 reason)
+
+
 def _catalog_topic(evidence: Evidence) -> Entity | None:
     """The field the whole-message catalog search matched, as an entity (None: nothing found)."""
     if not evidence.catalog:
@@ -305,7 +328,8 @@ def _book_search(parse: Parse, evidence: Evidence) -> Route:
     weak = mention is not None and not mention.clear and bool(evidence.topic) and tagged is None
     if mention is not None and mention.title_score >= 90 and not weak:
         title_words = set(fold(mention.hit.title).split())
-        if tagged is None or set(fold(tagged).split()) < title_words:
+        # ... or the title the message asks for, beside a stray tag ("nyuruh baca siti nurbaya").
+        if tagged is None or set(fold(tagged).split()) < title_words or mention.asked_for:
             found = [Entity("title", mention.hit.title, "catalog")]
             if mention.author:
                 found.append(Entity("author", mention.author, "catalog"))

@@ -36,7 +36,7 @@ from stdnum.exceptions import InvalidChecksum, ValidationError
 from knowledge.availability import Availability, availability
 from knowledge.models import Copy, Record
 from knowledge.series import SERIES_KINDS, parse_volume, series_core
-from knowledge.text import STOPWORDS, fold, is_common_word, stem, terms, words
+from knowledge.text import STOPWORDS, fold, is_common_word, number_form, stem, terms, words
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ FILLER = frozenset(
     """ada apa buku bukunya novel novelnya cari carikan mencari pinjam minjam meminjam judul
     judulnya karya karangan tulisan penulis pengarang tentang mengenai soal yang ga gak nggak
     tidak kah min kak dong nih tersedia punya perpus perpustakaan do you have book books any
-    by about available is there novel sama""".split()
+    by about available is there novel sama nya""".split()
 ) | STOPWORDS
 
 TITLE_MATCH = 86.0
@@ -144,6 +144,12 @@ class Mention:
         return self.coverage >= 0.5 and not is_common_word(title[0])
 
     @property
+    def asked_for(self) -> bool:
+        """A title written whole where the message asks for a book ("mau baca lupus", "sebelas
+        patriot bisa dipinjem?"): a catalog question whatever the NLU read."""
+        return self.introduced and self.title_score >= 95
+
+    @property
     def strong(self) -> bool:
         """Sure enough to answer from the catalog whatever the NLU read: a title of two words or
         more matched closely and covering most of the message, or a one-word title that is
@@ -173,12 +179,26 @@ QUESTION_WORDS = frozenset(
 )
 MENTION_WORDS = 20
 
+# Words that ask for the book written right after them ("mau baca lupus", "cari sepotong senja
+# untuk pacarku") or right before them ("sebelas patriot bisa dipinjem?", "... ready ga").
+ASKS_BEFORE = frozenset(
+    """baca membaca bacain pinjam meminjam minjam cari carikan cariin mencari nyari butuh membutuhkan
+    read borrow""".split()
+)
+ASKS_AFTER = frozenset("dipinjam dipinjem dipinjamkan pinjam ready tersedia available".split())
+# Leading articles a title is filed without (MARC's non-filing characters): "The Rainbow Troops".
+_ARTICLES = frozenset("the a an".split())
+
 # Words naming a kind of book; a title written right after one is clearly a title ("novel
 # perburuan ada ga?").
 BOOK_KINDS = frozenset(
     """buku bukunya novel novelnya bacaan komik kamus ensiklopedia ensiklopedi majalah biografi
-    antologi book books novels dictionary encyclopedia biography""".split()
+    antologi kumpulan cerpen puisi sajak kitab atlas memoar book books novels dictionary
+    encyclopedia biography anthology poems poetry atlas""".split()
 )
+# The kinds that say only "a book": "buku anak ada di lantai berapa?" asks where, not for books
+# about children.
+GENERIC_BOOK_WORDS = frozenset("buku bukunya bacaan book books".split())
 
 # Words of a topic request that are not the topic: "ada buku tentang investasi buat pemula?" is
 # about "investasi". (FILLER and QUESTION_WORDS come on top.)
@@ -216,6 +236,8 @@ TOPIC_SYNONYMS: dict[str, tuple[str, ...]] = {
     "kuliner": ("makanan",),
     "makanan": ("kuliner",),
     "dictionary": ("kamus",),
+    "cerpen": ("cerita pendek",),
+    "sajak": ("puisi",),
     "encyclopedia": ("ensiklopedia",),
     "ensiklopedi": ("ensiklopedia",),
     "programming": ("pemrograman",),
@@ -823,21 +845,27 @@ class CatalogSearch:
             ids = self._any_word(session, groups)
             ids += [i for i in self._squashed_titles(toks[i] for i in content) if i not in ids]
             entries = self._entries(session, ids, CatalogQuery(title=text, author=text, subject=text))
-        found: list[tuple[float, float, str | None, int, int]] = []
+        found: list[tuple[float, float, str | None, int, int, int]] = []
         for entry in entries:
+            # A record's specific subject words describe it too ("alkitab ... umat kristen");
+            # "fiksi", "indonesia" describe half the catalog.
+            entry.subjects = {w for w in entry.subjects if not self._everywhere(w)}
             mention = _align(entry, toks, corrected, content)
             if mention is not None:
                 found.append((*mention, entry.id))
         # Best first; of equals, the title written first ("milea ... versi dilannya").
-        found.sort(key=lambda m: (-(m[0] * m[1]), -m[0], m[3], m[4]))
+        found.sort(key=lambda m: (-(m[0] * m[1]), -m[0], m[3], m[5]))
         found = found[:limit]
         hits = {h.record_id: h for h in self._load_hits([(s, "title", rid) for s, *_, rid in found],
                                                        CatalogQuery(limit=limit))}
         return [
             Mention(hit=hits[rid], title_score=score, coverage=coverage, author=author,
-                    introduced=start > 0 and toks[start - 1] in BOOK_KINDS)
-            for score, coverage, author, start, rid in found if rid in hits
+                    introduced=_introduced(toks, start, end))
+            for score, coverage, author, start, end, rid in found if rid in hits
         ]
+
+    def _everywhere(self, word: str) -> bool:
+        return self._df.get(word, 0) > TOPIC_COMMON * max(self._records, 1)
 
     def _squashed_titles(self, tokens: Iterable[str]) -> list[int]:
         """Records whose title, written without spaces or as its initials, is one word of the
@@ -965,19 +993,20 @@ class CatalogSearch:
         """The series the message's words name, by its name or by its kind and author."""
         have = set(said)
         kinds = have & SERIES_KINDS
-        best: tuple[int, str] | None = None
+        best: tuple[bool, int, str] | None = None
         for name in self._series:
-            core = series_core(name)
+            core = set(series_core(name))
             if not core:
                 continue
-            got = sum(1 for w in core if w in have)
-            enough = got == len(core) and (kinds or len(core) >= 2)
+            got = len(core & have)
+            whole = got == len(core)
+            enough = whole and (bool(kinds) or len(core) >= 2)
             # "trilogi 5 menara": the kind word and all but one of a longer name.
             enough = enough or (bool(kinds) and len(core) >= 3 and got >= len(core) - 1)
-            if enough and (best is None or got > best[0]):
-                best = (got, name)
+            if enough and (best is None or (whole, got) > best[:2]):
+                best = (whole, got, name)
         if best is not None:
-            return best[1]
+            return best[2]
         # "tetralogi pram yg minke itu": the one series of that kind by an author named.
         if not kinds:
             return None
@@ -1067,11 +1096,47 @@ def acronyms(title: str) -> frozenset[str]:
     return frozenset(f for f in forms if len(f) >= 3 and len(parts) >= 3)
 
 
+def _introduced(toks: list[str], start: int, end: int) -> bool:
+    """True when the title at ``toks[start:end]`` comes right after a kind of book or a word
+    asking for it ("novel perburuan", "mau baca lupus"), or right before a word asking whether
+    it can be borrowed ("kubah bisa dipinjem?")."""
+    if start > 0 and (toks[start - 1] in BOOK_KINDS or toks[start - 1] in ASKS_BEFORE):
+        return True
+    return any(w in ASKS_AFTER for w in toks[end : end + 2])
+
+
+def _key(word: str) -> str:
+    """A word's comparison form: number words as digits, other words stemmed."""
+    number = number_form(word)
+    return number if number != word else stem(word)
+
+
+def _keys(words_: Sequence[str]) -> str:
+    return "".join(_key(w) for w in words_ if w not in STOPWORDS)
+
+
+# A title matched only through its stems and number words ("al quran terjemahan" for "Al-Qur'an
+# dan Terjemahnya"), not as written, scores at most this.
+KEY_MATCH_CAP = 95.0
+
+
+def _title_score(window: Sequence[str], title: str, squashed: str, keys: str) -> float:
+    """How closely a window of the message writes the title (as written, without spaces, or by
+    its stems and numbers)."""
+    joined = " ".join(window)
+    score = fuzz.ratio(joined, title)
+    if len(squashed) >= 3:
+        score = max(score, fuzz.ratio("".join(window), squashed))
+    if keys:
+        score = max(score, min(KEY_MATCH_CAP, fuzz.ratio(_keys(window), keys)))
+    return score
+
+
 def _align(
     entry: _Entry, toks: list[str], corrected: list[str], content: list[int]
-) -> tuple[float, float, str | None, int] | None:
-    """(title score, coverage, author named, where the title starts) of ``entry`` in the
-    message, or None when its title is not in the message."""
+) -> tuple[float, float, str | None, int, int] | None:
+    """(title score, coverage, author named, where the title starts and ends) of ``entry`` in
+    the message, or None when its title is not in the message."""
     title = entry.title
     n = len(title.split())
     if not n:
@@ -1083,17 +1148,23 @@ def _align(
         if word in initials:
             best, span = 100.0, (i, i + 1)
             break
-    # Also compared without spaces: "5cm" is "5 cm", "cabaukan" is "Ca-Bau-Kan".
-    squashed = title.replace(" ", "")
-    for size in range(max(1, n - 2), n + 2):
-        for start in range(0, len(toks) - size + 1):
-            for seq in (toks, corrected):
-                window = seq[start : start + size]
-                score = fuzz.ratio(" ".join(window), title)
-                if len(squashed) >= 3:
-                    score = max(score, fuzz.ratio("".join(window), squashed))
-                if score > best:
-                    best, span = score, (start, start + size)
+    forms = [title]
+    parts = title.split()
+    if len(parts) >= 2 and parts[0] in _ARTICLES:  # filed without its article: "rainbow troops"
+        forms.append(" ".join(parts[1:]))
+    for form in forms:
+        size_of = len(form.split())
+        # Also compared without spaces ("5cm" is "5 cm", "cabaukan" is "Ca-Bau-Kan") and, for a
+        # title of two words or more, by stems and numbers ("critical 11").
+        squashed = form.replace(" ", "")
+        title_keys = [w for w in form.split() if w not in STOPWORDS]
+        keys = _keys(title_keys) if len(title_keys) >= 2 else ""
+        for size in range(max(1, size_of - 2), size_of + 2):
+            for start in range(0, len(toks) - size + 1):
+                for seq in (toks, corrected):
+                    score = _title_score(seq[start : start + size], form, squashed, keys)
+                    if score > best:
+                        best, span = score, (start, start + size)
     if best < TITLE_MATCH:
         return None
     covered = {i for i in content if span[0] <= i < span[1]}
@@ -1101,17 +1172,19 @@ def _align(
     author = None
     if rest and entry.authors:
         for form in entry.authors:
-            parts = form.split()
-            named = [i for i in rest if any(fuzz.ratio(toks[i], p) >= AUTHOR_MATCH for p in parts)]
-            if named and len(named) >= min(2, len(parts)):
+            names = form.split()
+            named = [i for i in rest if any(_same_name(toks[i], p) for p in names)]
+            # Two words of a longer name, or one that is no everyday word ("pramudya").
+            if named and (len(named) >= min(2, len(names)) or any(
+                    len(toks[i]) >= 4 and not is_common_word(toks[i]) for i in named)):
                 author = form
                 covered.update(named)
                 break
-    # Words of the record's subtitle or series beside its title describe it too ("serial
-    # anak-anak mamak yg burlian", "kbbi edisi ke 4").
-    covered.update(i for i in content if i not in covered and (toks[i] in entry.title_terms or stem(toks[i]) in entry.title_terms))
-    return best, len(covered) / len(content), author, span[0]
-
+    # Words of the record's subtitle, series or specific subjects beside its title describe it
+    # too ("serial anak-anak mamak yg burlian", "kbbi edisi ke 4").
+    describes = entry.title_terms | entry.subjects
+    covered.update(i for i in content if i not in covered and (toks[i] in describes or stem(toks[i]) in describes))
+    return best, len(covered) / len(content), author, span[0], span[1]
 
 
 def _names_author(word: str, names: set[str]) -> bool:

@@ -77,6 +77,30 @@ async def test_a_faq_question_with_an_everyday_title_word_stays_the_faqs(ctx: Ac
     assert "Kambing Jantan" not in turn.text
 
 
+async def test_a_title_asked_for_is_searched_whatever_the_nlu_read(ctx: ActionContext) -> None:
+    turn = await Conversation(ctx).say("mau cari cantik itu luka buat hadiah, bisa pinjem?", "out_of_scope", confidence=0.7)
+    assert "\u201cCantik Itu Luka\u201d" in turn.text and "eksemplar" in turn.text
+    turn = await Conversation(ctx).say("kuliah butuh clean code, ready ga", "thanks", confidence=0.6)
+    assert "Clean Code" in turn.text and "eksemplar" in turn.text
+    # A stray tag beside the title asked for ("disuruh") is not searched instead of it.
+    turn = await Conversation(ctx).say("dosen nyuruh baca salah asuhan, ada?", "search_book",
+                                       {"title": "nyuruh", "subject": "dosen"})
+    assert "\u201cSalah Asuhan\u201d" in turn.text and "belum ada" not in turn.text
+
+
+async def test_one_book_asked_can_be_borrowed_says_how_its_copies_are(ctx: ActionContext) -> None:
+    # All three copies of "Tentang Kamu" are on loan: said so, with the date, not "none available".
+    turn = await Conversation(ctx).say("tentang kamu tere liye bisa dipinjam?", "search_book", {"author": "Tere Liye"})
+    assert "\u201cTentang Kamu\u201d" in turn.text and "dipinjam" in turn.text
+
+
+async def test_a_specific_kind_of_book_the_faq_cannot_place_gets_the_catalog(ctx: ActionContext) -> None:
+    turn = await Conversation(ctx).say("kumpulan sajak chairil anwar ada gak", "faq", confidence=0.9)
+    assert "Aku Ini Binatang Jalang" in turn.text
+    turn = await Conversation(ctx).say("kumpulan cerpen minangkabau ada?", "out_of_scope", confidence=0.9)
+    assert "Robohnya Surau Kami" in turn.text
+
+
 async def test_events_by_their_topic(ctx: ActionContext) -> None:
     turn = await Conversation(ctx, language="en").say("Do you have storytelling sessions for kids?", "ask_events")
     assert "Dongeng Anak Sabtu Ceria" in turn.text

@@ -111,6 +111,37 @@ def test_words_of_a_question_are_not_titles(kb: KnowledgeBase) -> None:
     assert "kia" in acronyms("Buku Kesehatan Ibu dan Anak") and acronyms("Laskar Pelangi") == frozenset()
 
 
+@pytest.mark.parametrize(
+    ("message", "title"),
+    [
+        ("rainbow troops ada?", "The Rainbow Troops"),  # filed without its leading article
+        ("negeri lima menara", "Negeri 5 Menara"),  # number words are digits
+        ("sebelas patriot", "Sebelas Patriot"),
+        ("critical 11 ika natassa", "Critical Eleven"),
+        ("ada al quran terjemahan?", "Al-Qur'an dan Terjemahnya"),  # by stems, without "dan"
+    ],
+)
+def test_titles_by_article_numbers_and_stems(kb: KnowledgeBase, message: str, title: str) -> None:
+    mention = kb.catalog_mentions(message)[0]
+    assert mention.hit.title == title and mention.title_score >= 90, (message, mention)
+
+
+def test_an_author_by_one_uncommon_name_word_and_the_books_subjects_cover_the_message(kb: KnowledgeBase) -> None:
+    mention = kb.catalog_mentions("gadis pantai nya pramudya")[0]  # old spelling "Pramoedya"
+    assert mention.hit.title == "Gadis Pantai" and mention.author is not None and mention.strong
+    # "bola" is a subject of "Sebelas Patriot" (Sepak bola): it describes the book too.
+    assert kb.catalog_mentions("sebelas patriot yg soal bola")[0].strong
+
+
+def test_a_title_asked_for_by_the_words_around_it(kb: KnowledgeBase) -> None:
+    asked = kb.catalog_mentions("adik saya pengen baca kubah, ada?")[0]
+    assert asked.hit.title == "Kubah" and asked.asked_for and asked.clear
+    after = kb.catalog_mentions("kakek suka sejarah, arok dedes bisa dipinjam?")[0]
+    assert after.hit.title == "Arok Dedes" and after.asked_for
+    # An everyday word that happens to be a title, asked nothing of, is no title.
+    assert not any(m.asked_for for m in kb.catalog_mentions("boleh bawa pulang buku?"))
+
+
 # --- series and volumes -------------------------------------------------------------------------
 
 
