@@ -109,6 +109,14 @@ async def test_events_by_their_topic(ctx: ActionContext) -> None:
     assert "Pelatihan Menulis Kreatif" in turn.text
 
 
+async def test_events_of_a_period_on_a_topic(ctx: ActionContext) -> None:
+    # A period and a topic: the period's events about it, else the next ones about it.
+    turn = await Conversation(ctx).say("ada dongeng minggu depan?", "ask_events", {"period": "minggu depan"})
+    assert "Dongeng Anak Sabtu Ceria" in turn.text and "Perpustakaan Keliling" not in turn.text
+    turn = await Conversation(ctx).say("lomba minggu ini ada?", "ask_events", {"period": "minggu ini"})
+    assert "Lomba Bercerita Anak" in turn.text and "berikutnya" in turn.text
+
+
 async def test_a_topic_no_event_covers_names_no_event(ctx: ActionContext) -> None:
     with ctx.kb.sessions() as session:
         names = set(session.scalars(select(Event.title)))

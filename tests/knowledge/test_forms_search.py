@@ -276,12 +276,44 @@ def calendar(tmp_path: Path, sessions: sessionmaker[Session]) -> sessionmaker[Se
         ("ada kelas bikin cerpen sama puisi gak min?", "Pelatihan Menulis Kreatif"),  # the description
         ("Do you have storytelling sessions for kids?", "Dongeng Sabtu Ceria"),  # English words
         ("Saya ingin belajar menggunakan aplikasi iPusnas, apakah ada kelasnya?", "Kelas Literasi Digital"),
+        # Ages and counts are no topic; everyday framing words ("suka", "banget") neither.
+        ("anak saya 6thn suka banget didongengin, ada acaranya?", "Dongeng Sabtu Ceria"),
+        ("lomba buat anak umur 5 taun ada?", "Lomba Mewarnai Anak"),
+        ("ada lomba buat si kecil yg masih tk?", "Lomba Mewarnai Anak"),  # "kecil", "tk": children
+        # "mengenali" is stemmed as "kenal" too (Sastrawi alone makes it "nali").
+        ("pelatihan buat ngenalin hoaks kapan?", "Kelas Literasi Digital"),
     ],
 )
 def test_events_are_found_by_their_topic(calendar: sessionmaker[Session], question: str, title: str) -> None:
     now = datetime.now(ZONE)
     found, named = events_about(calendar, question, now, now + timedelta(days=60))
     assert named and found and found[0].title == title, (question, [e.title for e in found])
+
+
+def test_the_public_serves_every_audience_and_further_unknown_words_weigh_less(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'kb.db'}"
+    upgrade(url)
+    sessions = make_sessionmaker(make_engine(url))
+    start = datetime.now(ZONE).replace(hour=9, minute=0, second=0, microsecond=0) + timedelta(days=3)
+    stamp = start.strftime("%Y%m%dT%H%M%S")
+    ics = tmp_path / "acara.ics"
+    ics.write_text(
+        "BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:test\nBEGIN:VEVENT\nUID:x\n"
+        f"DTSTART;TZID=Asia/Jakarta:{stamp}\nSUMMARY:Kelas Surel dan Dokumen\n"
+        "DESCRIPTION:Belajar membuat surel dan mengetik dokumen. Terbuka untuk umum.\nEND:VEVENT\n"
+        f"BEGIN:VEVENT\nUID:y\nDTSTART;TZID=Asia/Jakarta:{stamp}\nSUMMARY:Dongeng Anak\n"
+        "DESCRIPTION:Mendongeng untuk anak TK.\nEND:VEVENT\n"
+        f"BEGIN:VEVENT\nUID:z\nDTSTART;TZID=Asia/Jakarta:{stamp}\nSUMMARY:Lomba Menulis Puisi\n"
+        "DESCRIPTION:Lomba puisi untuk pelajar SMA.\nEND:VEVENT\nEND:VCALENDAR\n",
+        encoding="utf-8",
+    )
+    import_ics(sessions, str(ics))
+    now = datetime.now(ZONE)
+    # "email" is "surel"; an event open to the public serves "ibu-ibu arisan" too.
+    found, _ = events_about(sessions, "ada kelas bikin email buat ibu2 arisan?", now, now + timedelta(days=30))
+    assert [e.title for e in found] == ["Kelas Surel dan Dokumen"]
+    found, _ = events_about(sessions, "kelas bahasa jepang ada?", now, now + timedelta(days=30))
+    assert found == []
 
 
 def test_a_topic_no_event_covers_names_no_event(calendar: sessionmaker[Session]) -> None:
