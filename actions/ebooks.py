@@ -42,10 +42,12 @@ class ActionListEbooks(KnowledgeAction):
         own = [] if text.startswith("/") else ebook_words(text)
         asked = own or (ebook_words(str(tagged)) if tagged else [])
         books: list[EBookInfo] = []
+        # The message itself when its words decide: a word's neighbours count ("buat ibu hamil").
+        query = text if own else " ".join(asked)
         if asked:
-            books = await asyncio.to_thread(kb.ebooks, " ".join(asked), limit=5)
+            books = await asyncio.to_thread(kb.ebooks, query, limit=5)
             if not books:
-                near = await asyncio.to_thread(kb.ebook_on_topic, " ".join(asked))
+                near = await asyncio.to_thread(kb.ebook_on_topic, query)
                 books = [near] if near is not None else []
         wanted = " ".join(asked)
         hits: list[FaqHit] = []

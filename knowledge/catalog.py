@@ -210,8 +210,17 @@ TOPIC_FILLER = frozenset(
     sih aja saja dari pak bu bapak ibu kh ya yah kan nya ini itu yaitu seperti kayak gimana
     book books novels any some english indonesian language read reading recommend something
     looking need want like tugas kuliah skripsi makalah ujian matkul semester pr homework
-    assignment hari jam menit minggu tahun kali brp""".split()
+    assignment hari jam menit minggu tahun kali brp sampai hingga""".split()
 )
+# Words that address the librarian ("pak", "bu") in a message, but name an audience after "buat",
+# "untuk" ("ebook buat ibu hamil").
+ADDRESS_WORDS = frozenset("pak bu bapak ibu".split())
+_FOR_WORDS = frozenset("buat untuk bagi for".split())
+
+
+def names_audience(toks: Sequence[str], i: int) -> bool:
+    """True when ``toks[i]`` is an address word naming who a book is for ("buat ibu hamil")."""
+    return toks[i] in ADDRESS_WORDS and i > 0 and toks[i - 1] in _FOR_WORDS
 
 # Everyday synonyms of library subject words (a patron's word -> the catalog's usual word).
 TOPIC_SYNONYMS: dict[str, tuple[str, ...]] = {
@@ -1026,8 +1035,10 @@ class CatalogSearch:
         """Each topic word of ``text`` with the forms it may take in the catalog (its own forms,
         the word and its stem, first; how many they are)."""
         out: dict[str, tuple[tuple[str, ...], int]] = {}
-        for w in words(text)[:MENTION_WORDS]:
-            if w in FILLER or w in QUESTION_WORDS or w in TOPIC_FILLER or w in out or len(w) < 2:
+        toks = words(text)[:MENTION_WORDS]
+        for i, w in enumerate(toks):
+            filler = w in FILLER or w in QUESTION_WORDS or w in TOPIC_FILLER
+            if (filler and not names_audience(toks, i)) or w in out or len(w) < 2:
                 continue
             forms = [w, stem(w), *TOPIC_SYNONYMS.get(w, ()), *TOPIC_SYNONYMS.get(stem(w), ())]  # own forms first
             forms.append(modern_spelling(w))

@@ -111,7 +111,7 @@ _PUBLIC = AUDIENCES[-1]
 _PUBLIC_WEIGHT = 0.5
 # Everyday and English words of event topics -> the words event descriptions use.
 EVENT_SYNONYMS: dict[str, tuple[str, ...]] = {
-    "storytelling": ("dongeng",),
+    "storytelling": ("dongeng", "cerita"),
     "story": ("cerita",),
     "stories": ("cerita",),
     "writing": ("tulis",),
@@ -196,7 +196,7 @@ def topic_words(text: str) -> list[tuple[str, tuple[str, ...]]]:
     for i, w in enumerate(toks):
         # A number, an age or a count ("5thn") and the unit after a number ("2 taun") are no topic.
         after_number = i > 0 and toks[i - 1].isdigit()
-        if w in EVENT_FILLER or w in out or len(w) < 2 or any(c.isdigit() for c in w) or after_number \
+        if w in EVENT_FILLER or stem(w) in EVENT_FILLER or w in out or len(w) < 2 or any(c.isdigit() for c in w) or after_number \
                 or w in _date_names():
             continue
         forms = [w, stem(w), *EVENT_SYNONYMS.get(w, ())]

@@ -126,6 +126,11 @@ async def test_a_topic_no_event_covers_names_no_event(ctx: ActionContext) -> Non
         assert not any(name in turn.text for name in names), (question, turn.text)
 
 
+async def test_an_ebook_for_an_audience_the_message_names(ctx: ActionContext) -> None:
+    turn = await Conversation(ctx).say("ada ebook buat ibu menyusui?", "ask_ebooks")
+    assert "Buku Kesehatan Ibu dan Anak" in turn.text and "http" in turn.text
+
+
 async def test_a_print_record_and_its_ebook_are_one_answer(ctx: ActionContext) -> None:
     turn = await Conversation(ctx).say("laskar pelangi", "search_book", {"title": "laskar pelangi"})
     assert "eksemplar" in turn.text and "Versi digitalnya bisa dibaca di iPusnas" in turn.text

@@ -329,6 +329,20 @@ def test_a_topic_no_event_covers_names_no_event(calendar: sessionmaker[Session])
 # --- e-books and one work in two forms ---------------------------------------------------------
 
 
+def test_an_ebook_is_described_by_its_print_records_subjects_too(kb: KnowledgeBase) -> None:
+    # The e-book "Sitti Nurbaya" lists no "Kawin paksa"; its print record does: one work.
+    found = find_ebooks(kb.sessions, "ebook tentang kawin paksa ada?")
+    assert [b.title for b in found] == ["Sitti Nurbaya: Kasih Tak Sampai"]
+
+
+def test_an_address_word_after_buat_names_who_the_book_is_for(kb: KnowledgeBase) -> None:
+    # "bu" addresses the librarian; "buat ibu" names the readers.
+    assert kb.catalog_search.topic_label("bu, ada buku tentang kesehatan?") == "kesehatan"
+    assert "ibu" in kb.catalog_search.topic_label("ada buku buat ibu menyusui?")
+    near = kb.ebook_on_topic("pdf buat ibu menyusui ada?")
+    assert near is not None and near.title == "Buku Kesehatan Ibu dan Anak"
+
+
 def test_ebooks_are_found_on_the_messages_words(kb: KnowledgeBase) -> None:
     def first(question: str) -> str | None:
         found = find_ebooks(kb.sessions, question)
