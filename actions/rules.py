@@ -41,6 +41,7 @@ from actions.privacy import is_erase_request, is_yes
 from actions.subscriptions import subscription_command
 from actions.understanding import Entity, Parse
 from knowledge.catalog import Mention
+from knowledge.events import names_event_type
 from knowledge.text import fold, terms
 
 def normalize(value: str) -> str:
@@ -215,8 +216,11 @@ def route(parse: Parse, evidence: Evidence, context: ConversationContext) -> Rou
             f"{mention.coverage:.0%} of the message) over the NLU's {intent}",
         )
     # 4b. Events by their topic, where the message names a kind of event ("ada kelas bikin
-    # cerpen?", "klub buku buat anak SMA") and the calendar has one, unless the FAQ is sure.
-    if evidence.topic_events and intent != "ask_events" and not (evidence.faq_confident and intent == "faq"):
+    # cerpen?", "klub buku buat anak SMA") and the calendar has one, unless the FAQ is sure (and
+    # for a class, contest or workshop asked for, "ada kelas belajar ipusnas?", very sure).
+    if evidence.topic_events and intent != "ask_events" and not (
+        evidence.faq_confident and intent == "faq" and not _asks_event_type_over_faq(parse, evidence)
+    ):
         return Route("action_list_events", parse.with_intent("ask_events"),
                      f"the calendar has {evidence.topic_events[0].title!r} on the message's topic over the NLU's {intent}")
     # 4c. A book title clearly written in a question the FAQ is unsure of ("kak tolong cek tafsir
@@ -292,6 +296,14 @@ def _nlu_outweighs_faq(parse: Parse, evidence: Evidence) -> bool:
     if best is None or best.confidence is None or parse.intent != "out_of_scope":
         return False
     return parse.confidence >= NLU_SURE_OUT_OF_SCOPE and best.confidence < FAQ_SURE_OVER_NLU
+
+
+def _asks_event_type_over_faq(parse: Parse, evidence: Evidence) -> bool:
+    """True when the message asks for a kind of event the calendar has and the FAQ's judge is
+    not very sure of its entry."""
+    best = evidence.faq[0] if evidence.faq else None
+    judge = best.confidence if best is not None and best.confidence is not None else 1.0
+    return names_event_type(parse.text) and judge < FAQ_SURE_OVER_NLU
 
 
 def _mentioned(parse: Parse, mention: Mention, reason: str) -> Route:

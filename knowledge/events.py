@@ -313,9 +313,19 @@ _EVENT_WORDS = frozenset(
 
 def names_event_kind(text: str) -> bool:
     """True when the message names an event or a kind of event ("acara", "lomba", "workshop")."""
+    return bool(_word_forms(text) & _EVENT_WORDS) or names_event_type(text)
+
+
+def names_event_type(text: str) -> bool:
+    """True when the message names a kind of event ("kelas", "lomba", "workshop"), not just
+    "acara"."""
+    found = _word_forms(text)
+    return any(found & group for group in EVENT_KINDS)
+
+
+def _word_forms(text: str) -> set[str]:
     found = set(words(text))
-    found |= {stem(w) for w in found}
-    return bool(found & _EVENT_WORDS) or any(found & group for group in EVENT_KINDS)
+    return found | {stem(w) for w in found}
 
 
 def topic_label(text: str, *, most: int = 4) -> str:

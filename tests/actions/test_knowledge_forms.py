@@ -131,6 +131,16 @@ async def test_an_ebook_for_an_audience_the_message_names(ctx: ActionContext) ->
     assert "Buku Kesehatan Ibu dan Anak" in turn.text and "http" in turn.text
 
 
+async def test_the_ebook_of_a_title_named_by_its_initials(ctx: ActionContext) -> None:
+    turn = await Conversation(ctx).say("buku kia yg sampulnya pink ada file pdf nya?", "ask_ebooks")
+    assert "Buku Kesehatan Ibu dan Anak" in turn.text and "http" in turn.text
+
+
+async def test_a_class_the_calendar_has_over_a_faq_entry_on_its_subject(ctx: ActionContext) -> None:
+    turn = await Conversation(ctx).say("pelatihan aplikasi ipusnas ada?", "faq", confidence=0.99)
+    assert "Kelas Literasi Digital" in turn.text
+
+
 async def test_a_print_record_and_its_ebook_are_one_answer(ctx: ActionContext) -> None:
     turn = await Conversation(ctx).say("laskar pelangi", "search_book", {"title": "laskar pelangi"})
     assert "eksemplar" in turn.text and "Versi digitalnya bisa dibaca di iPusnas" in turn.text
