@@ -135,6 +135,13 @@ _SUGGESTS = re.compile(
     r"suggest\w*|buy|purchase|tambah\w*|ditambah\w*|ajukan|mengajukan|diadakan|adakan|catat\w*)\b"
 )
 
+# Words asking how, whether one may, when or where: "kitab suci bisa dibawa pulang?" asks a rule,
+# not for the books.
+_HOW = re.compile(
+    r"\b(bagaimana|gimana|gmn|cara|caranya|boleh|bolehkah|bisa|bisakah|bs|berapa|brp|kapan|dimana|"
+    r"mana|how|can|may|when|where)\b"
+)
+
 # "yang karya Tere Liye", "kalau yang tersedia?": refines the previous catalog search.
 _REFINE = re.compile(r"^(yang|yg|kalau|kalo|klo|trus|terus|the one|only|just|what about|and)\b")
 
@@ -235,7 +242,8 @@ def route(parse: Parse, evidence: Evidence, context: ConversationContext) -> Rou
                      f"catalog title {mention.hit.title!r} (score {mention.title_score:.0f}) where the FAQ is unsure")
     # 4c'. A kind of book more specific than "buku" the FAQ cannot place ("ada kamus bahasa
     # indonesia?", "kumpulan surat2 kartini ada ga"): the catalog's records on that topic.
-    if intent == "faq" and not evidence.faq_confident and evidence.topic and names_specific_kind(parse.text):
+    if intent == "faq" and not evidence.faq_confident and evidence.topic and names_specific_kind(parse.text) \
+            and not _HOW.search(fold(parse.text)):
         topic = _catalog_topic(evidence)
         if topic is not None:
             return Route("action_search_catalog", parse.with_intent("search_book", topic, drop=("title", "author", "subject")),

@@ -99,6 +99,9 @@ async def test_a_specific_kind_of_book_the_faq_cannot_place_gets_the_catalog(ctx
     assert "Aku Ini Binatang Jalang" in turn.text
     turn = await Conversation(ctx).say("kumpulan cerpen minangkabau ada?", "out_of_scope", confidence=0.9)
     assert "Robohnya Surau Kami" in turn.text
+    # A question how or whether one may ("... bisa dibawa pulang?") asks a rule, not for books.
+    turn = await Conversation(ctx).say("kamus sama ensiklopedia bisa dibawa pulang ga?", "faq", confidence=0.9)
+    assert "eksemplar" not in turn.text and "koleksi rujukan" not in turn.text
 
 
 async def test_events_by_their_topic(ctx: ActionContext) -> None:
