@@ -87,7 +87,9 @@ def build_query(tracker: Tracker, *, limit: int) -> tuple[CatalogQuery, str]:
     text = tracker.latest_message.get("text") or ""
     title, author, subject = (_entity(tracker, n) for n in ("title", "author", "subject"))
     follow_up = is_follow_up(tracker)
-    only_available = wants_available(text)
+    # "... bisa dipinjam?" about one book the catalog has asks how its copies are: its
+    # availability answers (all on loan: until when), never a "none available" without it.
+    only_available = wants_available(text) and not _from_catalog(tracker, "title")
     if title and not (author or subject or follow_up) and not _from_catalog(tracker, "title"):
         title = complete_title(title, text)
     if follow_up:

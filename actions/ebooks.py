@@ -14,6 +14,7 @@ from knowledge.availability import describe
 from knowledge.ebooks import EBookInfo, ebook_words
 from knowledge.faq_search import FaqHit
 from knowledge.text import display_name
+from knowledge.works import same_work
 
 
 class ActionListEbooks(KnowledgeAction):
@@ -42,11 +43,17 @@ class ActionListEbooks(KnowledgeAction):
         own = [] if text.startswith("/") else ebook_words(text)
         asked = own or (ebook_words(str(tagged)) if tagged else [])
         books: list[EBookInfo] = []
+        # The message itself when its words decide: a word's neighbours count ("buat ibu hamil").
+        query = text if own else " ".join(asked)
         if asked:
-            books = await asyncio.to_thread(kb.ebooks, " ".join(asked), limit=5)
+            books = await asyncio.to_thread(kb.ebooks, query, limit=5)
             if not books:
-                near = await asyncio.to_thread(kb.ebook_on_topic, " ".join(asked))
+                near = await asyncio.to_thread(kb.ebook_on_topic, query)
                 books = [near] if near is not None else []
+            if not books:
+                # A book the catalog has, named by its title or initials ("buku KIA yang pink
+                # itu, ada pdf-nya?"): the e-book of that work.
+                books = await self._ebook_of_named(text)
         wanted = " ".join(asked)
         hits: list[FaqHit] = []
         if not wanted or not books:
@@ -78,6 +85,15 @@ class ActionListEbooks(KnowledgeAction):
             dispatcher.utter_message(text="\n".join(lines))
         self.offer_faq(dispatcher, hits, lang)
         return self.understood("ebooks")
+
+    async def _ebook_of_named(self, text: str) -> list[EBookInfo]:
+        """The e-book of the same work as the catalog title the message names, if any."""
+        printed = await self._in_print(text)
+        if printed is None:
+            return []
+        found = await asyncio.to_thread(self.ctx.kb.ebooks, printed.title.split(": ", 1)[0], limit=5)
+        return [b for b in found if same_work(b.title, b.authors, printed.title, printed.authors)
+                or same_work(b.title, b.authors, printed.title.split(": ", 1)[0], printed.authors)][:1]
 
     async def _in_print(self, text: str) -> Any:
         """The print record of the book the message names, if the catalog has it."""

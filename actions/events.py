@@ -84,8 +84,23 @@ class ActionListEvents(KnowledgeAction):
         period = period or default_period(now.date())
         start = max(datetime.combine(period.start, time(0), zone), now)
         end = datetime.combine(period.end, time(0), zone)
-        events = await asyncio.to_thread(self.ctx.kb.events, start, end, limit=6)
         label = period.label(lang)
+        events: list[EventInfo] = []
+        if not (follow_up or text.startswith("/")):
+            # A period and a topic ("bedah buku bulan ini?", "lomba bulan depan ada?"): the
+            # period's events about it; none then, the next ones about it; none at all: the
+            # whole period's list.
+            events, _ = await asyncio.to_thread(self.ctx.kb.events_about, text, start, end, limit=6)
+            if not events:
+                later, _ = await asyncio.to_thread(self.ctx.kb.events_about, text, now, now + TOPIC_HORIZON, limit=3)
+                if later:
+                    lines = [t("events.about_later", lang, topic=topic_label(text), period=label)]
+                    lines += [format_event(e, lang, zone) for e in later]
+                    dispatcher.utter_message(
+                        text="\n".join(lines), buttons=self.remind_buttons(later, lang, tracker.sender_id))
+                    return [SlotSet("period", label), *self.understood("events")]
+        if not events:
+            events = await asyncio.to_thread(self.ctx.kb.events, start, end, limit=6)
         if not events:
             dispatcher.utter_message(text=t("events.none", lang, period=label))
         else:

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from actions.dates import DateRange, parse_period
 from actions.understanding import Parse
-from knowledge.catalog import BOOK_KINDS, CatalogHit, CatalogQuery, Mention, VolumeAnswer, strip_filler
+from knowledge.catalog import BOOK_KINDS, GENERIC_BOOK_WORDS, CatalogHit, CatalogQuery, Mention, VolumeAnswer, strip_filler
 from knowledge.ebooks import EBookInfo
 from knowledge.events import EventInfo, names_event_kind
 from knowledge.faq_search import FaqHit
@@ -131,7 +131,7 @@ async def gather(
     # The whole-message catalog search only matters where the rules read it (a book question
     # without a tagged title, an unclear or out-of-scope message): elsewhere it is not asked.
     whole = parse.intent in _WHOLE_MESSAGE_INTENTS
-    on_topic = whole and (parse.intent in ("search_book", "suggest_purchase") or names_book_kind(text))
+    on_topic = (whole and parse.intent in ("search_book", "suggest_purchase")) or names_book_kind(text)
 
     def catalog_side() -> tuple[list[CatalogHit], list[EBookInfo], list[CatalogHit]]:
         # One worker thread for the database's sources (SQLite serialises them anyway).
@@ -142,7 +142,7 @@ async def gather(
         )
 
     async def catalog_rest() -> tuple[list[CatalogHit], list[EBookInfo], list[CatalogHit]]:
-        if not (whole or wanted):
+        if not (whole or wanted or on_topic):
             return [], [], []
         return await asyncio.to_thread(catalog_side)
 
@@ -175,6 +175,12 @@ _WHOLE_MESSAGE_INTENTS = frozenset({None, "search_book", "suggest_purchase", "ou
 def names_book_kind(text: str) -> bool:
     """True when the message names a kind of book ("ada novel tentang catur?")."""
     return bool(set(fold(text).split()) & BOOK_KINDS)
+
+
+def names_specific_kind(text: str) -> bool:
+    """True when the message names a kind of book more specific than "buku" ("ada kamus
+    bahasa indonesia?", "kumpulan surat kartini")."""
+    return bool(set(fold(text).split()) & (BOOK_KINDS - GENERIC_BOOK_WORDS))
 
 
 _E_BOOK = re.compile(r"\be books?\b")  # "e-book", not "language book"

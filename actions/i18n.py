@@ -132,6 +132,10 @@ TEXTS: dict[str, tuple[str, str]] = {
         "There is no event on \u201c{topic}\u201d scheduled yet. Keep an eye on the library's Instagram!",
     ),
     "events.list": ("Acara perpustakaan {period}:", "Library events {period}:"),
+    "events.about_later": (
+        "Acara tentang \u201c{topic}\u201d belum ada {period}, Kak. Jadwal berikutnya:",
+        "No event on \u201c{topic}\u201d {period}; the next ones:",
+    ),
     "ebooks.none": (
         "Maaf Kak, e-book \u201c{query}\u201d belum tersedia. Coba cari di aplikasi iPusnas dari "
         "Perpustakaan Nasional ya.",

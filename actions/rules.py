@@ -36,10 +36,12 @@ import unicodedata
 from dataclasses import dataclass
 
 from actions.context import ConversationContext
-from actions.evidence import Evidence, mentions_ebooks, names_book_kind
+from actions.evidence import Evidence, mentions_ebooks, names_book_kind, names_specific_kind
 from actions.privacy import is_erase_request, is_yes
 from actions.subscriptions import subscription_command
 from actions.understanding import Entity, Parse
+from knowledge.catalog import Mention
+from knowledge.events import names_event_type
 from knowledge.text import fold, terms
 
 def normalize(value: str) -> str:
@@ -133,6 +135,13 @@ _SUGGESTS = re.compile(
     r"suggest\w*|buy|purchase|tambah\w*|ditambah\w*|ajukan|mengajukan|diadakan|adakan|catat\w*)\b"
 )
 
+# Words asking how, whether one may, when or where: "kitab suci bisa dibawa pulang?" asks a rule,
+# not for the books.
+_HOW = re.compile(
+    r"\b(bagaimana|gimana|gmn|cara|caranya|boleh|bolehkah|bisa|bisakah|bs|berapa|brp|kapan|dimana|"
+    r"mana|how|can|may|when|where)\b"
+)
+
 # "yang karya Tere Liye", "kalau yang tersedia?": refines the previous catalog search.
 _REFINE = re.compile(r"^(yang|yg|kalau|kalo|klo|trus|terus|the one|only|just|what about|and)\b")
 
@@ -214,8 +223,11 @@ def route(parse: Parse, evidence: Evidence, context: ConversationContext) -> Rou
             f"{mention.coverage:.0%} of the message) over the NLU's {intent}",
         )
     # 4b. Events by their topic, where the message names a kind of event ("ada kelas bikin
-    # cerpen?", "klub buku buat anak SMA") and the calendar has one, unless the FAQ is sure.
-    if evidence.topic_events and intent != "ask_events" and not (evidence.faq_confident and intent == "faq"):
+    # cerpen?", "klub buku buat anak SMA") and the calendar has one, unless the FAQ is sure (and
+    # for a class, contest or workshop asked for, "ada kelas belajar ipusnas?", very sure).
+    if evidence.topic_events and intent != "ask_events" and not (
+        evidence.faq_confident and intent == "faq" and not _asks_event_type_over_faq(parse, evidence)
+    ):
         return Route("action_list_events", parse.with_intent("ask_events"),
                      f"the calendar has {evidence.topic_events[0].title!r} on the message's topic over the NLU's {intent}")
     # 4c. A book title clearly written in a question the FAQ is unsure of ("kak tolong cek tafsir
@@ -228,6 +240,20 @@ def route(parse: Parse, evidence: Evidence, context: ConversationContext) -> Rou
             found.append(Entity("author", mention.author, "catalog"))
         return Route("action_search_catalog", parse.with_intent("search_book", *found, drop=("title", "author", "subject")),
                      f"catalog title {mention.hit.title!r} (score {mention.title_score:.0f}) where the FAQ is unsure")
+    # 4c'. A kind of book more specific than "buku" the FAQ cannot place ("ada kamus bahasa
+    # indonesia?", "kumpulan surat2 kartini ada ga"): the catalog's records on that topic.
+    if intent == "faq" and not evidence.faq_confident and evidence.topic and names_specific_kind(parse.text) \
+            and not _HOW.search(fold(parse.text)):
+        topic = _catalog_topic(evidence)
+        if topic is not None:
+            return Route("action_search_catalog", parse.with_intent("search_book", topic, drop=("title", "author", "subject")),
+                         f"the catalog has {evidence.topic[0].title!r} on the kind of book named, where the FAQ is unsure")
+    # 4d. A title written whole where the message asks for a book ("mau baca lupus", "sebelas
+    # patriot bisa dipinjem?"), whatever else the NLU read (out of scope, thanks), unless the
+    # FAQ is sure.
+    if mention is not None and mention.asked_for and not evidence.faq_confident \
+            and intent not in ("suggest_purchase", "ask_ebooks", "ask_events", "search_book"):
+        return _mentioned(parse, mention, f"catalog title {mention.hit.title!r} asked for over the NLU's {intent}")
     # 5. Small talk; "ya" to the book the bot offered to note is the yes that records it.
     if intent == "affirm" and context.offered_title:
         return Route("action_suggest_purchase", parse.with_intent("suggest_purchase"),
@@ -280,6 +306,23 @@ def _nlu_outweighs_faq(parse: Parse, evidence: Evidence) -> bool:
     return parse.confidence >= NLU_SURE_OUT_OF_SCOPE and best.confidence < FAQ_SURE_OVER_NLU
 
 
+def _asks_event_type_over_faq(parse: Parse, evidence: Evidence) -> bool:
+    """True when the message asks for a kind of event the calendar has and the FAQ's judge is
+    not very sure of its entry."""
+    best = evidence.faq[0] if evidence.faq else None
+    judge = best.confidence if best is not None and best.confidence is not None else 1.0
+    return names_event_type(parse.text) and judge < FAQ_SURE_OVER_NLU
+
+
+def _mentioned(parse: Parse, mention: Mention, reason: str) -> Route:
+    """A catalog search for the title (and its author) written in the message."""
+    found = [Entity("title", mention.hit.title, "catalog")]
+    if mention.author:
+        found.append(Entity("author", mention.author, "catalog"))
+    return Route("action_search_catalog", parse.with_intent("search_book", *found, drop=("title", "author", "subject")),
+                 reason)
+
+
 def _catalog_topic(evidence: Evidence) -> Entity | None:
     """The field the whole-message catalog search matched, as an entity (None: nothing found)."""
     if not evidence.catalog:
@@ -305,7 +348,8 @@ def _book_search(parse: Parse, evidence: Evidence) -> Route:
     weak = mention is not None and not mention.clear and bool(evidence.topic) and tagged is None
     if mention is not None and mention.title_score >= 90 and not weak:
         title_words = set(fold(mention.hit.title).split())
-        if tagged is None or set(fold(tagged).split()) < title_words:
+        # ... or the title the message asks for, beside a stray tag ("nyuruh baca siti nurbaya").
+        if tagged is None or set(fold(tagged).split()) < title_words or mention.asked_for:
             found = [Entity("title", mention.hit.title, "catalog")]
             if mention.author:
                 found.append(Entity("author", mention.author, "catalog"))

@@ -36,7 +36,7 @@ from stdnum.exceptions import InvalidChecksum, ValidationError
 from knowledge.availability import Availability, availability
 from knowledge.models import Copy, Record
 from knowledge.series import SERIES_KINDS, parse_volume, series_core
-from knowledge.text import STOPWORDS, fold, is_common_word, stem, terms, words
+from knowledge.text import STOPWORDS, fold, is_common_word, number_form, stem, terms, words
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ FILLER = frozenset(
     """ada apa buku bukunya novel novelnya cari carikan mencari pinjam minjam meminjam judul
     judulnya karya karangan tulisan penulis pengarang tentang mengenai soal yang ga gak nggak
     tidak kah min kak dong nih tersedia punya perpus perpustakaan do you have book books any
-    by about available is there novel sama""".split()
+    by about available is there novel sama nya""".split()
 ) | STOPWORDS
 
 TITLE_MATCH = 86.0
@@ -144,6 +144,12 @@ class Mention:
         return self.coverage >= 0.5 and not is_common_word(title[0])
 
     @property
+    def asked_for(self) -> bool:
+        """A title written whole where the message asks for a book ("mau baca lupus", "sebelas
+        patriot bisa dipinjem?"): a catalog question whatever the NLU read."""
+        return self.introduced and self.title_score >= 95
+
+    @property
     def strong(self) -> bool:
         """Sure enough to answer from the catalog whatever the NLU read: a title of two words or
         more matched closely and covering most of the message, or a one-word title that is
@@ -173,12 +179,26 @@ QUESTION_WORDS = frozenset(
 )
 MENTION_WORDS = 20
 
+# Words that ask for the book written right after them ("mau baca lupus", "cari sepotong senja
+# untuk pacarku") or right before them ("sebelas patriot bisa dipinjem?", "... ready ga").
+ASKS_BEFORE = frozenset(
+    """baca membaca bacain pinjam meminjam minjam cari carikan cariin mencari nyari butuh membutuhkan
+    read borrow""".split()
+)
+ASKS_AFTER = frozenset("dipinjam dipinjem dipinjamkan pinjam ready tersedia available".split())
+# Leading articles a title is filed without (MARC's non-filing characters): "The Rainbow Troops".
+_ARTICLES = frozenset("the a an".split())
+
 # Words naming a kind of book; a title written right after one is clearly a title ("novel
 # perburuan ada ga?").
 BOOK_KINDS = frozenset(
     """buku bukunya novel novelnya bacaan komik kamus ensiklopedia ensiklopedi majalah biografi
-    antologi book books novels dictionary encyclopedia biography""".split()
+    antologi kumpulan cerpen puisi sajak kitab atlas memoar book books novels dictionary
+    encyclopedia biography anthology poems poetry atlas""".split()
 )
+# The kinds that say only "a book": "buku anak ada di lantai berapa?" asks where, not for books
+# about children.
+GENERIC_BOOK_WORDS = frozenset("buku bukunya bacaan book books".split())
 
 # Words of a topic request that are not the topic: "ada buku tentang investasi buat pemula?" is
 # about "investasi". (FILLER and QUESTION_WORDS come on top.)
@@ -190,8 +210,17 @@ TOPIC_FILLER = frozenset(
     sih aja saja dari pak bu bapak ibu kh ya yah kan nya ini itu yaitu seperti kayak gimana
     book books novels any some english indonesian language read reading recommend something
     looking need want like tugas kuliah skripsi makalah ujian matkul semester pr homework
-    assignment hari jam menit minggu tahun kali brp""".split()
+    assignment hari jam menit minggu tahun kali brp sampai hingga""".split()
 )
+# Words that address the librarian ("pak", "bu") in a message, but name an audience after "buat",
+# "untuk" ("ebook buat ibu hamil").
+ADDRESS_WORDS = frozenset("pak bu bapak ibu".split())
+_FOR_WORDS = frozenset("buat untuk bagi for".split())
+
+
+def names_audience(toks: Sequence[str], i: int) -> bool:
+    """True when ``toks[i]`` is an address word naming who a book is for ("buat ibu hamil")."""
+    return toks[i] in ADDRESS_WORDS and i > 0 and toks[i - 1] in _FOR_WORDS
 
 # Everyday synonyms of library subject words (a patron's word -> the catalog's usual word).
 TOPIC_SYNONYMS: dict[str, tuple[str, ...]] = {
@@ -216,6 +245,8 @@ TOPIC_SYNONYMS: dict[str, tuple[str, ...]] = {
     "kuliner": ("makanan",),
     "makanan": ("kuliner",),
     "dictionary": ("kamus",),
+    "cerpen": ("cerita pendek",),
+    "sajak": ("puisi",),
     "encyclopedia": ("ensiklopedia",),
     "ensiklopedi": ("ensiklopedia",),
     "programming": ("pemrograman",),
@@ -445,6 +476,7 @@ class CatalogSearch:
         self._initials: dict[str, list[int]] = {}
         self._series: dict[str, list[tuple[int | None, int]]] = {}  # name -> (volume, record id)
         self._series_of: dict[int, tuple[str, int | None]] = {}
+        self._series_authors: dict[str, set[str]] = {}  # name -> its authors' name words
 
     # refresh ----------------------------------------------------------------------------------
 
@@ -494,11 +526,14 @@ class CatalogSearch:
             vocab = set(df)
             titles = list(session.execute(select(CATALOG_INDEX.c.record_id, CATALOG_INDEX.c.title)))
             squashed = [(rid, title.replace(" ", "")) for rid, title in titles]
-            series: dict[str, list[tuple[int | None, int]]] = {}
-            for rid, name, number in session.execute(
-                select(Record.id, Record.series, Record.series_number).where(Record.series.is_not(None))
-            ):
-                series.setdefault(name, []).append((number, rid))
+            statements = list(session.execute(
+                select(Record.id, Record.series, Record.series_number, Record.year, Record.authors)
+                .where(Record.series.is_not(None))
+            ))
+            series = _number_volumes(statements)
+            series_authors = {name: set() for name in series}
+            for _, name, _, _, authors in statements:
+                series_authors[name] |= {p for a in authors or () for p in fold(a.replace(",", " ")).split() if len(p) >= 3}
             initials: dict[str, list[int]] = {}
             for rid, title in titles:
                 for form in acronyms(title):
@@ -511,6 +546,7 @@ class CatalogSearch:
         self._squashed = ([rid for rid, _ in squashed], [t for _, t in squashed])
         self._initials = initials
         self._series = series
+        self._series_authors = series_authors
         self._series_of = {rid: (name, number) for name, vols in series.items() for number, rid in vols}
         self._corrections = {}
 
@@ -818,21 +854,27 @@ class CatalogSearch:
             ids = self._any_word(session, groups)
             ids += [i for i in self._squashed_titles(toks[i] for i in content) if i not in ids]
             entries = self._entries(session, ids, CatalogQuery(title=text, author=text, subject=text))
-        found: list[tuple[float, float, str | None, int, int]] = []
+        found: list[tuple[float, float, str | None, int, int, int]] = []
         for entry in entries:
+            # A record's specific subject words describe it too ("alkitab ... umat kristen");
+            # "fiksi", "indonesia" describe half the catalog.
+            entry.subjects = {w for w in entry.subjects if not self._everywhere(w)}
             mention = _align(entry, toks, corrected, content)
             if mention is not None:
                 found.append((*mention, entry.id))
         # Best first; of equals, the title written first ("milea ... versi dilannya").
-        found.sort(key=lambda m: (-(m[0] * m[1]), -m[0], m[3], m[4]))
+        found.sort(key=lambda m: (-(m[0] * m[1]), -m[0], m[3], m[5]))
         found = found[:limit]
         hits = {h.record_id: h for h in self._load_hits([(s, "title", rid) for s, *_, rid in found],
                                                        CatalogQuery(limit=limit))}
         return [
             Mention(hit=hits[rid], title_score=score, coverage=coverage, author=author,
-                    introduced=start > 0 and toks[start - 1] in BOOK_KINDS)
-            for score, coverage, author, start, rid in found if rid in hits
+                    introduced=_introduced(toks, start, end))
+            for score, coverage, author, start, end, rid in found if rid in hits
         ]
+
+    def _everywhere(self, word: str) -> bool:
+        return self._df.get(word, 0) > TOPIC_COMMON * max(self._records, 1)
 
     def _squashed_titles(self, tokens: Iterable[str]) -> list[int]:
         """Records whose title, written without spaces or as its initials, is one word of the
@@ -907,37 +949,39 @@ class CatalogSearch:
 
     def volume(self, text: str, mentions: Sequence[Mention] | None = None) -> VolumeAnswer | None:
         """The volume of a series ``text`` asks for ("tetralogi buru jilid 1", "lanjutan laskar
-        pelangi", "buku terakhir serial bumi"), or None when it asks for no volume of a series
-        the catalog knows.
+        pelangi", "buku terakhir serial bumi", "yang sebelum edensor"), or None when it asks for
+        no volume of a series the catalog knows.
 
-        The series is the one the message names (all the words of its name but its kind,
-        "tetralogi", "serial": with that kind word, or a name of two words or more), else the
-        series of a title written in the message (``mentions``; "lanjutan dilan 1991"). The
-        volume is the number asked for, the last one, or the one after the title written.
+        The series is the one the message names (the words of its name but its kind,
+        "tetralogi", "serial": all of them, or with that kind word all but one of three or more),
+        else the one series of that kind by an author the message names ("tetralogi pram"), else
+        the series of a title written in the message (``mentions``; "lanjutan dilan 1991"). The
+        volume is the number asked for, the last one, or the one after (before) the title
+        written. Volumes without a number take their place by year after the numbered ones.
         ``hits`` is empty when the catalog lacks that volume.
         """
-        request = parse_volume(text)
-        if request is None:
+        if parse_volume(text) is None:
             return None
         self._refresh()
         if not self._series:
             return None
-        said = set(words(text))
-        kinds = bool(said & SERIES_KINDS)
-        named = [
-            name for name in self._series
-            if (core := series_core(name)) and all(w in said for w in core) and (kinds or len(core) >= 2)
-        ]
+        if mentions is None:
+            mentions = self.mentions(text)
+        titled = [m for m in mentions if m.title_score >= 90]
+        title_words = frozenset(w for m in titled[:1] for w in fold(m.hit.title).split())
+        request = parse_volume(text, title_words=title_words)
+        if request is None:
+            return None
+        said = words(text)
+        name = self._series_named(said)
         base: int | None = None
-        name = max(named, key=lambda n: len(series_core(n)), default=None)
-        if name is None or (request.next and request.number is None):
+        relative = request.next or request.previous
+        if name is None or (relative and request.number is None):
             # The series of a title written in the message (and where it stands in it: the one
             # after "lanjutan laskar pelangi" is volume 2).
-            if mentions is None:
-                mentions = self.mentions(text)
-            for m in sorted(mentions, key=lambda m: m.author is None):
+            for m in sorted(titled, key=lambda m: m.author is None):
                 of = self._series_of.get(m.hit.record_id)
-                if m.title_score >= 90 and of is not None and name in (None, of[0]):
+                if of is not None and name in (None, of[0]):
                     name, base = of
                     break
         if name is None:
@@ -946,13 +990,41 @@ class CatalogSearch:
         number = request.number
         if number is None and request.last:
             number = max((n for n, _ in volumes if n is not None), default=None)
-        if number is None and request.next and base is not None:
-            number = base + 1
-        if number is None:
+        if number is None and base is not None and relative:
+            number = base + 1 if request.next else base - 1
+        if number is None or number < 1:
             return None
         ids = sorted(rid for n, rid in volumes if n == number)
         hits = self._load_hits([(100.0, "series", rid) for rid in ids], CatalogQuery(limit=5))
         return VolumeAnswer(series=name, number=number, hits=tuple(hits))
+
+    def _series_named(self, said: list[str]) -> str | None:
+        """The series the message's words name, by its name or by its kind and author."""
+        have = set(said)
+        kinds = have & SERIES_KINDS
+        best: tuple[bool, int, str] | None = None
+        for name in self._series:
+            core = set(series_core(name))
+            if not core:
+                continue
+            got = len(core & have)
+            whole = got == len(core)
+            enough = whole and (bool(kinds) or len(core) >= 2)
+            # "trilogi 5 menara": the kind word and all but one of a longer name.
+            enough = enough or (bool(kinds) and len(core) >= 3 and got >= len(core) - 1)
+            if enough and (best is None or (whole, got) > best[:2]):
+                best = (whole, got, name)
+        if best is not None:
+            return best[2]
+        # "tetralogi pram yg minke itu": the one series of that kind by an author named.
+        if not kinds:
+            return None
+        content = [w for w in have if len(w) >= 4 and w not in FILLER and w not in QUESTION_WORDS]
+        by_author = [
+            name for name in self._series
+            if set(fold(name).split()) & kinds and any(_names_author(w, self._series_authors[name]) for w in content)
+        ]
+        return by_author[0] if len(by_author) == 1 else None
 
     def topic_label(self, text: str) -> str:
         """The words of ``text`` :meth:`topic` searched on and the catalog knows ("budidaya nanas")."""
@@ -963,14 +1035,13 @@ class CatalogSearch:
         """Each topic word of ``text`` with the forms it may take in the catalog (its own forms,
         the word and its stem, first; how many they are)."""
         out: dict[str, tuple[tuple[str, ...], int]] = {}
-        for w in words(text)[:MENTION_WORDS]:
-            if w in FILLER or w in QUESTION_WORDS or w in TOPIC_FILLER or w in out or len(w) < 2:
+        toks = words(text)[:MENTION_WORDS]
+        for i, w in enumerate(toks):
+            filler = w in FILLER or w in QUESTION_WORDS or w in TOPIC_FILLER
+            if (filler and not names_audience(toks, i)) or w in out or len(w) < 2:
                 continue
             forms = [w, stem(w), *TOPIC_SYNONYMS.get(w, ()), *TOPIC_SYNONYMS.get(stem(w), ())]  # own forms first
-            modern = w
-            for old, new in _OLD_SPELLING:
-                modern = modern.replace(old, new)
-            forms.append(modern)
+            forms.append(modern_spelling(w))
             if not any(self._known(f) for f in forms) and not is_common_word(w):
                 corrected = self._correct(w)
                 if fuzz.ratio(w, corrected) >= TOPIC_CORRECTION:  # "stoikisme" -> "stoisisme"
@@ -1036,11 +1107,47 @@ def acronyms(title: str) -> frozenset[str]:
     return frozenset(f for f in forms if len(f) >= 3 and len(parts) >= 3)
 
 
+def _introduced(toks: list[str], start: int, end: int) -> bool:
+    """True when the title at ``toks[start:end]`` comes right after a kind of book or a word
+    asking for it ("novel perburuan", "mau baca lupus"), or right before a word asking whether
+    it can be borrowed ("kubah bisa dipinjem?")."""
+    if start > 0 and (toks[start - 1] in BOOK_KINDS or toks[start - 1] in ASKS_BEFORE):
+        return True
+    return any(w in ASKS_AFTER for w in toks[end : end + 2])
+
+
+def _key(word: str) -> str:
+    """A word's comparison form: number words as digits, other words stemmed."""
+    number = number_form(word)
+    return number if number != word else stem(word)
+
+
+def _keys(words_: Sequence[str]) -> str:
+    return "".join(_key(w) for w in words_ if w not in STOPWORDS)
+
+
+# A title matched only through its stems and number words ("al quran terjemahan" for "Al-Qur'an
+# dan Terjemahnya"), not as written, scores at most this.
+KEY_MATCH_CAP = 95.0
+
+
+def _title_score(window: Sequence[str], title: str, squashed: str, keys: str) -> float:
+    """How closely a window of the message writes the title (as written, without spaces, or by
+    its stems and numbers)."""
+    joined = " ".join(window)
+    score = fuzz.ratio(joined, title)
+    if len(squashed) >= 3:
+        score = max(score, fuzz.ratio("".join(window), squashed))
+    if keys:
+        score = max(score, min(KEY_MATCH_CAP, fuzz.ratio(_keys(window), keys)))
+    return score
+
+
 def _align(
     entry: _Entry, toks: list[str], corrected: list[str], content: list[int]
-) -> tuple[float, float, str | None, int] | None:
-    """(title score, coverage, author named, where the title starts) of ``entry`` in the
-    message, or None when its title is not in the message."""
+) -> tuple[float, float, str | None, int, int] | None:
+    """(title score, coverage, author named, where the title starts and ends) of ``entry`` in
+    the message, or None when its title is not in the message."""
     title = entry.title
     n = len(title.split())
     if not n:
@@ -1052,17 +1159,23 @@ def _align(
         if word in initials:
             best, span = 100.0, (i, i + 1)
             break
-    # Also compared without spaces: "5cm" is "5 cm", "cabaukan" is "Ca-Bau-Kan".
-    squashed = title.replace(" ", "")
-    for size in range(max(1, n - 2), n + 2):
-        for start in range(0, len(toks) - size + 1):
-            for seq in (toks, corrected):
-                window = seq[start : start + size]
-                score = fuzz.ratio(" ".join(window), title)
-                if len(squashed) >= 3:
-                    score = max(score, fuzz.ratio("".join(window), squashed))
-                if score > best:
-                    best, span = score, (start, start + size)
+    forms = [title]
+    parts = title.split()
+    if len(parts) >= 2 and parts[0] in _ARTICLES:  # filed without its article: "rainbow troops"
+        forms.append(" ".join(parts[1:]))
+    for form in forms:
+        size_of = len(form.split())
+        # Also compared without spaces ("5cm" is "5 cm", "cabaukan" is "Ca-Bau-Kan") and, for a
+        # title of two words or more, by stems and numbers ("critical 11").
+        squashed = form.replace(" ", "")
+        title_keys = [w for w in form.split() if w not in STOPWORDS]
+        keys = _keys(title_keys) if len(title_keys) >= 2 else ""
+        for size in range(max(1, size_of - 2), size_of + 2):
+            for start in range(0, len(toks) - size + 1):
+                for seq in (toks, corrected):
+                    score = _title_score(seq[start : start + size], form, squashed, keys)
+                    if score > best:
+                        best, span = score, (start, start + size)
     if best < TITLE_MATCH:
         return None
     covered = {i for i in content if span[0] <= i < span[1]}
@@ -1070,14 +1183,52 @@ def _align(
     author = None
     if rest and entry.authors:
         for form in entry.authors:
-            parts = form.split()
-            named = [i for i in rest if any(fuzz.ratio(toks[i], p) >= AUTHOR_MATCH for p in parts)]
-            if named and len(named) >= min(2, len(parts)):
+            names = form.split()
+            named = [i for i in rest if any(_same_name(toks[i], p) for p in names)]
+            # Two words of a longer name, or one that is no everyday word ("pramudya").
+            if named and (len(named) >= min(2, len(names)) or any(
+                    len(toks[i]) >= 4 and not is_common_word(toks[i]) for i in named)):
                 author = form
                 covered.update(named)
                 break
-    # Words of the record's subtitle or series beside its title describe it too ("serial
-    # anak-anak mamak yg burlian", "kbbi edisi ke 4").
-    covered.update(i for i in content if i not in covered and (toks[i] in entry.title_terms or stem(toks[i]) in entry.title_terms))
-    return best, len(covered) / len(content), author, span[0]
+    # Words of the record's subtitle, series or specific subjects beside its title describe it
+    # too ("serial anak-anak mamak yg burlian", "kbbi edisi ke 4").
+    describes = entry.title_terms | entry.subjects
+    covered.update(i for i in content if i not in covered and (toks[i] in describes or stem(toks[i]) in describes))
+    return best, len(covered) / len(content), author, span[0], span[1]
 
+
+def _names_author(word: str, names: set[str]) -> bool:
+    """True when ``word`` is one of ``names`` (an author's name words), misspelt or shortened
+    ("pramudya", "pram" for Pramoedya)."""
+    return any(_same_name(word, n) or (len(word) >= 4 and n.startswith(word)) for n in names)
+
+
+def modern_spelling(word: str) -> str:
+    """Today's spelling of an old-spelling word: "soekarno" -> "sukarno", "pramoedya" -> "pramudya"."""
+    for old, new in _OLD_SPELLING:
+        word = word.replace(old, new)
+    return word
+
+
+def _same_name(word: str, name: str) -> bool:
+    """True when ``word`` is the name word ``name``, misspelt or in today's spelling."""
+    return fuzz.ratio(word, name) >= AUTHOR_MATCH or fuzz.ratio(modern_spelling(word), modern_spelling(name)) >= AUTHOR_MATCH
+
+
+def _number_volumes(
+    statements: Sequence[Any],
+) -> dict[str, list[tuple[int | None, int]]]:
+    """Each series' volumes as (number, record id), from (record id, series, number, year, ...)
+    rows. A volume whose statement has no number takes its place by year after the numbered
+    ones ("Serial Bumi" 1-4 and an unnumbered "Komet" of a later year: Komet is the 5th)."""
+    by_series: dict[str, list[tuple[int | None, str, int]]] = {}
+    for rid, name, number, year, *_ in statements:
+        by_series.setdefault(name, []).append((number, str(year or ""), rid))
+    series: dict[str, list[tuple[int | None, int]]] = {}
+    for name, volumes in by_series.items():
+        numbered = [(n, rid) for n, _, rid in volumes if n is not None]
+        top = max((n for n, _ in numbered), default=0)
+        rest = sorted((year or "9999", rid) for n, year, rid in volumes if n is None)
+        series[name] = numbered + [(top + i, rid) for i, (_, rid) in enumerate(rest, start=1)]
+    return series

@@ -6,12 +6,13 @@ import math
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from knowledge.catalog import FILLER, QUESTION_WORDS, TOPIC_FILLER, TOPIC_SYNONYMS, acronyms
-from knowledge.models import EBook
+from knowledge.catalog import FILLER, QUESTION_WORDS, TOPIC_FILLER, TOPIC_SYNONYMS, acronyms, names_audience
+from knowledge.models import EBook, Record
 from knowledge.text import fold, stem, words
+from knowledge.works import same_work
 
 
 @dataclass(frozen=True)
@@ -39,20 +40,43 @@ UNKNOWN_WEIGHT = 0.75
 # Below EBOOK_MATCH, an e-book still answers when it is the collection's best book on the
 # message's topic (its print record leads the catalog's topic search).
 EBOOK_NEAR = 0.35
+# A word found only in the e-book's print record (its subjects), against one of its own.
+PRINT_WEIGHT = 0.9
 
 
 def ebook_words(text: str) -> list[str]:
     """The words of ``text`` that may name an e-book's title, author or subject."""
     skip = FILLER | QUESTION_WORDS | TOPIC_FILLER | EBOOK_FILLER
-    return list(dict.fromkeys(w for w in words(text) if w not in skip and len(w) >= 2))
+    toks = words(text)
+    return list(dict.fromkeys(
+        w for i, w in enumerate(toks) if (w not in skip or names_audience(toks, i)) and len(w) >= 2
+    ))
 
 
-def _terms(book: EBook) -> tuple[set[str], str]:
+def _print_subjects(session: Session, books: list[EBook]) -> dict[int, list[str]]:
+    """The subjects of each e-book's print record (the same work, :mod:`knowledge.works`): one
+    work, one description ("Sitti Nurbaya" in print is catalogued "Kawin paksa" too)."""
+    mains = {b.id: b.title.split(": ", 1)[0] for b in books}
+    wanted = {m.lower() for m in mains.values()}
+    rows = session.execute(
+        select(Record.title, Record.subtitle, Record.authors, Record.subjects)
+        .where(func.lower(Record.title).in_(sorted(wanted)))
+    ).all()
+    found: dict[int, list[str]] = {}
+    for title, subtitle, authors, subjects in rows:
+        full = f"{title}: {subtitle}" if subtitle else title
+        for b in books:
+            if same_work(full, authors or [], b.title, b.authors) or same_work(title, authors or [], mains[b.id], b.authors):
+                found.setdefault(b.id, []).extend(subjects or [])
+    return found
+
+
+def _terms(book: EBook, extra: list[str] | None = None) -> tuple[set[str], str]:
     found: set[str] = set()
-    for text in (book.title, *book.authors, *book.subjects):
+    for text in (book.title, *book.authors, *book.subjects, *(extra or [])):
         for w in words(text):
             found |= {w, stem(w)}
-    squashed = fold(" ".join([book.title, *book.subjects])).replace(" ", "")
+    squashed = fold(" ".join([book.title, *book.subjects, *(extra or [])])).replace(" ", "")
     return found | acronyms(book.title), squashed
 
 
@@ -88,8 +112,10 @@ def rank_ebooks(
     wanted = ebook_words(text)
     with sessions() as session:
         books = list(session.scalars(select(EBook).order_by(EBook.title)))
+        printed = _print_subjects(session, books) if wanted and books else {}
     if wanted:
-        terms = {b.id: _terms(b) for b in books}
+        own = {b.id: _terms(b) for b in books}
+        terms = {b.id: _terms(b, printed.get(b.id)) if b.id in printed else own[b.id] for b in books}
         n = len(books)
         weights: list[tuple[set[str], float]] = []
         for w in wanted:
@@ -102,7 +128,12 @@ def rank_ebooks(
         scored = []
         for b in books:
             have, squashed = terms[b.id]
-            share = sum(w for forms, w in weights if _has(forms, have, squashed)) / total
+            mine, my_squashed = own[b.id]
+            # A word of the e-book's own record counts whole; one of its print record's a little less.
+            share = sum(
+                w if _has(forms, mine, my_squashed) else PRINT_WEIGHT * w
+                for forms, w in weights if _has(forms, have, squashed)
+            ) / total
             if len(asked) >= 4 and fuzz.partial_ratio(asked, fold(b.title)) >= 90 and len(asked) <= len(fold(b.title)) + 2:
                 share = max(share, 1.0)  # the title itself, written whole
             if share >= at_least:

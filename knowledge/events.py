@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from knowledge.models import Event
-from knowledge.text import STOPWORDS, stem, words
+from knowledge.datenames import day_names, month_names
+from knowledge.text import STOPWORDS, fold, stem, words
 
 
 @dataclass(frozen=True)
@@ -78,7 +80,9 @@ EVENT_FILLER = STOPWORDS | frozenset(
     belajar menggunakan pakai memakai ingin mau pengen pengin diumumin diumumkan lho kok
     tahun session sessions sesi apa aja saja apakah coming up upcoming soon happening schedule
     scheduled week month year today tomorrow weekend anything something going on held offer
-    offers seru menarik bagus asik asyik keren baru terbaru fun interesting cool new""".split()
+    offers seru menarik bagus asik asyik keren baru terbaru fun interesting cool new
+    suka senang gemar hobi demen doyan banget sekali sangat like likes love loves
+    judul judulnya tema temanya si sang""".split()
 ) - {"kelas"}
 
 # Kinds of events and audiences: a match on these alone names no topic ("turnamen catur" is no
@@ -96,15 +100,18 @@ EVENT_KINDS = _word_groups(
 )
 # Audiences: a question's "buat ibu2" weighs half against an event that names none.
 AUDIENCES = _word_groups(
-    "anak bocah kids kid children child sd",
+    "anak bocah kids kid children child sd tk paud cilik kecil",
     "remaja teen teens teenager sma smp pelajar",
     "balita toddler toddlers batita",
-    "ibu mother mothers",
+    "ibu mother mothers mama mamah mami bunda emak",
     "umum public",
 )
+# An event open to the public serves every audience, if less pointedly than one named for it.
+_PUBLIC = AUDIENCES[-1]
+_PUBLIC_WEIGHT = 0.5
 # Everyday and English words of event topics -> the words event descriptions use.
 EVENT_SYNONYMS: dict[str, tuple[str, ...]] = {
-    "storytelling": ("dongeng",),
+    "storytelling": ("dongeng", "cerita"),
     "story": ("cerita",),
     "stories": ("cerita",),
     "writing": ("tulis",),
@@ -139,6 +146,9 @@ EVENT_SYNONYMS: dict[str, tuple[str, ...]] = {
     "author": ("penulis",),
     "mendongeng": ("dongeng",),
     "online": ("daring",),
+    "email": ("surel",),
+    "mail": ("surel",),
+    "telat": ("lambat",),
     "internet": ("daring",),
 }
 
@@ -172,11 +182,22 @@ def _colloquial(word: str) -> list[str]:
     return out
 
 
+@lru_cache(maxsize=1)
+def _date_names() -> frozenset[str]:
+    """Day and month names (Indonesian and English, CLDR's): they name a time, not a topic."""
+    names = [*day_names("id"), *day_names("en"), *month_names("id"), *month_names("en")]
+    return frozenset(w for name in names for w in fold(name).split())
+
+
 def topic_words(text: str) -> list[tuple[str, tuple[str, ...]]]:
     """Each topic word of an events question with the forms it may take in an event's text."""
     out: dict[str, tuple[str, ...]] = {}
-    for w in words(text):
-        if w in EVENT_FILLER or w in out or len(w) < 2 or w.isdigit():
+    toks = words(text)
+    for i, w in enumerate(toks):
+        # A number, an age or a count ("5thn") and the unit after a number ("2 taun") are no topic.
+        after_number = i > 0 and toks[i - 1].isdigit()
+        if w in EVENT_FILLER or stem(w) in EVENT_FILLER or w in out or len(w) < 2 or any(c.isdigit() for c in w) or after_number \
+                or w in _date_names():
             continue
         forms = [w, stem(w), *EVENT_SYNONYMS.get(w, ())]
         forms += [stem(f) for f in _colloquial(w)]
@@ -196,6 +217,8 @@ def _event_terms(title: str, description: str | None) -> _EventText:
         for w in words(text):
             found.add(w)
             found.add(stem(w))
+            if w.endswith("i") and len(w) > 6:  # "mengenali": Sastrawi's stem misses "kenal"
+                found.add(stem(w[:-1]))
         return found
 
     return _EventText(of(title), of(description or ""))
@@ -210,6 +233,8 @@ def _where(forms: tuple[str, ...], text: _EventText) -> float:
         return _TITLE_WEIGHT
     if group & text.description:
         return _DESCRIPTION_WEIGHT
+    if _audience(forms) and _PUBLIC & (text.title | text.description):
+        return _PUBLIC_WEIGHT
     return 0.0
 
 
@@ -261,10 +286,13 @@ def events_about(
             missing += 1
     if not weights:
         return [], True
+    # Each further word no event has weighs half the one before: a long question's everyday
+    # words ("teman sebaya, ada wadahnya?") do not drown the words the events have.
+    unknown_total = sum(unknown * 0.5**i for i in range(missing))
     # Only kinds and audiences matched ("ada lomba buat anak?"): enough when the events know
     # every word of the question; "turnamen catur" names a topic (catur) no event has.
     all_known = missing == 0
-    total = sum(w for _, w, _ in weights) + missing * unknown
+    total = sum(w for _, w, _ in weights) + unknown_total
     scored = []
     for title, t in texts.items():
         got, specific = 0.0, False
@@ -285,9 +313,19 @@ _EVENT_WORDS = frozenset(
 
 def names_event_kind(text: str) -> bool:
     """True when the message names an event or a kind of event ("acara", "lomba", "workshop")."""
+    return bool(_word_forms(text) & _EVENT_WORDS) or names_event_type(text)
+
+
+def names_event_type(text: str) -> bool:
+    """True when the message names a kind of event ("kelas", "lomba", "workshop"), not just
+    "acara"."""
+    found = _word_forms(text)
+    return any(found & group for group in EVENT_KINDS)
+
+
+def _word_forms(text: str) -> set[str]:
     found = set(words(text))
-    found |= {stem(w) for w in found}
-    return bool(found & _EVENT_WORDS) or any(found & group for group in EVENT_KINDS)
+    return found | {stem(w) for w in found}
 
 
 def topic_label(text: str, *, most: int = 4) -> str:

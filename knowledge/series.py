@@ -30,8 +30,15 @@ SERIES_KINDS = frozenset(
 )
 LAST_WORDS = frozenset("terakhir pamungkas penutup last final".split())
 NEXT_WORDS = frozenset("lanjutan lanjutannya sekuel sequel kelanjutan kelanjutannya next berikutnya".split())
+# The one before the book named: "yang sebelum edensor", "prekuel".
+PREVIOUS_WORDS = frozenset("sebelum sebelumnya prekuel prequel previous before".split())
+# The one after the book named when written before it: "abis jejak langkah baca apa?",
+# "setelah bumi manusia lanjut apa" (a word inside the title named does not count).
+AFTER_WORDS = frozenset("setelah sesudah abis habis after lanjut".split())
 
 _NUMBER = re.compile(r"^\d{1,2}$")
+# A volume word glued to its number, as patrons type it: "ke2", "ke-2", "jilid2", "vol.3".
+_GLUED = re.compile(r"\b(ke|jilid|jld|vol|volume|seri|part|bagian|episode)[\s.\-]*(\d{1,2})\b")
 _STATEMENT_NUMBER = re.compile(r"(\d+)")
 
 
@@ -43,6 +50,7 @@ class VolumeRequest:
     number: int | None = None
     last: bool = False
     next: bool = False
+    previous: bool = False
 
 
 def _ordinal(word: str) -> int | None:
@@ -57,17 +65,22 @@ _ENGLISH_ORDINALS = frozenset("first second third fourth fifth sixth seventh".sp
 _AFTER_NUMBER = STOPWORDS | frozenset("ada ga gak nggak kak min masih yang yg dong nya udah sudah".split())
 
 
-def parse_volume(text: str) -> VolumeRequest | None:
+def parse_volume(text: str, *, title_words: frozenset[str] = frozenset()) -> VolumeRequest | None:
     """The volume ``text`` asks for, or None when it asks for none.
 
     "jilid 1", "buku ke 3", "ke-4", "seri nomor 4", "buku kedua", "yang ketiga", "episode
     pertama", "buku terakhir", "lanjutan X" (the one after X; "lanjutan X yang kedua": the
-    second). A bare number is no volume ("negeri 5 menara", "dilan 1990"), nor is a title's
-    number after "buku" ("buku 5 cm").
+    second), "yang sebelum X" (the one before X), "abis X" (after X). A bare number is no volume
+    ("negeri 5 menara", "dilan 1990"), nor is a title's number after "buku" ("buku 5 cm").
+    ``title_words``: the words of the title written in the message ("Habis Gelap ..."), which
+    are no "after".
     """
     toks = fold(text).split()
     number: int | None = None
-    for i, w in enumerate(toks):
+    glued = _GLUED.search(text.lower())
+    if glued:
+        number = int(glued.group(2))
+    for i, w in enumerate(toks if number is None else ()):
         ordinal = _ordinal(w)
         if ordinal is not None:
             number = ordinal
@@ -82,10 +95,13 @@ def parse_volume(text: str) -> VolumeRequest | None:
             number = int(nxt)
             break
     last = any(w in LAST_WORDS for w in toks)
-    follows = any(w in NEXT_WORDS for w in toks)
-    if number is None and not last and not follows:
+    follows = any(w in NEXT_WORDS or (w in AFTER_WORDS and w not in title_words) for w in toks)
+    before = any(w in PREVIOUS_WORDS for w in toks)
+    if number is None and not (last or follows or before):
         return None
-    return VolumeRequest(number=number, last=last and number is None, next=follows and number is None)
+    if number is not None:
+        return VolumeRequest(number=number)
+    return VolumeRequest(last=last, next=follows and not last and not before, previous=before and not last)
 
 
 def series_number(statement: str | None) -> int | None:

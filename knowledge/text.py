@@ -49,6 +49,28 @@ STOPWORDS = frozenset(
 )
 
 
+# Number words, Indonesian and English, as digits: "sebelas patriot" is "11 patriot",
+# "critical eleven" is "critical 11".
+NUMBER_WORDS: Mapping[str, str] = MappingProxyType({
+    word: str(n)
+    for n, group in enumerate(
+        (
+            "nol zero", "satu one", "dua two", "tiga three", "empat four", "lima five", "enam six",
+            "tujuh seven", "delapan eight", "sembilan nine", "sepuluh ten", "sebelas eleven",
+            "duabelas twelve", "tigabelas thirteen", "empatbelas fourteen", "limabelas fifteen",
+            "enambelas sixteen", "tujuhbelas seventeen", "delapanbelas eighteen",
+            "sembilanbelas nineteen", "duapuluh twenty",
+        )
+    )
+    for word in group.split()
+})
+
+
+def number_form(word: str) -> str:
+    """A number word as its digits ("sebelas" -> "11"); any other word as it is."""
+    return NUMBER_WORDS.get(word, word)
+
+
 @lru_cache(maxsize=1)
 def _stemmer():  # noqa: ANN202 - Sastrawi is untyped
     return StemmerFactory().create_stemmer()

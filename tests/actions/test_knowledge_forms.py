@@ -77,12 +77,47 @@ async def test_a_faq_question_with_an_everyday_title_word_stays_the_faqs(ctx: Ac
     assert "Kambing Jantan" not in turn.text
 
 
+async def test_a_title_asked_for_is_searched_whatever_the_nlu_read(ctx: ActionContext) -> None:
+    turn = await Conversation(ctx).say("mau cari cantik itu luka buat hadiah, bisa pinjem?", "out_of_scope", confidence=0.7)
+    assert "\u201cCantik Itu Luka\u201d" in turn.text and "eksemplar" in turn.text
+    turn = await Conversation(ctx).say("kuliah butuh clean code, ready ga", "thanks", confidence=0.6)
+    assert "Clean Code" in turn.text and "eksemplar" in turn.text
+    # A stray tag beside the title asked for ("disuruh") is not searched instead of it.
+    turn = await Conversation(ctx).say("dosen nyuruh baca salah asuhan, ada?", "search_book",
+                                       {"title": "nyuruh", "subject": "dosen"})
+    assert "\u201cSalah Asuhan\u201d" in turn.text and "belum ada" not in turn.text
+
+
+async def test_one_book_asked_can_be_borrowed_says_how_its_copies_are(ctx: ActionContext) -> None:
+    # All three copies of "Tentang Kamu" are on loan: said so, with the date, not "none available".
+    turn = await Conversation(ctx).say("tentang kamu tere liye bisa dipinjam?", "search_book", {"author": "Tere Liye"})
+    assert "\u201cTentang Kamu\u201d" in turn.text and "dipinjam" in turn.text
+
+
+async def test_a_specific_kind_of_book_the_faq_cannot_place_gets_the_catalog(ctx: ActionContext) -> None:
+    turn = await Conversation(ctx).say("kumpulan sajak chairil anwar ada gak", "faq", confidence=0.9)
+    assert "Aku Ini Binatang Jalang" in turn.text
+    turn = await Conversation(ctx).say("kumpulan cerpen minangkabau ada?", "out_of_scope", confidence=0.9)
+    assert "Robohnya Surau Kami" in turn.text
+    # A question how or whether one may ("... bisa dibawa pulang?") asks a rule, not for books.
+    turn = await Conversation(ctx).say("kamus sama ensiklopedia bisa dibawa pulang ga?", "faq", confidence=0.9)
+    assert "eksemplar" not in turn.text and "koleksi rujukan" not in turn.text
+
+
 async def test_events_by_their_topic(ctx: ActionContext) -> None:
     turn = await Conversation(ctx, language="en").say("Do you have storytelling sessions for kids?", "ask_events")
     assert "Dongeng Anak Sabtu Ceria" in turn.text
     # Read as a FAQ question the FAQ is unsure of: a kind of event the calendar has.
     turn = await Conversation(ctx).say("ada kelas bikin cerpen sama puisi gak min?", "faq", confidence=0.99)
     assert "Pelatihan Menulis Kreatif" in turn.text
+
+
+async def test_events_of_a_period_on_a_topic(ctx: ActionContext) -> None:
+    # A period and a topic: the period's events about it, else the next ones about it.
+    turn = await Conversation(ctx).say("ada dongeng minggu depan?", "ask_events", {"period": "minggu depan"})
+    assert "Dongeng Anak Sabtu Ceria" in turn.text and "Perpustakaan Keliling" not in turn.text
+    turn = await Conversation(ctx).say("lomba minggu ini ada?", "ask_events", {"period": "minggu ini"})
+    assert "Lomba Bercerita Anak" in turn.text and "berikutnya" in turn.text
 
 
 async def test_a_topic_no_event_covers_names_no_event(ctx: ActionContext) -> None:
@@ -92,6 +127,21 @@ async def test_a_topic_no_event_covers_names_no_event(ctx: ActionContext) -> Non
         turn = await Conversation(ctx).say(question, "ask_events")
         assert "Belum ada acara" in turn.text, question
         assert not any(name in turn.text for name in names), (question, turn.text)
+
+
+async def test_an_ebook_for_an_audience_the_message_names(ctx: ActionContext) -> None:
+    turn = await Conversation(ctx).say("ada ebook buat ibu menyusui?", "ask_ebooks")
+    assert "Buku Kesehatan Ibu dan Anak" in turn.text and "http" in turn.text
+
+
+async def test_the_ebook_of_a_title_named_by_its_initials(ctx: ActionContext) -> None:
+    turn = await Conversation(ctx).say("buku kia yg sampulnya pink ada file pdf nya?", "ask_ebooks")
+    assert "Buku Kesehatan Ibu dan Anak" in turn.text and "http" in turn.text
+
+
+async def test_a_class_the_calendar_has_over_a_faq_entry_on_its_subject(ctx: ActionContext) -> None:
+    turn = await Conversation(ctx).say("pelatihan aplikasi ipusnas ada?", "faq", confidence=0.99)
+    assert "Kelas Literasi Digital" in turn.text
 
 
 async def test_a_print_record_and_its_ebook_are_one_answer(ctx: ActionContext) -> None:

@@ -111,6 +111,37 @@ def test_words_of_a_question_are_not_titles(kb: KnowledgeBase) -> None:
     assert "kia" in acronyms("Buku Kesehatan Ibu dan Anak") and acronyms("Laskar Pelangi") == frozenset()
 
 
+@pytest.mark.parametrize(
+    ("message", "title"),
+    [
+        ("rainbow troops ada?", "The Rainbow Troops"),  # filed without its leading article
+        ("negeri lima menara", "Negeri 5 Menara"),  # number words are digits
+        ("sebelas patriot", "Sebelas Patriot"),
+        ("critical 11 ika natassa", "Critical Eleven"),
+        ("ada al quran terjemahan?", "Al-Qur'an dan Terjemahnya"),  # by stems, without "dan"
+    ],
+)
+def test_titles_by_article_numbers_and_stems(kb: KnowledgeBase, message: str, title: str) -> None:
+    mention = kb.catalog_mentions(message)[0]
+    assert mention.hit.title == title and mention.title_score >= 90, (message, mention)
+
+
+def test_an_author_by_one_uncommon_name_word_and_the_books_subjects_cover_the_message(kb: KnowledgeBase) -> None:
+    mention = kb.catalog_mentions("gadis pantai nya pramudya")[0]  # old spelling "Pramoedya"
+    assert mention.hit.title == "Gadis Pantai" and mention.author is not None and mention.strong
+    # "bola" is a subject of "Sebelas Patriot" (Sepak bola): it describes the book too.
+    assert kb.catalog_mentions("sebelas patriot yg soal bola")[0].strong
+
+
+def test_a_title_asked_for_by_the_words_around_it(kb: KnowledgeBase) -> None:
+    asked = kb.catalog_mentions("adik saya pengen baca kubah, ada?")[0]
+    assert asked.hit.title == "Kubah" and asked.asked_for and asked.clear
+    after = kb.catalog_mentions("kakek suka sejarah, arok dedes bisa dipinjam?")[0]
+    assert after.hit.title == "Arok Dedes" and after.asked_for
+    # An everyday word that happens to be a title, asked nothing of, is no title.
+    assert not any(m.asked_for for m in kb.catalog_mentions("boleh bawa pulang buku?"))
+
+
 # --- series and volumes -------------------------------------------------------------------------
 
 
@@ -141,6 +172,41 @@ def test_volume_requests_are_read() -> None:
 def test_the_volume_asked_for_is_found_by_the_series_statement(kb: KnowledgeBase, question: str, title: str) -> None:
     answer = kb.catalog_volume(question)
     assert answer is not None and titles(answer.hits) == [title], (question, answer)
+
+
+def test_volume_numbers_glued_previous_and_after_are_read() -> None:
+    assert parse_volume("serial bumi jilid2 ada?") == VolumeRequest(number=2)
+    assert parse_volume("tetralogi buru ke-3") == VolumeRequest(number=3)
+    assert parse_volume("yang sebelumnya sang pemimpi apa") == VolumeRequest(previous=True)
+    assert parse_volume("setelah bumi manusia lanjut baca apa") == VolumeRequest(next=True)
+    # A word of the title written is no "after": "Habis Gelap Terbitlah Terang".
+    title = frozenset("habis gelap terbitlah terang".split())
+    assert parse_volume("habis gelap terbitlah terang ada?", title_words=title) is None
+
+
+@pytest.mark.parametrize(
+    ("question", "title"),
+    [
+        ("yang sebelumnya rumah kaca apa ya", "Jejak Langkah"),  # the one before the title written
+        ("setelah sang pemimpi baca yg mana", "Edensor"),  # "after" written before the title
+        ("kak tetralogi pramudya yg pertama ada?", "Bumi Manusia"),  # the author's one tetralogy
+        ("dwilogi andrea hirata buku ke-2", "Cinta di Dalam Gelas"),
+        ("trilogi menara 5 yang kedua", "Ranah 3 Warna"),  # all but one word of its name
+        ("serial bumi ke6", None),  # glued number; no sixth volume
+    ],
+)
+def test_volumes_by_relative_place_author_and_partial_name(kb: KnowledgeBase, question: str, title: str | None) -> None:
+    answer = kb.catalog_volume(question)
+    assert answer is not None and titles(answer.hits) == ([title] if title else []), (question, answer)
+
+
+def test_unnumbered_volumes_take_their_place_by_year(kb: KnowledgeBase) -> None:
+    # "Komet" has no number in its series statement: after the four numbered ones.
+    answer = kb.catalog_volume("serial bumi buku kelima")
+    assert answer is not None and titles(answer.hits) == ["Komet"]
+    # No volume numbered at all: by year ("Burlian" 2009, then "Pukat" 2010).
+    answer = kb.catalog_volume("lanjutan burlian ada?")
+    assert answer is not None and titles(answer.hits) == ["Pukat: Serial Anak-Anak Mamak"]
 
 
 def test_a_volume_the_catalog_lacks_is_no_other_volume(kb: KnowledgeBase) -> None:
@@ -210,12 +276,44 @@ def calendar(tmp_path: Path, sessions: sessionmaker[Session]) -> sessionmaker[Se
         ("ada kelas bikin cerpen sama puisi gak min?", "Pelatihan Menulis Kreatif"),  # the description
         ("Do you have storytelling sessions for kids?", "Dongeng Sabtu Ceria"),  # English words
         ("Saya ingin belajar menggunakan aplikasi iPusnas, apakah ada kelasnya?", "Kelas Literasi Digital"),
+        # Ages and counts are no topic; everyday framing words ("suka", "banget") neither.
+        ("anak saya 6thn suka banget didongengin, ada acaranya?", "Dongeng Sabtu Ceria"),
+        ("lomba buat anak umur 5 taun ada?", "Lomba Mewarnai Anak"),
+        ("ada lomba buat si kecil yg masih tk?", "Lomba Mewarnai Anak"),  # "kecil", "tk": children
+        # "mengenali" is stemmed as "kenal" too (Sastrawi alone makes it "nali").
+        ("pelatihan buat ngenalin hoaks kapan?", "Kelas Literasi Digital"),
     ],
 )
 def test_events_are_found_by_their_topic(calendar: sessionmaker[Session], question: str, title: str) -> None:
     now = datetime.now(ZONE)
     found, named = events_about(calendar, question, now, now + timedelta(days=60))
     assert named and found and found[0].title == title, (question, [e.title for e in found])
+
+
+def test_the_public_serves_every_audience_and_further_unknown_words_weigh_less(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'kb.db'}"
+    upgrade(url)
+    sessions = make_sessionmaker(make_engine(url))
+    start = datetime.now(ZONE).replace(hour=9, minute=0, second=0, microsecond=0) + timedelta(days=3)
+    stamp = start.strftime("%Y%m%dT%H%M%S")
+    ics = tmp_path / "acara.ics"
+    ics.write_text(
+        "BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:test\nBEGIN:VEVENT\nUID:x\n"
+        f"DTSTART;TZID=Asia/Jakarta:{stamp}\nSUMMARY:Kelas Surel dan Dokumen\n"
+        "DESCRIPTION:Belajar membuat surel dan mengetik dokumen. Terbuka untuk umum.\nEND:VEVENT\n"
+        f"BEGIN:VEVENT\nUID:y\nDTSTART;TZID=Asia/Jakarta:{stamp}\nSUMMARY:Dongeng Anak\n"
+        "DESCRIPTION:Mendongeng untuk anak TK.\nEND:VEVENT\n"
+        f"BEGIN:VEVENT\nUID:z\nDTSTART;TZID=Asia/Jakarta:{stamp}\nSUMMARY:Lomba Menulis Puisi\n"
+        "DESCRIPTION:Lomba puisi untuk pelajar SMA.\nEND:VEVENT\nEND:VCALENDAR\n",
+        encoding="utf-8",
+    )
+    import_ics(sessions, str(ics))
+    now = datetime.now(ZONE)
+    # "email" is "surel"; an event open to the public serves "ibu-ibu arisan" too.
+    found, _ = events_about(sessions, "ada kelas bikin email buat ibu2 arisan?", now, now + timedelta(days=30))
+    assert [e.title for e in found] == ["Kelas Surel dan Dokumen"]
+    found, _ = events_about(sessions, "kelas bahasa jepang ada?", now, now + timedelta(days=30))
+    assert found == []
 
 
 def test_a_topic_no_event_covers_names_no_event(calendar: sessionmaker[Session]) -> None:
@@ -229,6 +327,20 @@ def test_a_topic_no_event_covers_names_no_event(calendar: sessionmaker[Session])
 
 
 # --- e-books and one work in two forms ---------------------------------------------------------
+
+
+def test_an_ebook_is_described_by_its_print_records_subjects_too(kb: KnowledgeBase) -> None:
+    # The e-book "Sitti Nurbaya" lists no "Kawin paksa"; its print record does: one work.
+    found = find_ebooks(kb.sessions, "ebook tentang kawin paksa ada?")
+    assert [b.title for b in found] == ["Sitti Nurbaya: Kasih Tak Sampai"]
+
+
+def test_an_address_word_after_buat_names_who_the_book_is_for(kb: KnowledgeBase) -> None:
+    # "bu" addresses the librarian; "buat ibu" names the readers.
+    assert kb.catalog_search.topic_label("bu, ada buku tentang kesehatan?") == "kesehatan"
+    assert "ibu" in kb.catalog_search.topic_label("ada buku buat ibu menyusui?")
+    near = kb.ebook_on_topic("pdf buat ibu menyusui ada?")
+    assert near is not None and near.title == "Buku Kesehatan Ibu dan Anak"
 
 
 def test_ebooks_are_found_on_the_messages_words(kb: KnowledgeBase) -> None:
