@@ -7,7 +7,6 @@ all share the same transcript, the same handoff states and the same degraded-mod
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from dataclasses import replace
@@ -97,22 +96,6 @@ class Router:
             return await self._handle(msg, defer=defer)
 
     async def _handle(self, msg: Incoming, *, defer: bool = False) -> Reply:
-        # The NLU starts reading a typed message (not a button, not a request for a person) at
-        # once, while the turn is recorded; a turn that does not need it (a handoff, a retried
-        # turn already answered) stops it.
-        read_at: list[float] = []
-        reading: asyncio.Task[Parse | None] | None = None
-        if not msg.payload and (self.handoff is None or detect_trigger(msg.text) is None):
-            reading = asyncio.create_task(self._reader(msg, read_at)())
-        try:
-            return await self._turn(msg, reading, read_at, defer=defer)
-        finally:
-            if reading is not None and not reading.done():
-                reading.cancel()
-
-    async def _turn(
-        self, msg: Incoming, reading: asyncio.Task[Parse | None] | None, read_at: list[float], *, defer: bool
-    ) -> Reply:
         async with self.sessions.begin() as session:
             conv = await self.conversation(session, msg)
             conv.last_inbound_at = msg.timestamp or datetime.now(timezone.utc)
@@ -162,7 +145,7 @@ class Router:
             if held.handoff and state is ConversationState.WAITING and not msg.payload and is_question(msg.text):
                 # No librarian has it yet (often: outside staffed hours): what the knowledge
                 # answers still gets answered, with a line that the request stands.
-                meanwhile = await self._answer_while_waiting(conv_id, msg, context, sender, reading)
+                meanwhile = await self._answer_while_waiting(conv_id, msg, context, sender)
                 if meanwhile is not None:
                     return meanwhile
             return held
@@ -175,12 +158,11 @@ class Router:
             return await self._start_handoff(conv_id, reason=trigger, language=_language(msg.text))
         payload = Parse.from_payload(msg.payload) if msg.payload else None
         # When the NLU answered (the knowledge's stage is timed from there; a button needs no NLU).
+        read_at: list[float] = [] if payload is None else [time.perf_counter()]
         if payload is not None:
-            read_at.append(time.perf_counter())
             decision = await self.engine.decide(msg.for_nlu, payload, context, sender_id=sender)
         else:
-            decision = await self.engine.answer(msg.for_nlu, _awaiting(reading, self._reader(msg, read_at)), context,
-                                                sender_id=sender)
+            decision = await self.engine.answer(msg.for_nlu, self._reader(msg, read_at), context, sender_id=sender)
         if read_at:
             self.metrics.stage.labels("knowledge").observe(time.perf_counter() - read_at[-1])
         if decision.degraded and defer:
@@ -210,29 +192,25 @@ class Router:
         ``done_at`` gets the moment it answered."""
 
         async def read() -> Parse | None:
-            started = time.perf_counter()
             try:
-                return await self.nlu.parse(msg.for_nlu)
+                with self.metrics.timed("nlu"):
+                    return await self.nlu.parse(msg.for_nlu)
             except NluUnavailable as exc:
                 log.warning("NLU unavailable (%s); answering %s from the knowledge alone", exc.reason, msg.channel)
                 return None
             finally:
-                # A reading stopped because the turn did not need it is not an NLU call's time.
-                if not _cancelling():
-                    self.metrics.stage.labels("nlu").observe(time.perf_counter() - started)
-                    if done_at is not None:
-                        done_at.append(time.perf_counter())
+                if done_at is not None:
+                    done_at.append(time.perf_counter())
 
         return read
 
     async def _answer_while_waiting(
-        self, conv_id: int, msg: Incoming, context: ConversationContext, sender: str,
-        reading: asyncio.Task[Parse | None] | None = None,
+        self, conv_id: int, msg: Incoming, context: ConversationContext, sender: str
     ) -> Reply | None:
         """The engine's answer to a message sent while waiting for a librarian, when it is one
         from the knowledge (a FAQ answer, a catalog search, events, e-books); None otherwise
         (small talk, an unclear message, a second request for a person: the librarian reads it)."""
-        decision = await self.engine.answer(msg.for_nlu, _awaiting(reading, self._reader(msg)), context, sender_id=sender)
+        decision = await self.engine.answer(msg.for_nlu, self._reader(msg), context, sender_id=sender)
         action = decision.explanation.get("action")
         if (decision.degraded or decision.handoff is not None or action not in _KNOWLEDGE_ACTIONS
                 or decision.context.failed_turns > 0):
@@ -291,25 +269,6 @@ class Router:
     ) -> None:
         async with self.sessions.begin() as session:
             await _add_messages(session, conv_id, messages, author=author, context=context)
-
-
-def _awaiting(
-    reading: asyncio.Task[Parse | None] | None, read: Callable[[], Awaitable[Parse | None]]
-) -> Callable[[], Awaitable[Parse | None]]:
-    """The NLU's reading: the one already under way, else ``read`` asked now."""
-    if reading is None:
-        return read
-
-    async def started() -> Parse | None:
-        return await reading
-
-    return started
-
-
-def _cancelling() -> bool:
-    """True inside a task being cancelled."""
-    task = asyncio.current_task()
-    return task is not None and task.cancelling() > 0
 
 
 async def _add_messages(
