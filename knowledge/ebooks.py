@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
+from functools import lru_cache
 
 from rapidfuzz import fuzz
 from sqlalchemy import func, select
@@ -71,20 +73,29 @@ def _print_subjects(session: Session, books: list[EBook]) -> dict[int, list[str]
     return found
 
 
-def _terms(book: EBook, extra: list[str] | None = None) -> tuple[set[str], str]:
+def _terms(book: EBook, extra: list[str] | None = None) -> tuple[frozenset[str], str]:
+    return _described(book.title, tuple(book.authors), tuple(book.subjects), tuple(extra or ()))
+
+
+@lru_cache(maxsize=4096)
+def _described(
+    title: str, authors: tuple[str, ...], subjects: tuple[str, ...], extra: tuple[str, ...]
+) -> tuple[frozenset[str], str]:
+    """The words (and stems) an e-book is found by, and its words without spaces (cached: each
+    message's search reads every e-book)."""
     found: set[str] = set()
-    for text in (book.title, *book.authors, *book.subjects, *(extra or [])):
+    for text in (title, *authors, *subjects, *extra):
         for w in words(text):
             found |= {w, stem(w)}
-    squashed = fold(" ".join([book.title, *book.subjects, *(extra or [])])).replace(" ", "")
-    return found | acronyms(book.title), squashed
+    squashed = fold(" ".join([title, *subjects, *extra])).replace(" ", "")
+    return frozenset(found | acronyms(title)), squashed
 
 
 def _forms(word: str) -> set[str]:
     return {word, stem(word), *TOPIC_SYNONYMS.get(word, ()), *TOPIC_SYNONYMS.get(stem(word), ())}
 
 
-def _has(forms: set[str], have: set[str], squashed: str) -> bool:
+def _has(forms: set[str], have: AbstractSet[str], squashed: str) -> bool:
     for form in forms:
         parts = form.split()
         if all(p in have for p in parts) or (len(form) >= 4 and form.replace(" ", "") in squashed):

@@ -97,8 +97,10 @@ def is_common_word(word: str) -> bool:
     return word in STOPWORDS or word in load_slang() or word in _root_words() or stem(word) in _root_words()
 
 
+# Every search folds the same catalog titles, names and subjects again for each message: cached.
+@lru_cache(maxsize=50_000)
 def fold(text: str) -> str:
-    """Lower-case, strip accents and punctuation, squeeze repeated letters, expand "buku2"."""
+    """Lower-case, strip accents and punctuation, squeeze repeated letters, expand "buku2" (cached)."""
     text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").lower()
     text = _REDUP.sub(r"\1 \1", text)
     text = _REPEATS.sub(r"\1", text)
@@ -107,11 +109,16 @@ def fold(text: str) -> str:
 
 def words(text: str) -> list[str]:
     """Folded words with chat spellings expanded (one chat word may become several)."""
+    return list(_words(text))
+
+
+@lru_cache(maxsize=50_000)
+def _words(text: str) -> tuple[str, ...]:
     slang = load_slang()
     out: list[str] = []
     for w in fold(text).split():
         out.extend(slang.get(w, w).split())
-    return out
+    return tuple(out)
 
 
 def terms(text: str, *, drop_stopwords: bool = True) -> list[str]:
