@@ -213,12 +213,8 @@ def route(parse: Parse, evidence: Evidence, context: ConversationContext) -> Rou
     mention = evidence.strong_mention
     faq_sure_instead = evidence.faq_confident and intent == "faq" and mention is not None and mention.coverage < 0.8
     if mention is not None and not faq_sure_instead and intent not in ("suggest_purchase", "ask_ebooks"):
-        found = [Entity("title", mention.hit.title, "catalog")]
-        if mention.author:
-            found.append(Entity("author", mention.author, "catalog"))
-        return Route(
-            "action_search_catalog",
-            parse.with_intent("search_book", *found, drop=("title", "author", "subject")),
+        return _mentioned(
+            parse, mention,
             f"catalog title {mention.hit.title!r} (score {mention.title_score:.0f}, covers "
             f"{mention.coverage:.0%} of the message) over the NLU's {intent}",
         )
@@ -235,11 +231,8 @@ def route(parse: Parse, evidence: Evidence, context: ConversationContext) -> Rou
     mention = evidence.top_mention
     unsure = intent in ("faq", "follow_up", "nlu_fallback")
     if unsure and not evidence.faq_confident and mention is not None and mention.clear:
-        found = [Entity("title", mention.hit.title, "catalog")]
-        if mention.author:
-            found.append(Entity("author", mention.author, "catalog"))
-        return Route("action_search_catalog", parse.with_intent("search_book", *found, drop=("title", "author", "subject")),
-                     f"catalog title {mention.hit.title!r} (score {mention.title_score:.0f}) where the FAQ is unsure")
+        return _mentioned(parse, mention,
+                          f"catalog title {mention.hit.title!r} (score {mention.title_score:.0f}) where the FAQ is unsure")
     # 4c'. A kind of book more specific than "buku" the FAQ cannot place ("ada kamus bahasa
     # indonesia?", "kumpulan surat2 kartini ada ga"): the catalog's records on that topic.
     if intent == "faq" and not evidence.faq_confident and evidence.topic and names_specific_kind(parse.text) \
@@ -314,13 +307,15 @@ def _asks_event_type_over_faq(parse: Parse, evidence: Evidence) -> bool:
     return names_event_type(parse.text) and judge < FAQ_SURE_OVER_NLU
 
 
-def _mentioned(parse: Parse, mention: Mention, reason: str) -> Route:
-    """A catalog search for the title (and its author) written in the message."""
+def _mentioned(
+    parse: Parse, mention: Mention, reason: str, *, drop: tuple[str, ...] = ("title", "author", "subject")
+) -> Route:
+    """A catalog search for the title (and its author) written in the message, in place of the
+    NLU's ``drop`` entities."""
     found = [Entity("title", mention.hit.title, "catalog")]
     if mention.author:
         found.append(Entity("author", mention.author, "catalog"))
-    return Route("action_search_catalog", parse.with_intent("search_book", *found, drop=("title", "author", "subject")),
-                 reason)
+    return Route("action_search_catalog", parse.with_intent("search_book", *found, drop=drop), reason)
 
 
 def _catalog_topic(evidence: Evidence) -> Entity | None:
@@ -350,11 +345,9 @@ def _book_search(parse: Parse, evidence: Evidence) -> Route:
         title_words = set(fold(mention.hit.title).split())
         # ... or the title the message asks for, beside a stray tag ("nyuruh baca siti nurbaya").
         if tagged is None or set(fold(tagged).split()) < title_words or mention.asked_for:
-            found = [Entity("title", mention.hit.title, "catalog")]
-            if mention.author:
-                found.append(Entity("author", mention.author, "catalog"))
-            return Route("action_search_catalog", parse.with_intent("search_book", *found, drop=("title",)),
-                         f"catalog title {mention.hit.title!r} in the message completes the NLU's {tagged!r}")
+            return _mentioned(parse, mention,
+                              f"catalog title {mention.hit.title!r} in the message completes the NLU's {tagged!r}",
+                              drop=("title",))
     if not (tagged or parse.entity("author") or parse.entity("subject")):
         topic = _catalog_topic(evidence)
         if topic is not None:
