@@ -6,9 +6,10 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Protocol
 
 from knowledge.datenames import month_name
-from knowledge.models import Copy, CopyStatus
+from knowledge.models import CopyStatus
 
 
 def format_date(d: date, lang: str = "id") -> str:
@@ -17,6 +18,19 @@ def format_date(d: date, lang: str = "id") -> str:
     if d.year != date.today().year:
         text += f" {d.year}"
     return text
+
+
+class CopyState(Protocol):
+    """What availability reads of a copy: a :class:`knowledge.models.Copy` or a row of its columns."""
+
+    @property
+    def status(self) -> CopyStatus: ...
+    @property
+    def due_date(self) -> date | None: ...
+    @property
+    def location(self) -> str | None: ...
+    @property
+    def call_number(self) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -38,7 +52,7 @@ class Availability:
         return self.available > 0
 
 
-def availability(copies: Sequence[Copy], call_number: str | None = None) -> Availability:
+def availability(copies: Sequence[CopyState], call_number: str | None = None) -> Availability:
     """Summarise ``copies``."""
     counts = Counter(c.status for c in copies)
     dues = [c.due_date for c in copies if c.status is CopyStatus.ON_LOAN and c.due_date]

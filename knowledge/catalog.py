@@ -29,7 +29,7 @@ from rapidfuzz import fuzz, process
 from sqlalchemy import Column, Integer, MetaData, String, Table, Text, delete, func, insert, select
 from sqlalchemy import text as sql
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session, selectinload, sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 from stdnum import isbn as stdnum_isbn
 from stdnum.exceptions import InvalidChecksum, ValidationError
 
@@ -800,38 +800,45 @@ class CatalogSearch:
         if not scored:
             return []
         candidates = scored[: max(q.limit * 4, 20)]
+        ids = [rid for _, _, rid in candidates]
+        # Plain column selects (no ORM objects): this runs for every search of every message.
         with self.sessions() as session:
             records = {
-                r.id: r
-                for r in session.scalars(
-                    select(Record)
-                    .where(Record.id.in_([rid for _, _, rid in candidates]))
-                    .options(selectinload(Record.copies))
+                row.id: row
+                for row in session.execute(
+                    select(Record.id, Record.title, Record.subtitle, Record.authors, Record.year,
+                           Record.call_number, Record.ebook_url).where(Record.id.in_(ids))
                 )
             }
-            hits = []
-            for score, matched, rid in candidates:
-                record = records.get(rid)
-                if record is None:
-                    continue
-                av = availability(record.copies, record.call_number)
-                if q.only_available and not av.is_available:
-                    continue
-                hits.append(
-                    CatalogHit(
-                        record_id=record.id,
-                        title=record.title if not record.subtitle else f"{record.title}: {record.subtitle}",
-                        authors=tuple(record.authors or ()),
-                        year=record.year,
-                        score=score,
-                        matched=matched,
-                        availability=av,
-                        ebook_url=record.ebook_url,
-                    )
+            copies: dict[int, list[Any]] = {}
+            for row in session.execute(
+                select(Copy.record_id, Copy.status, Copy.due_date, Copy.location, Copy.call_number)
+                .where(Copy.record_id.in_(ids)).order_by(Copy.record_id, Copy.id)
+            ):
+                copies.setdefault(row.record_id, []).append(row)
+        hits = []
+        for score, matched, rid in candidates:
+            record = records.get(rid)
+            if record is None:
+                continue
+            av = availability(copies.get(rid, []), record.call_number)
+            if q.only_available and not av.is_available:
+                continue
+            hits.append(
+                CatalogHit(
+                    record_id=record.id,
+                    title=record.title if not record.subtitle else f"{record.title}: {record.subtitle}",
+                    authors=tuple(record.authors or ()),
+                    year=record.year,
+                    score=score,
+                    matched=matched,
+                    availability=av,
+                    ebook_url=record.ebook_url,
                 )
-                if len(hits) >= q.limit:
-                    break
-            return hits
+            )
+            if len(hits) >= q.limit:
+                break
+        return hits
 
     def mentions(self, text: str, *, limit: int = 3) -> list[Mention]:
         """Catalog titles that appear in ``text``, best first.

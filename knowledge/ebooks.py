@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import threading
+import time
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from functools import lru_cache
@@ -103,14 +105,89 @@ def _has(forms: set[str], have: AbstractSet[str], squashed: str) -> bool:
     return any(len(f) >= 4 and len(h) >= 4 and fuzz.ratio(f, h) >= WORD_MATCH for f in forms for h in have)
 
 
+@dataclass(frozen=True)
+class Shelf:
+    """Every e-book with the words it is found by (its own record's, and with its print record's
+    subjects added), loaded once per version of the data."""
+
+    books: tuple[EBookInfo, ...]
+    own: tuple[tuple[frozenset[str], str], ...]
+    described: tuple[tuple[frozenset[str], str], ...]
+
+
+def load_shelf(sessions: sessionmaker[Session]) -> Shelf:
+    """All e-books, by title, with their search words."""
+    with sessions() as session:
+        books = list(session.scalars(select(EBook).order_by(EBook.title)))
+        printed = _print_subjects(session, books) if books else {}
+    own = tuple(_terms(b) for b in books)
+    described = tuple(_terms(b, printed[b.id]) if b.id in printed else mine for b, mine in zip(books, own, strict=True))
+    infos = tuple(EBookInfo(b.title, tuple(b.authors), b.platform, b.url) for b in books)
+    return Shelf(infos, own, described)
+
+
+class EBookShelf:
+    """The :class:`Shelf` of a database, loaded again when the e-books or the catalog change.
+
+    Whether they changed is asked at most every ``check_interval`` seconds (one aggregate
+    statement), as :class:`knowledge.catalog.CatalogSearch` does for the catalog: a message's
+    searches (its words, then each catalog hit's e-book) read the shelf in memory.
+    """
+
+    def __init__(self, sessions: sessionmaker[Session], *, check_interval: float = 2.0) -> None:
+        self.sessions = sessions
+        self.check_interval = check_interval
+        self._shelf: Shelf | None = None
+        self._signature: tuple[object, ...] | None = None
+        self._checked_at = 0.0
+        self._lock = threading.Lock()
+
+    def shelf(self) -> Shelf:
+        now = time.monotonic()
+        shelf = self._shelf
+        if shelf is not None and now - self._checked_at < self.check_interval:
+            return shelf
+        with self._lock:
+            if self._shelf is not None and now - self._checked_at < self.check_interval:
+                return self._shelf
+            with self.sessions() as session:
+                signature = tuple(session.execute(select(
+                    select(func.count(EBook.id)).scalar_subquery(),
+                    select(func.max(EBook.id)).scalar_subquery(),
+                    select(func.sum(func.length(EBook.title) + func.length(EBook.url))).scalar_subquery(),
+                    select(func.count(Record.id)).scalar_subquery(),
+                    select(func.max(Record.updated_at)).scalar_subquery(),
+                )).one())
+            if self._shelf is None or signature != self._signature:
+                self._shelf = load_shelf(self.sessions)
+                self._signature = signature
+            self._checked_at = now
+            return self._shelf
+
+    def rank(self, text: str = "", *, limit: int = 5, at_least: float = EBOOK_MATCH) -> list[tuple[float, EBookInfo]]:
+        """:func:`rank_shelf` on the current shelf."""
+        return rank_shelf(self.shelf(), text, limit=limit, at_least=at_least)
+
+    def find(self, text: str = "", *, limit: int = 5) -> list[EBookInfo]:
+        """:func:`find_ebooks` on the current shelf."""
+        return [book for share, book in self.rank(text, limit=limit) if share >= EBOOK_MATCH]
+
+
 def find_ebooks(sessions: sessionmaker[Session], text: str = "", *, limit: int = 5) -> list[EBookInfo]:
     """E-books matching ``text`` (title, author or subject); all of them when ``text`` names none
-    (see :func:`rank_ebooks`)."""
+    (see :func:`rank_shelf`)."""
     return [book for share, book in rank_ebooks(sessions, text, limit=limit) if share >= EBOOK_MATCH]
 
 
 def rank_ebooks(
     sessions: sessionmaker[Session], text: str = "", *, limit: int = 5, at_least: float = EBOOK_MATCH
+) -> list[tuple[float, EBookInfo]]:
+    """:func:`rank_shelf` on the e-books of ``sessions``'s database, loaded for this call."""
+    return rank_shelf(load_shelf(sessions), text, limit=limit, at_least=at_least)
+
+
+def rank_shelf(
+    shelf: Shelf, text: str = "", *, limit: int = 5, at_least: float = EBOOK_MATCH
 ) -> list[tuple[float, EBookInfo]]:
     """E-books with the share of ``text``'s words they match (at least ``at_least``), best first;
     every e-book (share 1) when ``text`` names none.
@@ -121,35 +198,27 @@ def rank_ebooks(
     words, each weighted by its rarity among the e-books; a word no e-book has weighs too.
     """
     wanted = ebook_words(text)
-    with sessions() as session:
-        books = list(session.scalars(select(EBook).order_by(EBook.title)))
-        printed = _print_subjects(session, books) if wanted and books else {}
-    if wanted:
-        own = {b.id: _terms(b) for b in books}
-        terms = {b.id: _terms(b, printed.get(b.id)) if b.id in printed else own[b.id] for b in books}
-        n = len(books)
-        weights: list[tuple[set[str], float]] = []
-        for w in wanted:
-            forms = _forms(w)
-            df = sum(1 for have, squashed in terms.values() if _has(forms, have, squashed))
-            weight = math.log((n + 1) / (df + 0.5)) * (1.0 if df else UNKNOWN_WEIGHT)
-            weights.append((forms, weight))
-        total = sum(w for _, w in weights) or 1.0
-        asked = " ".join(wanted)
-        scored = []
-        for b in books:
-            have, squashed = terms[b.id]
-            mine, my_squashed = own[b.id]
-            # A word of the e-book's own record counts whole; one of its print record's a little less.
-            share = sum(
-                w if _has(forms, mine, my_squashed) else PRINT_WEIGHT * w
-                for forms, w in weights if _has(forms, have, squashed)
-            ) / total
-            if len(asked) >= 4 and fuzz.partial_ratio(asked, fold(b.title)) >= 90 and len(asked) <= len(fold(b.title)) + 2:
-                share = max(share, 1.0)  # the title itself, written whole
-            if share >= at_least:
-                scored.append((share, b))
-        scored.sort(key=lambda x: -x[0])
-    else:
-        scored = [(1.0, b) for b in books]
-    return [(share, EBookInfo(b.title, tuple(b.authors), b.platform, b.url)) for share, b in scored[:limit]]
+    if not wanted:
+        return [(1.0, b) for b in shelf.books[:limit]]
+    n = len(shelf.books)
+    weights: list[tuple[set[str], float]] = []
+    for w in wanted:
+        forms = _forms(w)
+        df = sum(1 for have, squashed in shelf.described if _has(forms, have, squashed))
+        weight = math.log((n + 1) / (df + 0.5)) * (1.0 if df else UNKNOWN_WEIGHT)
+        weights.append((forms, weight))
+    total = sum(w for _, w in weights) or 1.0
+    asked = " ".join(wanted)
+    scored = []
+    for book, (mine, my_squashed), (have, squashed) in zip(shelf.books, shelf.own, shelf.described, strict=True):
+        # A word of the e-book's own record counts whole; one of its print record's a little less.
+        share = sum(
+            w if _has(forms, mine, my_squashed) else PRINT_WEIGHT * w
+            for forms, w in weights if _has(forms, have, squashed)
+        ) / total
+        if len(asked) >= 4 and fuzz.partial_ratio(asked, fold(book.title)) >= 90 and len(asked) <= len(fold(book.title)) + 2:
+            share = max(share, 1.0)  # the title itself, written whole
+        if share >= at_least:
+            scored.append((share, book))
+    scored.sort(key=lambda x: -x[0])
+    return scored[:limit]

@@ -16,7 +16,7 @@ from knowledge.catalog import CatalogHit, CatalogQuery, CatalogSearch, Mention, 
 from knowledge.db import make_engine, make_sessionmaker
 from knowledge.arrivals import NewRecord, max_record_id, records_after
 from knowledge.batching import QueryBatcher
-from knowledge.ebooks import EBOOK_MATCH, EBOOK_NEAR, EBookInfo, find_ebooks, rank_ebooks
+from knowledge.ebooks import EBOOK_MATCH, EBOOK_NEAR, EBookInfo, EBookShelf
 from knowledge.events import EventInfo, event_by_id, events_about, events_between
 from knowledge.faq import FaqItem, FaqStore
 from knowledge.faq_judge import JudgeModel, load_judge_model
@@ -106,6 +106,7 @@ class KnowledgeBase:
         self.english_weight = tuning.english_weight if english_weight is None else english_weight
         self.judge = (load_judge_model() if judge is True else judge) or None
         self.catalog_search = CatalogSearch(self.sessions)
+        self.ebook_shelf = EBookShelf(self.sessions)
         self._faq_index: FaqIndex | None = None
         self._faq_version: tuple[int, int] = (-1, -1)
         self._lock = threading.Lock()
@@ -195,13 +196,13 @@ class KnowledgeBase:
 
     def ebooks(self, text: str = "", *, limit: int = 5) -> list[EBookInfo]:
         """E-books matching ``text``."""
-        return find_ebooks(self.sessions, text, limit=limit)
+        return self.ebook_shelf.find(text, limit=limit)
 
     def ebook_on_topic(self, text: str) -> EBookInfo | None:
         """An e-book near the message's words (:data:`knowledge.ebooks.EBOOK_NEAR`) whose print
         record is the catalog's best book on the message's topic: "ebook cara budidaya nanas …
         buat kebun di rumah" is the pineapple e-book, "ebook budidaya karet" is not."""
-        near = [b for share, b in rank_ebooks(self.sessions, text, at_least=EBOOK_NEAR) if share < EBOOK_MATCH]
+        near = [b for share, b in self.ebook_shelf.rank(text, at_least=EBOOK_NEAR) if share < EBOOK_MATCH]
         if not near:
             return None
         topic = self.catalog_topic(text, limit=1)
@@ -218,7 +219,7 @@ class KnowledgeBase:
         if hit.ebook_url:
             return None  # the record carries its own link
         main = hit.title.split(": ", 1)[0]
-        for book in find_ebooks(self.sessions, main, limit=5):
+        for book in self.ebook_shelf.find(main, limit=5):
             if same_work(hit.title, hit.authors, book.title, book.authors) or same_work(
                 main, hit.authors, book.title, book.authors
             ):

@@ -17,12 +17,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from knowledge.catalog import CatalogSearch, acronyms
 from knowledge.db import make_engine, make_sessionmaker, upgrade
 from knowledge.demo import load_demo
-from knowledge.ebooks import find_ebooks
+from knowledge.ebooks import EBookShelf, find_ebooks
 from knowledge.events import events_about, names_event_kind
 from knowledge.kb import KnowledgeBase
 from knowledge.models import Record
 from knowledge.series import VolumeRequest, parse_volume, series_number
 from knowledge.sources.csv_catalog import import_csv
+from knowledge.sources.ebooks_csv import import_ebooks_csv
 from knowledge.sources.ical import import_ics
 from knowledge.sources.sync import import_file
 from knowledge.works import same_work
@@ -384,3 +385,33 @@ def test_topics_volumes_and_mentions_on_postgresql(pg_sessions: sessionmaker[Ses
     answer = search.volume("tetralogi pulau buru yang ketiga ada ga")
     assert answer is not None and titles(answer.hits) == ["Jejak Langkah"]
     assert search.mentions("cabaukan")[0].hit.title == "Ca-Bau-Kan: Hanya Sebuah Dosa"
+
+
+def test_the_ebook_shelf_is_read_once_per_version_of_the_data(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'kb.db'}"
+    upgrade(url)
+    engine = make_engine(url)
+    sessions = make_sessionmaker(engine)
+    load_demo(sessions)
+    shelf = EBookShelf(sessions, check_interval=3600)
+    first = shelf.shelf()
+    assert shelf.shelf() is first  # within the interval: the same shelf, no statement
+    assert [b.title for b in shelf.find("ebook tentang stoikisme ada?")] == ["Filosofi Teras"]
+    assert shelf.find("ebook cara beternak kambing ada?") == []
+    goats = tmp_path / "ebooks.csv"
+    goats.write_text(
+        "ebook_id,title,authors,publisher,year,format,platform,url,subjects\n"
+        "EB-9001,Beternak Kambing Perah,\"Sari, Dewi\",Penebar Swadaya,2020,pdf,iPusnas,https://ipusnas.id/,"
+        "Peternakan; Kambing\n", encoding="utf-8")
+    import_ebooks_csv(sessions, goats, source="test")
+    assert shelf.find("ebook cara beternak kambing ada?") == []  # still the cached shelf
+    fresh = EBookShelf(sessions, check_interval=0)
+    fresh.shelf()
+    assert [b.title for b in fresh.find("ebook cara beternak kambing ada?")] == ["Beternak Kambing Perah"]
+    shelf.check_interval = 0  # the next read asks whether the data changed: it did
+    assert [b.title for b in shelf.find("ebook cara beternak kambing ada?")] == ["Beternak Kambing Perah"]
+    assert shelf.shelf() is shelf.shelf()  # unchanged data: the same shelf again
+    # The same answers as a search that loads the e-books for one call.
+    for question in ("ebook novel minangkabau ada?", "siti nurbaya versi digital ada ga kak", "perpus punya ebook ga?"):
+        assert shelf.find(question) == find_ebooks(sessions, question), question
+    engine.dispose()
