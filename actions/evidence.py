@@ -52,6 +52,11 @@ class Evidence:
         return next((m for m in self.mentions if m.strong), None)
 
     @property
+    def elsewhere(self) -> str | None:
+        """The other place or library the message is about ("dukcapil"), if any."""
+        return self.faq[0].elsewhere if self.faq else None
+
+    @property
     def top_mention(self) -> Mention | None:
         """The best catalog title in the message, however weak."""
         return self.mentions[0] if self.mentions else None
@@ -62,6 +67,7 @@ class Evidence:
             "faq": [[h.item.id, round(h.score, 3)] for h in self.faq[:3]],
             "faq_judge": None if not self.faq or self.faq[0].confidence is None else round(self.faq[0].confidence, 3),
             "faq_confident": self.faq_confident,
+            "elsewhere": self.elsewhere,
             "mentions": [
                 [m.hit.title, round(m.title_score), round(m.coverage, 2), m.strong] for m in self.mentions[:2]
             ],

@@ -146,7 +146,8 @@ class ActionFallback(KnowledgeAction):
 
 
 class ActionOutOfScope(KnowledgeAction):
-    """Says what the bot can do, unless a librarian's FAQ entry answers the question well."""
+    """Says what the bot can do, unless a librarian's FAQ entry answers the question well; a
+    question about another place or library is told so."""
 
     def name(self) -> str:
         return "action_out_of_scope"
@@ -158,5 +159,7 @@ class ActionOutOfScope(KnowledgeAction):
         faq = await self.faq_first(dispatcher, tracker, lang)
         if faq is not None:
             return faq
-        dispatcher.utter_message(text=t("out_of_scope", lang))
+        evidence = self.ctx.evidence
+        elsewhere = evidence is not None and evidence.elsewhere is not None
+        dispatcher.utter_message(text=t("out_of_scope.elsewhere" if elsewhere else "out_of_scope", lang))
         return [SlotSet("topic", "out_of_scope"), SlotSet("failed_turns", 0.0)]

