@@ -46,6 +46,9 @@ def test_another_place_or_library_is_named(reader: Elsewhere, question: str, nam
         "ada buku tentang sejarah kereta api?",  # a topic
         "anak sd boleh jadi anggota?",  # a school level, not another library
         "mahasiswa boleh pinjam buku?",
+        "bisa perpanjang pinjaman online?",  # the library's own loans
+        "ada mesin pinjam mandiri gak?",
+        "boleh bawa kereta bayi ke dalam?",
     ],
 )
 def test_the_library_itself_is_not_elsewhere(reader: Elsewhere, question: str) -> None:
