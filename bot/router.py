@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from actions.context import ConversationContext
@@ -98,11 +98,13 @@ class Router:
     async def _handle(self, msg: Incoming, *, defer: bool = False) -> Reply:
         async with self.sessions.begin() as session:
             conv = await self.conversation(session, msg)
+            # A patron who wrote before has a transcript: no statement to ask it.
+            wrote_before = conv.last_inbound_at is not None
             conv.last_inbound_at = msg.timestamp or datetime.now(timezone.utc)
             if msg.patron_name and not conv.patron_name:
                 conv.patron_name = msg.patron_name
             earlier = await _recorded(session, conv.id, msg)
-            first_contact = earlier is None and not await _has_messages(session, conv.id)
+            first_contact = earlier is None and not wrote_before and not await _has_messages(session, conv.id)
             inbound_id = earlier
             if earlier is not None:
                 answered = await _answered(session, conv.id, earlier)
@@ -278,9 +280,13 @@ async def _add_messages(
     """Add ``messages`` to the transcript (and store the conversation's new ``context``)."""
     if context is not None:
         await session.execute(update(Conversation).where(Conversation.id == conv_id).values(context=context.dump()))
-    for out in messages:
-        payload: dict[str, Any] | None = out.as_json() if out.rich else None
-        session.add(Message(conversation_id=conv_id, direction="out", author=author, text=out.text, payload=payload))
+    if messages:
+        # One executemany statement (no ORM unit of work: nothing reads these rows back here).
+        await session.execute(insert(Message), [
+            {"conversation_id": conv_id, "direction": "out", "author": author, "text": out.text,
+             "payload": out.as_json() if out.rich else None}
+            for out in messages
+        ])
 
 
 async def _recorded(session: AsyncSession, conv_id: int, msg: Incoming) -> int | None:
