@@ -90,10 +90,11 @@ async def main() -> None:
         print("| --- | --- | --- | --- | --- | --- |")
         for run in range(1, args.runs + 1):
             spy = None
-            if args.py_spy and run == args.runs and shutil.which("py-spy"):
+            spy_bin = shutil.which("py-spy", path=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
+            if args.py_spy and run == args.runs and spy_bin:
                 gateway = next(p for p in descendants(proc.pid) if role(p) == "gateway")
-                spy = subprocess.Popen(["py-spy", "record", "-r", "200", "-f", "raw", "-o", str(args.py_spy),
-                                        "-p", str(gateway), "--threads"],
+                spy = subprocess.Popen([spy_bin, "record", "-r", "200", "-f", "raw", "-o", str(args.py_spy),
+                                        "-p", str(gateway), "--threads", "--gil"],
                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                 await asyncio.sleep(1.0)  # py-spy attaches
             before = by_role(proc.pid)
