@@ -121,8 +121,8 @@ def stop(proc: subprocess.Popen[str] | None) -> None:
             os.killpg(proc.pid, signal.SIGKILL)
 
 
-def tree_rss_mb(pid: int) -> float:
-    """RSS of a process and all its descendants, in MB (from /proc)."""
+def descendants(pid: int) -> list[int]:
+    """``pid`` and every process below it (from /proc)."""
     children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -131,10 +131,18 @@ def tree_rss_mb(pid: int) -> float:
             except (OSError, IndexError, ValueError):
                 continue
             children.setdefault(ppid, []).append(int(entry.name))
-    total, todo = 0, [pid]
+    out, todo = [], [pid]
     while todo:
         p = todo.pop()
+        out.append(p)
         todo += children.get(p, [])
+    return out
+
+
+def tree_rss_mb(pid: int) -> float:
+    """RSS of a process and all its descendants, in MB (from /proc)."""
+    total = 0
+    for p in descendants(pid):
         try:
             for line in Path(f"/proc/{p}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
