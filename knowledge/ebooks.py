@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from rapidfuzz import fuzz
-from sqlalchemy import func, select
+from sqlalchemy import Text, cast, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from knowledge.catalog import FILLER, QUESTION_WORDS, TOPIC_FILLER, TOPIC_SYNONYMS, acronyms, names_audience
@@ -143,6 +143,7 @@ class EBookShelf:
         self._lock = threading.Lock()
 
     def shelf(self) -> Shelf:
+        """The current shelf (the data's signature asked again after ``check_interval`` seconds)."""
         now = time.monotonic()
         shelf = self._shelf
         if shelf is not None and now - self._checked_at < self.check_interval:
@@ -154,7 +155,11 @@ class EBookShelf:
                 signature = tuple(session.execute(select(
                     select(func.count(EBook.id)).scalar_subquery(),
                     select(func.max(EBook.id)).scalar_subquery(),
-                    select(func.sum(func.length(EBook.title) + func.length(EBook.url))).scalar_subquery(),
+                    # Every field a search or a reply reads: an edited subject or link is a new shelf.
+                    select(func.sum(
+                        func.length(EBook.title) + func.length(EBook.url) + func.coalesce(func.length(EBook.platform), 0)
+                        + func.length(cast(EBook.authors, Text)) + func.length(cast(EBook.subjects, Text))
+                    )).scalar_subquery(),
                     select(func.count(Record.id)).scalar_subquery(),
                     select(func.max(Record.updated_at)).scalar_subquery(),
                 )).one())

@@ -20,7 +20,7 @@ from knowledge.demo import load_demo
 from knowledge.ebooks import EBookShelf, find_ebooks
 from knowledge.events import events_about, names_event_kind
 from knowledge.kb import KnowledgeBase
-from knowledge.models import Record
+from knowledge.models import EBook, Record
 from knowledge.series import VolumeRequest, parse_volume, series_number
 from knowledge.sources.csv_catalog import import_csv
 from knowledge.sources.ebooks_csv import import_ebooks_csv
@@ -411,6 +411,11 @@ def test_the_ebook_shelf_is_read_once_per_version_of_the_data(tmp_path: Path) ->
     shelf.check_interval = 0  # the next read asks whether the data changed: it did
     assert [b.title for b in shelf.find("ebook cara beternak kambing ada?")] == ["Beternak Kambing Perah"]
     assert shelf.shelf() is shelf.shelf()  # unchanged data: the same shelf again
+    assert shelf.find("ebook tentang susu kambing ada?") == []
+    with sessions.begin() as session:  # a re-synced subject, same title and link
+        goat = session.scalars(select(EBook).where(EBook.source_id == "EB-9001")).one()
+        goat.subjects = ["Peternakan", "Kambing", "Susu"]
+    assert [b.title for b in shelf.find("ebook tentang susu kambing ada?")] == ["Beternak Kambing Perah"]
     # The same answers as a search that loads the e-books for one call.
     for question in ("ebook novel minangkabau ada?", "siti nurbaya versi digital ada ga kak", "perpus punya ebook ga?"):
         assert shelf.find(question) == find_ebooks(sessions, question), question
