@@ -341,12 +341,12 @@ class FaqIndex:
         english = is_english(query)
         q_terms = self.query_terms(query, glossed=False)
         hits = self._rank(self.lexical_scores(query, q_terms), best_sem, english, exclude)
-        elsewhere = self.elsewhere.named(query)
-        if elsewhere is not None and hits:
-            # Another office's hours, another institution's card: no library fact, however near.
-            hits[0] = dataclasses.replace(hits[0], sure=False, elsewhere=elsewhere)
-            return hits[:limit]
+        # Another office's hours, another institution's card: no library fact, however near (the
+        # judge's probability is still read, for the decision's explanation).
+        elsewhere = self.elsewhere.named(query) if hits else None
         if self.judge is None or not hits:
+            if elsewhere is not None:
+                hits[0] = dataclasses.replace(hits[0], sure=False, elsewhere=elsewhere)
             return hits[:limit]
         signals = self.judge.signals(
             q_terms, [(h.score, h.lexical, h.semantic) for h in hits[:2]], english=english, domain_lead=domain_lead,
@@ -364,7 +364,7 @@ class FaqIndex:
                         domain_lead=domain_lead,
                     ))
                     sure = p >= self.judge.answer_at
-        hits[0] = dataclasses.replace(hits[0], confidence=p, sure=sure)
+        hits[0] = dataclasses.replace(hits[0], confidence=p, sure=sure and elsewhere is None, elsewhere=elsewhere)
         return hits[:limit]
 
     def _rank(

@@ -65,6 +65,7 @@ def test_the_judge_is_surer_of_a_library_question_than_of_the_same_words_about_a
     office = sparse_index.search("kantor samsat buka jam berapa?", limit=1)[0]
     assert library.confidence is not None and office.confidence is not None
     assert library.confidence > office.confidence
+    assert office.sure is False and office.elsewhere == "samsat"  # and it names another office
 
 
 def test_without_a_fitted_judge_the_score_thresholds_decide(tmp_path: Path) -> None:
