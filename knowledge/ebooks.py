@@ -174,21 +174,9 @@ class EBookShelf:
         return rank_shelf(self.shelf(), text, limit=limit, at_least=at_least)
 
     def find(self, text: str = "", *, limit: int = 5) -> list[EBookInfo]:
-        """:func:`find_ebooks` on the current shelf."""
+        """E-books matching ``text`` (title, author or subject); all of them when ``text`` names
+        none (see :func:`rank_shelf`)."""
         return [book for share, book in self.rank(text, limit=limit) if share >= EBOOK_MATCH]
-
-
-def find_ebooks(sessions: sessionmaker[Session], text: str = "", *, limit: int = 5) -> list[EBookInfo]:
-    """E-books matching ``text`` (title, author or subject); all of them when ``text`` names none
-    (see :func:`rank_shelf`)."""
-    return [book for share, book in rank_ebooks(sessions, text, limit=limit) if share >= EBOOK_MATCH]
-
-
-def rank_ebooks(
-    sessions: sessionmaker[Session], text: str = "", *, limit: int = 5, at_least: float = EBOOK_MATCH
-) -> list[tuple[float, EBookInfo]]:
-    """:func:`rank_shelf` on the e-books of ``sessions``'s database, loaded for this call."""
-    return rank_shelf(load_shelf(sessions), text, limit=limit, at_least=at_least)
 
 
 def rank_shelf(

@@ -7,13 +7,12 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from actions.base import ActionContext
-from knowledge.ebooks import find_ebooks
 from knowledge.models import Event
 from tests.actions.conftest import Conversation
 
 
 def ebook_titles(ctx: ActionContext) -> list[str]:
-    return [b.title for b in find_ebooks(ctx.kb.sessions, "", limit=50)]
+    return [b.title for b in ctx.kb.ebooks("", limit=50)]
 
 
 async def test_a_topic_gets_the_books_about_it(ctx: ActionContext) -> None:

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from knowledge.catalog import CatalogSearch, acronyms
 from knowledge.db import make_engine, make_sessionmaker, upgrade
 from knowledge.demo import load_demo
-from knowledge.ebooks import EBookShelf, find_ebooks
+from knowledge.ebooks import EBookShelf
 from knowledge.events import events_about, names_event_kind
 from knowledge.kb import KnowledgeBase
 from knowledge.models import EBook, Record
@@ -332,7 +332,7 @@ def test_a_topic_no_event_covers_names_no_event(calendar: sessionmaker[Session])
 
 def test_an_ebook_is_described_by_its_print_records_subjects_too(kb: KnowledgeBase) -> None:
     # The e-book "Sitti Nurbaya" lists no "Kawin paksa"; its print record does: one work.
-    found = find_ebooks(kb.sessions, "ebook tentang kawin paksa ada?")
+    found = kb.ebooks("ebook tentang kawin paksa ada?")
     assert [b.title for b in found] == ["Sitti Nurbaya: Kasih Tak Sampai"]
 
 
@@ -346,7 +346,7 @@ def test_an_address_word_after_buat_names_who_the_book_is_for(kb: KnowledgeBase)
 
 def test_ebooks_are_found_on_the_messages_words(kb: KnowledgeBase) -> None:
     def first(question: str) -> str | None:
-        found = find_ebooks(kb.sessions, question)
+        found = kb.ebooks(question)
         return found[0].title if found else None
 
     assert first("ebook tentang stoikisme ada?") == "Filosofi Teras"
@@ -355,8 +355,8 @@ def test_ebooks_are_found_on_the_messages_words(kb: KnowledgeBase) -> None:
     assert first("Do you have any e-book about the history of South Sumatra or Palembang?") == "Sriwijaya"
     for none in ("ebook atomic habits ada ga kak?", "ebook resep masakan ada?", "ebook budidaya karet ada min?",
                  "Any e-book on computer programming?"):
-        assert find_ebooks(kb.sessions, none) == [], none
-    assert len(find_ebooks(kb.sessions, "perpus punya ebook ga?")) == 5  # no subject: a selection
+        assert kb.ebooks(none) == [], none
+    assert len(kb.ebooks("perpus punya ebook ga?")) == 5  # no subject: a selection
     # Words no e-book has, beside the topic: the e-book whose print record is the catalog's best
     # book on it; not an e-book sharing one word with a topic the catalog has a better book on.
     near = kb.ebook_on_topic("ebook cara budidaya nanas ada kak? buat kebun di rumah")
@@ -367,7 +367,7 @@ def test_ebooks_are_found_on_the_messages_words(kb: KnowledgeBase) -> None:
 def test_a_print_record_and_its_ebook_are_one_work(kb: KnowledgeBase) -> None:
     assert same_work("Sitti Nurbaya: Kasih Tak Sampai", ["Rusli, Marah"], "Sitti Nurbaya", ["Marah Rusli"])
     assert not same_work("Pulang", ["Liye, Tere"], "Pulang", ["Chudori, Leila S."])
-    for ebook in find_ebooks(kb.sessions, "", limit=20):
+    for ebook in kb.ebooks("", limit=20):
         printed = kb.print_of(ebook)
         assert printed is not None, ebook.title
         back = kb.ebook_of(printed)
@@ -416,7 +416,7 @@ def test_the_ebook_shelf_is_read_once_per_version_of_the_data(tmp_path: Path) ->
         goat = session.scalars(select(EBook).where(EBook.source_id == "EB-9001")).one()
         goat.subjects = ["Peternakan", "Kambing", "Susu"]
     assert [b.title for b in shelf.find("ebook tentang susu kambing ada?")] == ["Beternak Kambing Perah"]
-    # The same answers as a search that loads the e-books for one call.
+    # The same answers as a shelf loaded afresh.
     for question in ("ebook novel minangkabau ada?", "siti nurbaya versi digital ada ga kak", "perpus punya ebook ga?"):
-        assert shelf.find(question) == find_ebooks(sessions, question), question
+        assert shelf.find(question) == EBookShelf(sessions).find(question), question
     engine.dispose()
