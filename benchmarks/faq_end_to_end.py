@@ -173,16 +173,20 @@ async def main() -> None:
                              "Rasa NLU file (e.g. tests/data/heldout/nlu.yml) get FAQ buttons or answers")
     parser.add_argument("--sparse", action="store_true",
                         help="serve the FAQ reduced to what a librarian writes: each entry's first question and its answer")
+    parser.add_argument("--faq-dir", type=Path,
+                        help="serve this FAQ folder instead of the shipped one (e.g. tests/data/librarian_faq)")
     parser.add_argument("--oos-tsv", type=Path, action="append", default=[],
                         help="out-of-scope test set (TSV, utterance in the last column), e.g. ../shared/data/xsid/id_test_oos.tsv")
     parser.add_argument("--show-other", action="store_true",
                         help="print each 'other' question with the start of its reply (development sets only)")
     args = parser.parse_args()
-    items = FaqStore(FAQ_DIR).entries()
+    items = FaqStore(args.faq_dir or FAQ_DIR).entries()
     proc = None
     gateway = args.gateway
     if gateway is None:
-        if args.sparse:
+        if args.faq_dir:
+            os.environ["PUSTAKABOT_FAQ_DIR"] = str(args.faq_dir.resolve())
+        elif args.sparse:
             from knowledge.faq import write_sparse_faq
 
             sparse = Path(tempfile.mkdtemp(prefix="faq-sparse-"))

@@ -65,13 +65,14 @@ def knowledge_base(settings: Settings) -> KnowledgeBase:
         tuned = find_tuned(settings.models_dir, settings.embedding_model)
     if tuned is None:
         return KnowledgeBase(
-            settings.effective_database_url, settings.faq_dir, embedding_model=settings.embedding_model
+            settings.effective_database_url, settings.faq_dir, embedding_model=settings.embedding_model,
+            phrasing_bank=settings.phrasing_bank,
         )
     log.info("FAQ retrieval uses the fine-tuned model %s (answer threshold %.3f)",
              tuned.path.name, tuned.thresholds.answer)
     return KnowledgeBase(
         settings.effective_database_url, settings.faq_dir, embedding_model=str(tuned.path),
-        thresholds=tuned.thresholds, semantic_weight=tuned.semantic_weight,
+        thresholds=tuned.thresholds, semantic_weight=tuned.semantic_weight, phrasing_bank=settings.phrasing_bank,
     )
 
 

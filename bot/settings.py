@@ -38,6 +38,11 @@ class Settings(BaseSettings):
         "", description="SQLAlchemy URL of the knowledge/gateway database; empty means SQLite in DATA_DIR."
     )
     faq_dir: Path = Field(ROOT / "knowledge" / "faq", description="Folder of librarian FAQ files.")
+    phrasing_bank: Path | None = Field(
+        ROOT / "knowledge" / "bank" / "phrasings.yml",
+        description="Bank of patron phrasings of common library questions, lent as hidden variants to the "
+        "FAQ entries that ask the same question (knowledge/phrasings.py); empty lends none.",
+    )
     models_dir: Path = Field(ROOT / "models", description="Folder of trained Rasa models.")
     rasa_venv: Path = Field(
         ROOT / ".venv-rasa", description="Python 3.10 virtualenv with Rasa (made by scripts/setup.sh)."
@@ -294,6 +299,11 @@ class Settings(BaseSettings):
         "(e.g. 10.0.0.0/8): their X-Forwarded-For gives the patron's address for the per-address limits; "
         "empty trusts no proxy.",
     )
+
+    @field_validator("phrasing_bank", mode="before")
+    @classmethod
+    def _empty_bank(cls, value: object) -> object:
+        return None if value == "" else value
 
     @field_validator("trusted_proxies")
     @classmethod

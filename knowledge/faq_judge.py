@@ -13,8 +13,9 @@ answer:
 * how much nearer the question is, in the embedder's space, to the closest library question
   (the NLU's in-scope examples) than to the closest out-of-scope one (the calibration set and
   the NLU's ``out_of_scope`` examples), a question identical to an example not counting it;
-* how long the question is, whether it is English, and how many questions the FAQ writes per
-  entry (a sparse FAQ scores paraphrases lower than a full one).
+* how long the question is, whether it is English, and how many question variants the best
+  entry is found by (a one-question entry scores paraphrases lower than one of many; its own
+  and those it borrows, :mod:`knowledge.phrasings`).
 
 The model is a logistic regression fitted by ``benchmarks/faq_decision.py --fit`` on the team's
 FAQ variants asked against the sparse and the full FAQ, and on the calibration out-of-scope
@@ -140,10 +141,12 @@ class FaqJudge:
 
     def signals(
         self, query_terms: set[str], scores: Sequence[tuple[float, float, float | None]], *, english: bool,
-        domain_lead: float = 0.0,
+        domain_lead: float = 0.0, questions: int | None = None,
     ) -> Signals:
         """``scores``: (score, lexical, semantic) of the ranked hits, best first; ``domain_lead``:
-        see :class:`DomainExamples`."""
+        see :class:`DomainExamples`; ``questions``: how many question variants the best entry has
+        (the density signal of that entry; default: the FAQ's mean, as in the fitted FAQs, where
+        every entry has about as many)."""
         s1, lex1, sem1 = scores[0] if scores else (0.0, 0.0, None)
         s2, _, sem2 = scores[1] if len(scores) > 1 else (0.0, 0.0, None)
         outside = [t for t in query_terms if t not in self.known and not t.isdigit()]
@@ -151,7 +154,8 @@ class FaqJudge:
             score=s1, lead=s1 - s2, lexical=lex1, semantic=sem1 or 0.0,
             semantic_lead=(sem1 or 0.0) - (sem2 or 0.0),
             outside_domain=len(outside) / max(len(query_terms), 1), domain_lead=domain_lead,
-            length=min(len(query_terms), 8) / 8, english=1.0 if english else 0.0, density=self.density,
+            length=min(len(query_terms), 8) / 8, english=1.0 if english else 0.0,
+            density=self.density if questions is None else math.log(max(questions, 1)),
         )
 
     def probability(self, signals: Signals) -> float:

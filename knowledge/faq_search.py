@@ -164,6 +164,11 @@ class FaqIndex:
     written in English ("late fee" -> "denda keterlambatan"), the library's synonyms first
     (see :meth:`search`).
 
+    ``borrowed`` (entry id -> phrasings; :mod:`knowledge.phrasings`) adds hidden question
+    variants to an entry: patron phrasings of the same question from the shipped bank. They
+    count as the entry's variants everywhere but in the words that stay the library's own
+    (:mod:`knowledge.elsewhere` reads the librarian's text only).
+
     A question naming another place or library (:mod:`knowledge.elsewhere`: "jam buka
     dukcapil?", "perpustakaan SMA 1 buka jam berapa?") is ranked as any other, but no entry is
     sure of it: the best hit carries the name in ``elsewhere``.
@@ -181,8 +186,10 @@ class FaqIndex:
         synonyms: Mapping[str, str] | None = None,
         judge: JudgeModel | None = None,
         glossary: Glossary | None = None,
+        borrowed: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
         self.items = list(items)
+        self.borrowed = {k: tuple(v) for k, v in (borrowed or {}).items()}
         self.synonyms = dict(synonyms or {})
         self.glossary = shipped_glossary() if glossary is None else glossary
         self.embedder = embedder
@@ -192,7 +199,7 @@ class FaqIndex:
         self._entry_terms: list[set[str]] = []
         for idx, item in enumerate(self.items):
             union: set[str] = set()
-            for q in item.questions:
+            for q in self.variants_of(item):
                 toks = set(terms(q))
                 union |= toks
                 self._variants.append((idx, toks, fold(q)))
@@ -240,8 +247,9 @@ class FaqIndex:
             questions: list[str] = []
             passages: list[str] = []
             for idx, item in enumerate(self.items):
-                questions.extend(item.questions)
-                self._owners.extend([idx] * len(item.questions))
+                variants = self.variants_of(item)
+                questions.extend(variants)
+                self._owners.extend([idx] * len(variants))
                 lead = item.questions[0] + " " if item.questions else ""
                 for a in (item.answer, *((item.answer_en,) if item.answer_en else ())):
                     passages.append(lead + a)
@@ -250,6 +258,10 @@ class FaqIndex:
             self._passage_owner_starts = _starts(self._passage_owners)
             self._vectors = embedder.embed_queries(questions).astype(np.float32)
             self._passage_vectors = embedder.embed_passages(passages).astype(np.float32)
+
+    def variants_of(self, item: FaqItem) -> tuple[str, ...]:
+        """The question variants ``item`` is found by: its own, then the phrasings it borrows."""
+        return item.questions + self.borrowed.get(item.id, ())
 
     def make_judge(
         self, coefficients: Sequence[float], intercept: float, answer_at: float, *, vocabulary: frozenset[str]
@@ -350,6 +362,7 @@ class FaqIndex:
             return hits[:limit]
         signals = self.judge.signals(
             q_terms, [(h.score, h.lexical, h.semantic) for h in hits[:2]], english=english, domain_lead=domain_lead,
+            questions=self._per_entry(hits[0]),
         )
         p = self.judge.probability(signals)
         sure = p >= self.judge.answer_at
@@ -361,11 +374,17 @@ class FaqIndex:
                     # Every word read as the library's: the judge may decide on the glossed words.
                     p = self.judge.probability(self.judge.signals(
                         glossed, [(h.score, h.lexical, h.semantic) for h in hits[:2]], english=english,
-                        domain_lead=domain_lead,
+                        domain_lead=domain_lead, questions=self._per_entry(hits[0]),
                     ))
                     sure = p >= self.judge.answer_at
         hits[0] = dataclasses.replace(hits[0], confidence=p, sure=sure and elsewhere is None, elsewhere=elsewhere)
         return hits[:limit]
+
+    def _per_entry(self, hit: FaqHit) -> int:
+        """How many question variants the judged entry is found by (its own and borrowed): the
+        judge's density signal per entry, since an entry that borrows phrasings is judged as one
+        of a full FAQ and its neighbour of one question as one of a sparse FAQ."""
+        return len(self.variants_of(hit.item))
 
     def _rank(
         self, best_lex: dict[int, float], best_sem: dict[int, float], english: bool, exclude: frozenset[str]

@@ -31,6 +31,7 @@ from knowledge.faq_search import (
     shipped_tuning,
 )
 from knowledge.models import FaqEntry
+from knowledge.phrasings import BANK_FILE, PhrasingBank, load_bank
 from knowledge.works import same_work
 
 log = logging.getLogger(__name__)
@@ -89,12 +90,14 @@ class KnowledgeBase:
         semantic_weight: float | None = None,
         english_weight: float | None = None,
         judge: JudgeModel | None | bool = True,
+        phrasing_bank: Path | None = BANK_FILE,
     ) -> None:
         """``embedding_model`` (or a ready ``embedder``) picks the embedder; the thresholds and
         weights default to the ones shipped for the embedder actually loaded (after a fallback,
         the fallback's), see :func:`knowledge.faq_search.shipped_tuning`. ``judge``: the shipped
         FAQ judge (:mod:`knowledge.faq_judge`) when True, a given model, or none (``False``: the
-        score thresholds alone decide)."""
+        score thresholds alone decide). ``phrasing_bank``: the bank of patron phrasings the FAQ's
+        entries borrow from (:mod:`knowledge.phrasings`; None: none)."""
         self.engine = make_engine(database_url)
         self.sessions: sessionmaker[Session] = make_sessionmaker(self.engine)
         self.faq_store = FaqStore(faq_dir)
@@ -107,6 +110,8 @@ class KnowledgeBase:
         self.judge = (load_judge_model() if judge is True else judge) or None
         self.catalog_search = CatalogSearch(self.sessions)
         self.ebook_shelf = EBookShelf(self.sessions)
+        self._bank_file = phrasing_bank
+        self._bank: PhrasingBank | None = None
         self._faq_index: FaqIndex | None = None
         self._faq_version: tuple[int, int] = (-1, -1)
         self._lock = threading.Lock()
@@ -122,10 +127,11 @@ class KnowledgeBase:
         version = (self.faq_store.version, synonyms_mtime)
         with self._lock:
             if self._faq_index is None or version != self._faq_version:
+                synonyms = load_synonyms(synonyms_file)
                 self._faq_index = FaqIndex(
                     items, embedder=self.embedder, semantic_weight=self.semantic_weight,
-                    english_weight=self.english_weight,
-                    synonyms=load_synonyms(synonyms_file), judge=self.judge,
+                    english_weight=self.english_weight, synonyms=synonyms, judge=self.judge,
+                    borrowed=self._phrasing_bank(synonyms).lend(items),
                 )
                 self._faq_version = version
                 try:
@@ -133,6 +139,15 @@ class KnowledgeBase:
                 except Exception:  # the database mirror must never stop answers
                     log.exception("could not mirror FAQ entries into the database")
             return self._faq_index
+
+    def _phrasing_bank(self, synonyms: dict[str, str]) -> PhrasingBank:
+        """The bank of patron phrasings, indexed with the library's synonyms (again when they change)."""
+        if self._bank is None or self._bank.index.synonyms != synonyms:
+            self._bank = PhrasingBank(
+                load_bank(self._bank_file), embedder=self.embedder, judge=self.judge,
+                semantic_weight=self.semantic_weight, english_weight=self.english_weight, synonyms=synonyms,
+            )
+        return self._bank
 
     def mirror_faq(self, items: Sequence[FaqItem]) -> None:
         """Keep the ``faq_entries`` table equal to the FAQ entries now serving."""

