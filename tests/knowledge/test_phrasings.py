@@ -133,3 +133,20 @@ def test_the_judge_reads_the_density_of_the_entry_it_judges() -> None:
     assert wifi.item.id == "wifi" and aula.item.id == "aula"
     assert wifi.confidence == pytest.approx(25 / 26)  # sigmoid(log 25)
     assert aula.confidence == pytest.approx(0.5)  # sigmoid(log 1)
+
+
+def test_a_borrowed_phrasing_ranks_below_the_librarians_own_words() -> None:
+    """An entry found by many borrowed phrasings must not win, by their number alone, a question
+    its one-question neighbour asks in its own words; the hits keep their plain scores."""
+    from knowledge.faq import FaqItem
+    from knowledge.faq_search import FaqIndex
+
+    items = [
+        FaqItem(id="parkir", questions=("Apakah tersedia tempat parkir?",), answer="Parkir gratis di halaman."),
+        FaqItem(id="aula", questions=("jam pakai aula",), answer="Aula dipakai pada jam layanan."),
+    ]
+    index = FaqIndex(items, borrowed={"parkir": ("jam pakai aula",)})
+    hits = index.search("jam pakai aula")
+    assert [h.item.id for h in hits[:2]] == ["aula", "parkir"]
+    assert hits[1].score == pytest.approx(hits[0].score)  # the same words: the same plain score
+    assert FaqIndex(items).search("jam pakai aula")[0].item.id == "aula"
