@@ -195,7 +195,7 @@ class FaqIndex:
         borrowed: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
         self.items = list(items)
-        self.borrowed = {k: tuple(v) for k, v in (borrowed or {}).items()}
+        self.borrowed = {k: tuple(v) for k, v in (borrowed or {}).items() if v}
         self.synonyms = dict(synonyms or {})
         self.glossary = shipped_glossary() if glossary is None else glossary
         self.embedder = embedder
