@@ -89,45 +89,36 @@ def main() -> None:
     name = embedder.name if embedder is not None else ""
     tuning = shipped_tuning(name)
     synonyms = load_synonyms(FAQ_DIR / "sinonim.tsv")
-    bank = PhrasingBank(load_bank(args.bank), embedder=embedder, judge=load_judge_model(),
-                        semantic_weight=tuning.semantic_weight, english_weight=tuning.english_weight,
-                        synonyms=synonyms)
-    if not args.no_shipped:
-        answerable: list[tuple[str, str]] = []
-        oos: list[str] = []
-        for path in blind_files():
-            a, o = load_heldout(path)
-            answerable += a
-            oos += o
-        with tempfile.TemporaryDirectory() as tmp:
-            sparse = write_sparse_faq(FAQ_DIR, Path(tmp))
-        run("shipped sparse FAQ (the bank holds these entries' own phrasings)", sparse, synonyms, answerable, oos,
-            bank, name)
-    if args.half:
-        clusters = load_bank(args.bank)
-        half = PhrasingBank(clusters[::2], embedder=embedder, judge=load_judge_model(),
+
+    def bank_of(clusters: Sequence[FaqItem]) -> PhrasingBank:
+        return PhrasingBank(clusters, embedder=embedder, judge=load_judge_model(),
                             semantic_weight=tuning.semantic_weight, english_weight=tuning.english_weight,
                             synonyms=synonyms)
-        answerable, oos = [], []
-        for path in blind_files():
-            if path.name != "faq_blind5.yml":
-                a, o = load_heldout(path)
-                answerable += a
-                oos += o
-        with tempfile.TemporaryDirectory() as tmp:
-            sparse = write_sparse_faq(FAQ_DIR, Path(tmp))
-        run("shipped sparse FAQ, a bank of every other cluster (development)", sparse, synonyms, answerable, oos,
-            half, name)
-    if args.faq_dir:
-        answerable, oos = [], []
-        for path in args.heldout:
-            a, o = load_heldout(path)
-            answerable += a
-            oos += o
-        items = FaqStore(args.faq_dir).entries()
-        run(f"{args.faq_dir} (written without the bank)", items, load_synonyms(args.faq_dir / "sinonim.tsv"),
-            answerable, oos, bank, name)
 
+    bank = bank_of(load_bank(args.bank))
+    with tempfile.TemporaryDirectory() as tmp:
+        sparse = write_sparse_faq(FAQ_DIR, Path(tmp))
+    if not args.no_shipped:
+        run("shipped sparse FAQ (the bank holds these entries' own phrasings)", sparse, synonyms,
+            *questions(blind_files()), bank, name)
+    if args.half:
+        development = [p for p in blind_files() if p.name != "faq_blind5.yml"]
+        run("shipped sparse FAQ, a bank of every other cluster (development)", sparse, synonyms,
+            *questions(development), bank_of(load_bank(args.bank)[::2]), name)
+    if args.faq_dir:
+        run(f"{args.faq_dir} (written without the bank)", FaqStore(args.faq_dir).entries(),
+            load_synonyms(args.faq_dir / "sinonim.tsv"), *questions(args.heldout), bank, name)
+
+
+def questions(paths: Sequence[Path]) -> tuple[list[tuple[str, str]], list[str]]:
+    """The held-out files' (question, entry id) pairs and out-of-scope questions, together."""
+    answerable: list[tuple[str, str]] = []
+    oos: list[str] = []
+    for path in paths:
+        a, o = load_heldout(path)
+        answerable += a
+        oos += o
+    return answerable, oos
 
 if __name__ == "__main__":
     main()
