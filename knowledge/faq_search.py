@@ -166,8 +166,9 @@ class FaqIndex:
 
     ``borrowed`` (entry id -> phrasings; :mod:`knowledge.phrasings`) adds hidden question
     variants to an entry: patron phrasings of the same question from the shipped bank. They
-    count as the entry's variants everywhere but in the words that stay the library's own
-    (:mod:`knowledge.elsewhere` reads the librarian's text only).
+    count as the entry's variants, except that they rank a little below the librarian's own
+    words (:attr:`LENT_LEXICAL` …; the hits keep their plain scores) and that
+    :mod:`knowledge.elsewhere` reads the librarian's text only.
 
     A question naming another place or library (:mod:`knowledge.elsewhere`: "jam buka
     dukcapil?", "perpustakaan SMA 1 buka jam berapa?") is ranked as any other, but no entry is
@@ -232,7 +233,8 @@ class FaqIndex:
         # ratios, postings for the shared terms, per-entry maxima over contiguous variants).
         self._folded = [folded for _, _, folded in self._variants]
         self._variant_weights = np.array([self._weight(toks) for _, toks, _ in self._variants], dtype=np.float64)
-        self._lexical_factor = np.where(np.array(lent, dtype=bool), self.LENT_LEXICAL, 1.0)
+        lent_variants = np.array(lent, dtype=bool)
+        self._lexical_factor = np.where(lent_variants, self.LENT_LEXICAL, 1.0)
         self._postings: dict[str, list[int]] = {}
         for vi, (_, toks, _) in enumerate(self._variants):
             for t in toks:
@@ -269,10 +271,8 @@ class FaqIndex:
                     passages.append(lead + a)
                     self._passage_owners.append(idx)
             self._owner_starts = _starts(self._owners)
-            self._semantic_factor = np.array(
-                [self.LENT_SEMANTIC if n >= len(self.items[o].questions) else 1.0 for o, n in _ranks(self._owners)],
-                dtype=np.float32,
-            )
+            # the embedded questions are the variants, in the same order
+            self._semantic_factor = np.where(lent_variants, self.LENT_SEMANTIC, 1.0).astype(np.float32)
             self._passage_owner_starts = _starts(self._passage_owners)
             self._vectors = embedder.embed_queries(questions).astype(np.float32)
             self._passage_vectors = embedder.embed_passages(passages).astype(np.float32)
@@ -341,7 +341,8 @@ class FaqIndex:
         best: dict[int, float] = dict(zip(self._entry_of_start, maxima, strict=True))
         ranked = dict(best)
         if self.borrowed:
-            ranked = dict(zip(self._entry_of_start, np.maximum.reduceat(scores * self._lexical_factor, self._entry_starts).tolist(), strict=True))
+            discounted = np.maximum.reduceat(scores * self._lexical_factor, self._entry_starts).tolist()
+            ranked = dict(zip(self._entry_of_start, discounted, strict=True))
         mass = max(qw, self._min_mass)
         for idx in best:
             found = q_terms & self._entry_terms[idx]
@@ -376,7 +377,9 @@ class FaqIndex:
                 domain_lead = self.domain.lead(query, qv)
             sims = self._vectors @ qv
             best_question = _per_owner_max(self._owner_starts, sims)
-            ranked_question = _per_owner_max(self._owner_starts, sims * self._semantic_factor) if self.borrowed else best_question
+            ranked_question = (
+                _per_owner_max(self._owner_starts, sims * self._semantic_factor) if self.borrowed else best_question
+            )
             best_passage = _per_owner_max(self._passage_owner_starts, self._passage_vectors @ qv)
             # Mean of the closest question variant and the entry's passage (benchmarks/RESULTS.md,
             # "Embedding backends": better than either alone, on the full and the sparse FAQ).
@@ -437,14 +440,6 @@ class FaqIndex:
             ranked.append((order, FaqHit(self.items[idx], blend(lex, sem), lex, sem)))
         ranked.sort(key=lambda pair: pair[0], reverse=True)
         return [hit for _, hit in ranked]
-
-
-def _ranks(owners: list[int]) -> list[tuple[int, int]]:
-    """(owner, position within its owner's contiguous run) of each element of ``owners``."""
-    out: list[tuple[int, int]] = []
-    for i, o in enumerate(owners):
-        out.append((o, out[-1][1] + 1 if i and owners[i - 1] == o else 0))
-    return out
 
 
 def _starts(owners: list[int]) -> tuple[np.ndarray, list[int]]:
