@@ -118,18 +118,20 @@ class PhrasingBank:
         out = []
         for cluster, (p, entry, question) in sorted(best.items(), key=lambda kv: (kv[1][1], kv[0])):
             phrasings = tuple(q for q in by_id[cluster].questions if fold(q) not in own)
-            out.append(Loan(entry, cluster, question, p, phrasings))
+            if phrasings:  # else the FAQ already asks all of them (the shipped FAQ lends itself)
+                out.append(Loan(entry, cluster, question, p, phrasings))
         return out
 
     def lend(self, items: Sequence[FaqItem]) -> dict[str, tuple[str, ...]]:
         """Entry id -> the phrasings it borrows (FaqIndex's ``borrowed``), logged in one line."""
         loans = self.loans(items)
+        lent = lent_phrasings(loans)
         if items and self.clusters:
             log.info(
-                "FAQ: %d of %d entries borrow patron phrasings from the bank%s", len(loans), len(items),
+                "FAQ: %d of %d entries borrow patron phrasings from the bank%s", len(lent), len(items),
                 (": " + ", ".join(f"{x.entry_id} <- {x.cluster_id}" for x in loans)) if loans else "",
             )
-        return lent_phrasings(loans)
+        return lent
 
 
 def lent_phrasings(loans: Iterable[Loan]) -> dict[str, tuple[str, ...]]:

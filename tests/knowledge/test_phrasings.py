@@ -107,6 +107,10 @@ def test_the_knowledge_base_answers_a_patron_phrasing_with_the_librarians_entry(
         alone.close()
 
 
+def test_the_shipped_faq_borrows_nothing_it_already_asks(bank: PhrasingBank) -> None:
+    assert bank.loans(FaqStore(ROOT / "knowledge" / "faq").entries()) == []
+
+
 def test_an_empty_setting_lends_no_phrasings(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PUSTAKABOT_PHRASING_BANK", "")
     assert Settings().phrasing_bank is None
