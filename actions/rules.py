@@ -14,7 +14,9 @@ below combine both, in order, and name the winner and why (the decision's explan
    patron's data; the comment the bot asked for after a 👎 or a rating is a comment.
 1b. A subscription command typed ("langganan info acara", ``/langganan``, "berhenti", ``/stop``)
    subscribes or unsubscribes, whatever the NLU read (keywords, no NLU intent needed).
-2. A request for a person the NLU read is handed over.
+2. A request for a person the NLU read is handed over, unless it is a question the FAQ is sure of,
+   or a question that names no person ("bisa titip koper di mana?"), which the knowledge decides
+   as a FAQ question (an explicit request never gets here: rule 0).
 3. A follow-up ("kalau sabtu?", "yang karya Tere Liye") continues the last topic.
 4. A catalog title that is clearly what the message is about answers from the catalog, whatever
    the NLU read ("laskar pelangi andrea hirata" is no greeting), unless the FAQ is sure of a
@@ -55,12 +57,13 @@ CANCEL_WORDS = frozenset(
     {"batal", "batalkan", "gak jadi", "ga jadi", "nggak jadi", "tidak jadi", "kembali ke bot",
      "balik ke bot", "cancel", "back to bot", "back to the bot"}
 )
-_PEOPLE = r"(petugas|pustakawan|admin|orang|manusia|cs|operator|librarian|person|human|staff)"
+_PEOPLE = r"(petugas|pustakawan|admin|orang|manusia|cs|operator|staf|pegawai|karyawan|librarian|person|human|staff)"
 _REQUEST = re.compile(
     r"\b(bicara|ngobrol|chat|chatting|hubungkan|sambungkan|ketemu|bertemu|ngomong|talk|speak)\b"
     r"( (dengan|sama|ke|with|to))?( (a|an|the|seorang))? " + _PEOPLE + r"\b"
     r"|\b(admin|cs|petugas|operator) (manusia|asli)\b|\breal (person|human)\b"
 )
+_NAMES_PERSON = re.compile(r"\b" + _PEOPLE + r"\b")
 _COMPLAINT = re.compile(
     r"\b(komplain|complain|complaint|keluhan|mengeluh|kecewa|mengecewakan|tidak puas|gak puas|"
     r"ga puas|nggak puas|pelayanan buruk|pelayanan jelek|payah|lapor petugas|melaporkan petugas)\b"
@@ -203,8 +206,16 @@ def route(parse: Parse, evidence: Evidence, context: ConversationContext) -> Rou
     # 2. A person.
     # (An explicit request is caught before the NLU, :func:`detect_trigger`; a catalog title the
     # message is about — "manusia setengah salmon" — is no request for a person.)
+    # A question the FAQ is sure of ("apakah pustakawan bisa bantu cari bahan skripsi?", "mobilnya
+    # diparkir di mana?") is answered: the patron asked about the library, not for a person.
     if intent == "request_human" and evidence.strong_mention is None:
-        return Route("action_handoff", parse, "the NLU read a request for a person")
+        if evidence.faq_confident and evidence.elsewhere is None and is_question(parse.text):
+            return Route("action_answer_faq", parse.with_intent("faq"),
+                         f"FAQ {evidence.faq[0].item.id!r} is sure of the question the NLU read as a request for a person")
+        if not (is_question(parse.text) and not _NAMES_PERSON.search(normalize(parse.text))):
+            return Route("action_handoff", parse, "the NLU read a request for a person")
+        # A question naming nobody ("koper saya bisa dititipkan di mana?"): the knowledge decides.
+        parse, intent = parse.with_intent("faq"), "faq"
     # 3. A follow-up of the last topic. At the start of a conversation there is nothing to follow
     # ("aroma karsa dee", "kak dilan yang kedua (1991) ada gak?"): the knowledge decides.
     nothing_to_follow = not context.topic

@@ -240,3 +240,25 @@ async def test_a_question_about_another_office_gets_no_library_fact(ctx: ActionC
     assert "another place" in english.text
     # The library's own hours, asked the same way, are answered.
     assert (await Conversation(ctx).say("perpus kota buka jam berapa?", "faq")).text.startswith(hours[:40])
+
+
+async def test_a_faq_question_the_nlu_read_as_a_request_for_a_person_is_answered(ctx: ActionContext) -> None:
+    # "pustakawan" in a question about what librarians do is no request to talk to one.
+    turn = await Conversation(ctx).say(
+        "apakah pustakawan bisa membantu mencari sumber untuk tugas atau penelitian?", "request_human", confidence=0.7)
+    assert turn.handoff is None and turn.text == answer_of(ctx, "pertanyaan-referensi")
+    assert "request for a person" in turn.decision.explanation["reason"]
+    # A request for a person that is no question is still handed over.
+    handed = await Conversation(ctx).say("saya mau dilayani pustakawan saja", "request_human", confidence=0.7)
+    assert handed.handoff is not None
+
+
+async def test_a_question_naming_nobody_is_no_request_for_a_person(ctx: ActionContext) -> None:
+    turn = await Conversation(ctx).say("koper kecil saya bisa dititipkan di mana ya?", "request_human", confidence=0.6)
+    assert turn.handoff is None and turn.text
+    assert turn.decision.explanation["action"] != "action_handoff"
+
+
+async def test_a_question_asking_for_staff_is_still_a_request_for_a_person(ctx: ActionContext) -> None:
+    turn = await Conversation(ctx).say("bisa hubungkan ke staf?", "request_human", confidence=0.8)
+    assert turn.handoff is not None
