@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,7 +83,9 @@ def write_bank(items: Iterable[FaqItem], path: Path) -> None:
 
 
 class PhrasingBank:
-    """The bank, indexed once (immutable); :meth:`lend` reads a library's FAQ against it."""
+    """The bank, indexed once; :meth:`lend` reads a library's FAQ against it."""
+
+    MEMO = 20_000  # questions whose judgement is remembered (far more than a FAQ holds)
 
     def __init__(
         self,
@@ -99,6 +102,16 @@ class PhrasingBank:
             self.clusters, embedder=embedder, semantic_weight=semantic_weight, english_weight=english_weight,
             synonyms=synonyms, judge=judge,
         )
+        # A question written as one of the bank's phrasings is that cluster's (no search); one
+        # phrasing of two clusters is searched like any other question.
+        owners: dict[str, set[str]] = {}
+        for c in self.clusters:
+            for q in c.questions:
+                owners.setdefault(fold(q), set()).add(c.id)
+        self._exact = {q: next(iter(ids)) for q, ids in owners.items() if len(ids) == 1}
+        # The judgement of each question already read (a FAQ edit re-reads only new questions).
+        self._read: dict[str, tuple[str, float] | None] = {}
+        self._lock = threading.Lock()
 
     def loans(self, items: Sequence[FaqItem]) -> list[Loan]:
         """Which entries of ``items`` borrow which cluster (see the module's rules)."""
@@ -107,10 +120,10 @@ class PhrasingBank:
         best: dict[str, tuple[float, str, str]] = {}  # cluster -> (probability, entry id, question)
         for item in items:
             for question in item.questions:
-                hits = self.index.search(question, limit=1)
-                if not hits or not hits[0].sure or hits[0].confidence is None:
+                read = self.cluster_of(question)
+                if read is None:
                     continue
-                cluster, p = hits[0].item.id, hits[0].confidence
+                cluster, p = read
                 if cluster not in best or p > best[cluster][0]:
                     best[cluster] = (p, item.id, question)
         own = {fold(q) for item in items for q in item.questions}
@@ -121,6 +134,25 @@ class PhrasingBank:
             if phrasings:  # else the FAQ already asks all of them (the shipped FAQ lends itself)
                 out.append(Loan(entry, cluster, question, p, phrasings))
         return out
+
+    def cluster_of(self, question: str) -> tuple[str, float] | None:
+        """The cluster the judge is sure ``question`` asks, with its probability (None: none)."""
+        key = fold(question)
+        exact = self._exact.get(key)
+        if exact is not None:
+            return exact, 1.0
+        with self._lock:
+            if key in self._read:
+                return self._read[key]
+        hits = self.index.search(question, limit=1)
+        read = None
+        if hits and hits[0].sure and hits[0].confidence is not None:
+            read = (hits[0].item.id, hits[0].confidence)
+        with self._lock:
+            if len(self._read) >= self.MEMO:
+                self._read.clear()
+            self._read[key] = read
+        return read
 
     def lend(self, items: Sequence[FaqItem]) -> dict[str, tuple[str, ...]]:
         """Entry id -> the phrasings it borrows (FaqIndex's ``borrowed``), logged in one line."""

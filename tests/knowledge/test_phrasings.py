@@ -154,3 +154,12 @@ def test_a_borrowed_phrasing_ranks_below_the_librarians_own_words() -> None:
     assert [h.item.id for h in hits[:2]] == ["aula", "parkir"]
     assert hits[1].score == pytest.approx(hits[0].score)  # the same words: the same plain score
     assert FaqIndex(items).search("jam pakai aula")[0].item.id == "aula"
+
+
+def test_a_question_written_as_a_bank_phrasing_is_that_cluster_without_a_search(bank: PhrasingBank) -> None:
+    wifi = next(c for c in bank.clusters if c.id == "wifi")
+    assert bank.cluster_of(wifi.questions[3].upper()) == ("wifi", 1.0)
+    asked = "Apakah perpustakaan memberi akses internet nirkabel bagi pengunjung?"
+    first = bank.cluster_of(asked)
+    assert first is not None and first[0] == "wifi"
+    assert bank.cluster_of(asked) == first  # remembered: a FAQ edit re-reads only new questions
