@@ -10,9 +10,9 @@ import pytest
 from bot.settings import Settings
 from knowledge.db import upgrade
 from knowledge.embedders import Embedder, load_embedder
-from knowledge.faq import FaqStore
-from knowledge.faq_judge import load_judge_model
-from knowledge.faq_search import shipped_tuning
+from knowledge.faq import FaqItem, FaqStore
+from knowledge.faq_judge import FEATURES, JudgeModel, load_judge_model
+from knowledge.faq_search import FaqIndex, shipped_tuning
 from knowledge.kb import CachingEmbedder, KnowledgeBase
 from knowledge.phrasings import BANK_FILE, PhrasingBank, lent_phrasings, load_bank
 from knowledge.text import fold
@@ -121,10 +121,6 @@ def test_an_empty_setting_lends_no_phrasings(monkeypatch: pytest.MonkeyPatch) ->
 def test_the_judge_reads_the_density_of_the_entry_it_judges() -> None:
     """A borrowing entry is judged as one of a full FAQ, its one-question neighbour as one of a
     sparse FAQ (a judge weighing only the density signal shows which it read)."""
-    from knowledge.faq import FaqItem
-    from knowledge.faq_judge import FEATURES, JudgeModel
-    from knowledge.faq_search import FaqIndex
-
     density_only = [1.0 if f == "density" else 0.0 for f in FEATURES]
     judge = JudgeModel({"": (density_only, 0.0)}, {"": 0.5}, frozenset())
     items = [
@@ -142,9 +138,6 @@ def test_the_judge_reads_the_density_of_the_entry_it_judges() -> None:
 def test_a_borrowed_phrasing_ranks_below_the_librarians_own_words() -> None:
     """An entry found by many borrowed phrasings must not win, by their number alone, a question
     its one-question neighbour asks in its own words; the hits keep their plain scores."""
-    from knowledge.faq import FaqItem
-    from knowledge.faq_search import FaqIndex
-
     items = [
         FaqItem(id="parkir", questions=("Apakah tersedia tempat parkir?",), answer="Parkir gratis di halaman."),
         FaqItem(id="aula", questions=("jam pakai aula",), answer="Aula dipakai pada jam layanan."),
